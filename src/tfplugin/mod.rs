@@ -3,7 +3,9 @@
 
 pub mod diag;
 pub mod framework;
+pub mod plan;
 pub mod schema;
+pub mod validate;
 pub mod value;
 
 pub use diag::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
