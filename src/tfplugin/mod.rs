@@ -1,9 +1,11 @@
 //! The Terraform plugin protocol layer (tfplugin6 over go-plugin) and a small framework
 //! for writing resources. Nothing here knows about Cloudflare.
 
+pub mod codec;
 pub mod diag;
 pub mod framework;
 pub mod plan;
+pub mod proto;
 pub mod schema;
 pub mod validate;
 pub mod value;
