@@ -1,0 +1,12 @@
+//! Managed resources, one file each: schema, validation, plan and CRUD together.
+
+use std::sync::Arc;
+
+use crate::provider::ProviderData;
+use crate::tfplugin::Resource;
+
+/// Every resource type the provider serves.
+pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
+    let _ = data;
+    vec![]
+}
