@@ -12,10 +12,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct CfMessage {
     /// Numeric Cloudflare code (0 when the API sent none).
-    #[serde(default, deserialize_with = "crate::cloudflare::models::lenient::i64_or_zero")]
+    #[serde(
+        default,
+        deserialize_with = "crate::cloudflare::models::lenient::i64_or_zero"
+    )]
     pub code: i64,
     /// Human-readable message.
-    #[serde(default, deserialize_with = "crate::cloudflare::models::lenient::string_or_empty")]
+    #[serde(
+        default,
+        deserialize_with = "crate::cloudflare::models::lenient::string_or_empty"
+    )]
     pub message: String,
 }
 
@@ -105,9 +111,7 @@ pub enum ApiError {
         message: String,
     },
     /// Attaching at `precedence` is impossible because another policy holds it.
-    #[error(
-        "precedence {precedence} on application {app_id} is already used by policy {holder}"
-    )]
+    #[error("precedence {precedence} on application {app_id} is already used by policy {holder}")]
     PrecedenceConflict {
         /// Application being modified.
         app_id: String,
@@ -199,8 +203,14 @@ mod tests {
         let err = ApiError::Api {
             status: 400,
             errors: vec![
-                CfMessage { code: 12130, message: "linked app must be an existing app".into() },
-                CfMessage { code: 971, message: "Please wait".into() },
+                CfMessage {
+                    code: 12130,
+                    message: "linked app must be an existing app".into(),
+                },
+                CfMessage {
+                    code: 971,
+                    message: "Please wait".into(),
+                },
             ],
             method: "POST".into(),
             path: "/accounts/a/access/policies".into(),
@@ -209,7 +219,10 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("POST /accounts/a/access/policies"), "{text}");
         assert!(text.contains("HTTP 400"), "{text}");
-        assert!(text.contains("[12130] linked app must be an existing app"), "{text}");
+        assert!(
+            text.contains("[12130] linked app must be an existing app"),
+            "{text}"
+        );
         assert!(text.contains("[971] Please wait"), "{text}");
         assert!(text.contains("after 3 attempts"), "{text}");
         assert_eq!(err.status(), Some(400));
@@ -218,7 +231,11 @@ mod tests {
 
     #[test]
     fn not_found_is_distinct() {
-        let err = ApiError::NotFound { method: "GET".into(), path: "/x".into(), errors: vec![] };
+        let err = ApiError::NotFound {
+            method: "GET".into(),
+            path: "/x".into(),
+            errors: vec![],
+        };
         assert!(err.is_not_found());
         assert_eq!(err.status(), Some(404));
     }

@@ -50,7 +50,11 @@ fn split_offset(rest: &str) -> Option<(&str, UtcOffset)> {
     let (hours, minutes) = offset[1..].split_once(':')?;
     let hours: i8 = hours.parse().ok()?;
     let minutes: i8 = minutes.parse().ok()?;
-    let (hours, minutes) = if negative { (-hours, -minutes) } else { (hours, minutes) };
+    let (hours, minutes) = if negative {
+        (-hours, -minutes)
+    } else {
+        (hours, minutes)
+    };
     Some((clock, UtcOffset::from_hms(hours, minutes, 0).ok()?))
 }
 
@@ -63,7 +67,10 @@ mod tests {
         let plain = parse_rfc3339("2026-08-20T09:59:00Z").unwrap();
         assert_eq!(plain.unix_timestamp(), 1_787_219_940);
         let frac = parse_rfc3339("2026-08-20T09:59:00.250Z").unwrap();
-        assert_eq!(frac.unix_timestamp_nanos() - plain.unix_timestamp_nanos(), 250_000_000);
+        assert_eq!(
+            frac.unix_timestamp_nanos() - plain.unix_timestamp_nanos(),
+            250_000_000
+        );
         let offset = parse_rfc3339("2026-08-20T11:59:00+02:00").unwrap();
         assert_eq!(offset, plain);
         let negative = parse_rfc3339("2026-08-20T04:29:00-05:30").unwrap();
@@ -72,7 +79,13 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "2026-08-20", "yesterday", "2026-13-01T00:00:00Z", "2026-08-20T09:59Z"] {
+        for bad in [
+            "",
+            "2026-08-20",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-08-20T09:59Z",
+        ] {
             assert!(parse_rfc3339(bad).is_none(), "{bad}");
         }
     }

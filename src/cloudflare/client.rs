@@ -1,0 +1,570 @@
+//! The API client: CRUD for applications and reusable policies.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use super::attachments::AppLocks;
+use super::cache::{KindCache, Lookup};
+use super::config::ClientConfig;
+use super::error::ApiError;
+use super::models::app::{App, AppFilter, Deleted};
+use super::models::policy::{Policy, PolicyBody};
+use super::models::timestamp::parse_rfc3339;
+use super::transport::{Attempt, ClientStats, Request, Success, Transport, with_attempts};
+
+/// How far a server's `created_at` may lag our clock and still count as "created by
+/// our request" when recovering from an ambiguous create.
+const CREATE_CLOCK_SKEW: Duration = Duration::from_secs(120);
+
+/// Typed client of the Cloudflare Access API. Cheap to clone; every clone shares one
+/// connection pool, rate limiter, read cache, set of per-application locks and stop
+/// token.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+    pub(crate) page_size: u32,
+    pub(crate) coalesce: bool,
+    pub(crate) apps: KindCache<App>,
+    pub(crate) policies: KindCache<Policy>,
+    pub(crate) app_locks: AppLocks,
+}
+
+fn account_path(account: &str, rest: &str) -> String {
+    format!("/accounts/{}/access/{rest}", segment(account))
+}
+
+/// Percent-encodes one path segment so an id can never change the path's shape.
+fn segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+pub(crate) fn apps_path(account: &str) -> String {
+    account_path(account, "apps")
+}
+
+pub(crate) fn app_path(account: &str, id: &str) -> String {
+    account_path(account, &format!("apps/{}", segment(id)))
+}
+
+fn policies_path(account: &str) -> String {
+    account_path(account, "policies")
+}
+
+fn policy_path(account: &str, id: &str) -> String {
+    account_path(account, &format!("policies/{}", segment(id)))
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    request: &Request<'_>,
+    value: Value,
+) -> Result<T, ApiError> {
+    serde_json::from_value(value).map_err(|e| ApiError::Decode {
+        method: request.method.as_str().to_owned(),
+        path: request.path.clone(),
+        message: e.to_string(),
+    })
+}
+
+fn created_since(created_at: Option<&str>, since: OffsetDateTime) -> Option<OffsetDateTime> {
+    let created = parse_rfc3339(created_at?)?;
+    (created >= since - CREATE_CLOCK_SKEW).then_some(created)
+}
+
+impl Client {
+    /// Builds a client. When `stop` is cancelled, waits (backoff, rate limiter) end at
+    /// once with [`ApiError::Cancelled`] and no further request is started.
+    pub fn new(config: ClientConfig, stop: CancellationToken) -> Result<Client, ApiError> {
+        if !(1..=1000).contains(&config.page_size) {
+            return Err(ApiError::InvalidConfig(
+                "page_size must be between 1 and 1000".into(),
+            ));
+        }
+        let transport = Transport::new(&config, stop)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                page_size: config.page_size,
+                coalesce: config.effective_coalesce_reads(),
+                apps: KindCache::default(),
+                policies: KindCache::default(),
+                app_locks: AppLocks::default(),
+            }),
+        })
+    }
+
+    /// Request counters since the client was built.
+    pub fn stats(&self) -> ClientStats {
+        self.inner.transport.stats()
+    }
+
+    /// Whether `get_app` / `get_policy` are served from per-account snapshots.
+    pub fn coalesces_reads(&self) -> bool {
+        self.inner.coalesce
+    }
+
+    /// Forgets every cached snapshot (the next read lists again).
+    pub fn clear_cache(&self) {
+        self.inner.apps.clear();
+        self.inner.policies.clear();
+    }
+
+    pub(crate) async fn execute(&self, request: &Request<'_>) -> Result<Success, ApiError> {
+        self.inner.transport.execute(request).await
+    }
+
+    /// Every page of a list endpoint, `per_page` always sent explicitly.
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: String,
+        query: Vec<(&'static str, String)>,
+        id_of: fn(&T) -> &str,
+    ) -> Result<Vec<T>, ApiError> {
+        let per_page = u64::from(self.inner.page_size);
+        let mut items: Vec<T> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut page: u64 = 1;
+        loop {
+            let mut request = Request::new(Method::GET, path.clone());
+            request.query = query.clone();
+            request.query.push(("page", page.to_string()));
+            request.query.push(("per_page", per_page.to_string()));
+            let success = self.execute(&request).await?;
+            let info = success.envelope.result_info.clone().unwrap_or_default();
+            let entries = match success.envelope.result {
+                Value::Array(entries) => entries,
+                Value::Null => Vec::new(),
+                _ => {
+                    return Err(ApiError::Decode {
+                        method: "GET".into(),
+                        path,
+                        message: "list result is not an array".into(),
+                    });
+                }
+            };
+            let received = entries.len() as u64;
+            let mut new_on_page = 0;
+            for entry in entries {
+                match serde_json::from_value::<T>(entry) {
+                    Ok(item) => {
+                        if seen.insert(id_of(&item).to_owned()) {
+                            new_on_page += 1;
+                            items.push(item);
+                        }
+                    }
+                    // One odd object must not make every read fail; a get of that id
+                    // falls back to a direct GET and reports its own error.
+                    Err(e) => {
+                        tracing::warn!(path = %path, page, error = %e, "skipping an undecodable list entry")
+                    }
+                }
+            }
+            let effective_per_page = info.per_page.filter(|p| *p > 0).unwrap_or(per_page);
+            let last = received == 0
+                || received < effective_per_page
+                || info
+                    .total_count
+                    .is_some_and(|total| page * effective_per_page >= total);
+            if last {
+                break;
+            }
+            if new_on_page == 0 {
+                // A server that ignores `page` would loop forever.
+                tracing::warn!(path = %path, page, "list page repeated earlier entries; stopping");
+                break;
+            }
+            page += 1;
+        }
+        Ok(items)
+    }
+
+    // ----- applications -------------------------------------------------------------
+
+    /// Lists applications (every page). The filter is sent to the API and checked
+    /// again locally, since servers differ in how they match.
+    pub async fn list_apps(&self, account: &str, filter: &AppFilter) -> Result<Vec<App>, ApiError> {
+        let apps: Vec<App> = self
+            .list_all(apps_path(account), filter.query(), |a: &App| &a.id)
+            .await?;
+        Ok(apps.into_iter().filter(|app| filter.accepts(app)).collect())
+    }
+
+    pub(crate) async fn load_all_apps(
+        &self,
+        account: &str,
+    ) -> Result<Vec<(String, App)>, ApiError> {
+        let apps: Vec<App> = self
+            .list_all(apps_path(account), Vec::new(), |a: &App| &a.id)
+            .await?;
+        Ok(apps.into_iter().map(|app| (app.id.clone(), app)).collect())
+    }
+
+    /// One application. With coalescing on, served from the account's app snapshot
+    /// (listed once); ids missing from it fall back to a direct GET.
+    pub async fn get_app(&self, account: &str, id: &str) -> Result<App, ApiError> {
+        if self.inner.coalesce {
+            match self
+                .inner
+                .apps
+                .get(account, id, || self.load_all_apps(account))
+                .await
+            {
+                Ok(Lookup::Hit(app)) => return Ok(app),
+                Ok(Lookup::Miss) => {}
+                Err(ApiError::Cancelled) => return Err(ApiError::Cancelled),
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing applications failed; reading one by one")
+                }
+            }
+        }
+        self.get_app_uncached(account, id).await
+    }
+
+    /// One application by a direct GET (never the snapshot); refreshes the snapshot.
+    pub async fn get_app_uncached(&self, account: &str, id: &str) -> Result<App, ApiError> {
+        let request = Request::new(Method::GET, app_path(account, id));
+        match self.execute(&request).await {
+            Ok(success) => {
+                let app: App = decode(&request, success.envelope.result)?;
+                self.inner.apps.put(account, id, app.clone());
+                Ok(app)
+            }
+            Err(e) => {
+                if e.is_not_found() {
+                    self.inner.apps.remove(account, id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates an application (`POST`, 201). The body is sent as given. If the
+    /// request dies without a response, the app is looked up by name before any
+    /// retry, so a retry never creates a duplicate. An app adopted that way lacks
+    /// `saas_app.client_secret` (Cloudflare returns it only in the create response).
+    pub async fn create_app(&self, account: &str, body: &Value) -> Result<App, ApiError> {
+        let request = Request::new(Method::POST, apps_path(account)).with_body(body);
+        let app: App = self
+            .create_with_recovery(&request, async |since| {
+                self.find_created_app(account, body, since).await
+            })
+            .await?;
+        self.inner.apps.put(account, &app.id, app.clone());
+        Ok(app)
+    }
+
+    async fn find_created_app(
+        &self,
+        account: &str,
+        body: &Value,
+        since: OffsetDateTime,
+    ) -> Result<Option<App>, ApiError> {
+        let filter = match (
+            body.get("name").and_then(Value::as_str),
+            body.get("domain").and_then(Value::as_str),
+        ) {
+            (Some(name), _) => AppFilter::by_name(name),
+            (None, Some(domain)) => AppFilter {
+                domain: Some(domain.to_owned()),
+                exact: Some(true),
+                ..Default::default()
+            },
+            (None, None) => {
+                tracing::warn!(
+                    "ambiguous application create without name or domain: cannot look it up"
+                );
+                return Ok(None);
+            }
+        };
+        let candidates = self.list_apps(account, &filter).await?;
+        let found = candidates
+            .into_iter()
+            .filter(|app| app.matches_create_body(body))
+            .filter_map(|app| created_since(app.created_at.as_deref(), since).map(|at| (at, app)))
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, app)| app);
+        if let Some(app) = &found {
+            tracing::warn!(
+                app_id = %app.id,
+                "adopted an application created by a request whose response was lost; a SaaS client_secret cannot be recovered"
+            );
+        }
+        Ok(found)
+    }
+
+    /// Replaces an application (`PUT`, full replacement). Send `policies` only when
+    /// you mean to set every attachment; without the key attachments are untouched.
+    /// Serialised with attachment edits of the same app.
+    pub async fn update_app(&self, account: &str, id: &str, body: &Value) -> Result<App, ApiError> {
+        let _guard = self.inner.app_locks.lock(account, id).await;
+        self.put_app(account, id, body).await
+    }
+
+    pub(crate) async fn put_app(
+        &self,
+        account: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<App, ApiError> {
+        let request = Request::new(Method::PUT, app_path(account, id)).with_body(body);
+        match self.execute(&request).await {
+            Ok(success) => {
+                let app: App = decode(&request, success.envelope.result)?;
+                self.inner.apps.put(account, id, app.clone());
+                Ok(app)
+            }
+            Err(e) => {
+                if e.is_not_found() {
+                    self.inner.apps.remove(account, id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes an application; 404 is [`Deleted::AlreadyGone`].
+    pub async fn delete_app(&self, account: &str, id: &str) -> Result<Deleted, ApiError> {
+        let _guard = self.inner.app_locks.lock(account, id).await;
+        let request = Request::new(Method::DELETE, app_path(account, id));
+        let outcome = match self.execute(&request).await {
+            Ok(_) => Deleted::Now,
+            Err(e) if e.is_not_found() => Deleted::AlreadyGone,
+            Err(e) => return Err(e),
+        };
+        self.inner.apps.remove(account, id);
+        Ok(outcome)
+    }
+
+    // ----- reusable policies --------------------------------------------------------
+
+    /// Lists reusable policies (every page).
+    pub async fn list_policies(&self, account: &str) -> Result<Vec<Policy>, ApiError> {
+        self.list_all(policies_path(account), Vec::new(), |p: &Policy| &p.id)
+            .await
+    }
+
+    async fn load_all_policies(&self, account: &str) -> Result<Vec<(String, Policy)>, ApiError> {
+        Ok(self
+            .list_policies(account)
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect())
+    }
+
+    /// One reusable policy, coalesced like [`Client::get_app`].
+    pub async fn get_policy(&self, account: &str, id: &str) -> Result<Policy, ApiError> {
+        if self.inner.coalesce {
+            match self
+                .inner
+                .policies
+                .get(account, id, || self.load_all_policies(account))
+                .await
+            {
+                Ok(Lookup::Hit(policy)) => return Ok(policy),
+                Ok(Lookup::Miss) => {}
+                Err(ApiError::Cancelled) => return Err(ApiError::Cancelled),
+                Err(e) => tracing::warn!(error = %e, "listing policies failed; reading one by one"),
+            }
+        }
+        self.get_policy_uncached(account, id).await
+    }
+
+    /// One reusable policy by a direct GET; refreshes the snapshot.
+    pub async fn get_policy_uncached(&self, account: &str, id: &str) -> Result<Policy, ApiError> {
+        let request = Request::new(Method::GET, policy_path(account, id));
+        match self.execute(&request).await {
+            Ok(success) => {
+                let policy: Policy = decode(&request, success.envelope.result)?;
+                self.inner.policies.put(account, id, policy.clone());
+                Ok(policy)
+            }
+            Err(e) => {
+                if e.is_not_found() {
+                    self.inner.policies.remove(account, id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates a reusable policy (`POST`, 201), safe against lost responses like
+    /// [`Client::create_app`] (looked up by name, decision and rules).
+    pub async fn create_policy(
+        &self,
+        account: &str,
+        body: &PolicyBody,
+    ) -> Result<Policy, ApiError> {
+        let json = body.to_value();
+        let request = Request::new(Method::POST, policies_path(account)).with_body(&json);
+        let policy: Policy = self
+            .create_with_recovery(&request, async |since| {
+                self.find_created_policy(account, body, since).await
+            })
+            .await?;
+        self.inner.policies.put(account, &policy.id, policy.clone());
+        Ok(policy)
+    }
+
+    async fn find_created_policy(
+        &self,
+        account: &str,
+        body: &PolicyBody,
+        since: OffsetDateTime,
+    ) -> Result<Option<Policy>, ApiError> {
+        let found = self
+            .list_policies(account)
+            .await?
+            .into_iter()
+            .filter(|policy| policy.matches_body(body))
+            .filter_map(|policy| {
+                created_since(policy.created_at.as_deref(), since).map(|at| (at, policy))
+            })
+            .min_by_key(|(at, _)| *at)
+            .map(|(_, policy)| policy);
+        if let Some(policy) = &found {
+            tracing::warn!(policy_id = %policy.id, "adopted a policy created by a request whose response was lost");
+        }
+        Ok(found)
+    }
+
+    /// Replaces a reusable policy (`PUT`, full replacement; unmanaged fields come from
+    /// `body.extra`).
+    pub async fn update_policy(
+        &self,
+        account: &str,
+        id: &str,
+        body: &PolicyBody,
+    ) -> Result<Policy, ApiError> {
+        let json = body.to_value();
+        let request = Request::new(Method::PUT, policy_path(account, id)).with_body(&json);
+        match self.execute(&request).await {
+            Ok(success) => {
+                let policy: Policy = decode(&request, success.envelope.result)?;
+                self.inner.policies.put(account, id, policy.clone());
+                Ok(policy)
+            }
+            Err(e) => {
+                if e.is_not_found() {
+                    self.inner.policies.remove(account, id);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes a reusable policy; 404 is [`Deleted::AlreadyGone`]. A 409 (still
+    /// attached, typically racing a detach) is retried up to `max_retries` times.
+    pub async fn delete_policy(&self, account: &str, id: &str) -> Result<Deleted, ApiError> {
+        let mut request = Request::new(Method::DELETE, policy_path(account, id));
+        request.retry_conflict = true;
+        let outcome = match self.execute(&request).await {
+            Ok(_) => Deleted::Now,
+            Err(e) if e.is_not_found() => Deleted::AlreadyGone,
+            Err(e) => return Err(e),
+        };
+        self.inner.policies.remove(account, id);
+        Ok(outcome)
+    }
+
+    // ----- ambiguous creates --------------------------------------------------------
+
+    /// POSTs `request`; retries that are certain not to duplicate (429, 971, connect
+    /// failures) go straight out again, while failures after which the server may have
+    /// created the object (no response, 5xx) first call `find`, which looks for an
+    /// object matching the body created since the first attempt started.
+    async fn create_with_recovery<T: DeserializeOwned>(
+        &self,
+        request: &Request<'_>,
+        find: impl AsyncFn(OffsetDateTime) -> Result<Option<T>, ApiError>,
+    ) -> Result<T, ApiError> {
+        let transport = &self.inner.transport;
+        let since = OffsetDateTime::now_utc();
+        let mut attempt = 1;
+        let mut maybe_created = false;
+        loop {
+            match transport.attempt(request, attempt).await {
+                Attempt::Done(Ok(success)) => return decode(request, success.envelope.result),
+                Attempt::Done(Err(error)) => {
+                    // After a lost response, a 4xx (say a duplicate-domain 400) may be
+                    // caused by our own earlier attempt having succeeded.
+                    if maybe_created
+                        && !error.is_cancelled()
+                        && let Some(found) = find(since).await?
+                    {
+                        return Ok(found);
+                    }
+                    return Err(with_attempts(error, attempt));
+                }
+                Attempt::Retryable {
+                    error,
+                    retry_after,
+                    ambiguous,
+                } => {
+                    maybe_created |= ambiguous;
+                    if attempt > transport.max_retries {
+                        if maybe_created && let Some(found) = find(since).await? {
+                            return Ok(found);
+                        }
+                        return Err(with_attempts(error, attempt));
+                    }
+                    // Wait first: a request that timed out on our side may still be
+                    // committing on the server.
+                    transport
+                        .wait_before_retry(request, attempt, retry_after, &error)
+                        .await?;
+                    if ambiguous && let Some(found) = find(since).await? {
+                        return Ok(found);
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_cannot_reshape_paths() {
+        assert_eq!(
+            app_path("acc", "../../zones"),
+            "/accounts/acc/access/apps/..%2F..%2Fzones"
+        );
+        assert_eq!(
+            policy_path("a b", "p?x=1"),
+            "/accounts/a%20b/access/policies/p%3Fx%3D1"
+        );
+    }
+
+    #[test]
+    fn created_since_applies_the_skew_margin() {
+        let since = parse_rfc3339("2026-08-20T10:00:00Z").unwrap();
+        assert!(created_since(Some("2026-08-20T10:00:05Z"), since).is_some());
+        assert!(created_since(Some("2026-08-20T09:59:00Z"), since).is_some());
+        assert!(created_since(Some("2026-08-20T09:50:00Z"), since).is_none());
+        assert!(created_since(None, since).is_none());
+        assert!(created_since(Some("garbage"), since).is_none());
+    }
+}

@@ -1,0 +1,37 @@
+//! Typed client of the Cloudflare Access API (applications, reusable policies and
+//! their attachments). Knows nothing of Terraform.
+//!
+//! What it does for its callers:
+//! - one `reqwest` (rustls) connection pool, bearer auth, a `User-Agent` naming the
+//!   provider and Terraform versions;
+//! - v4 envelope decoding; failures become [`ApiError`] with status, every Cloudflare
+//!   code and message, method and path (never the token);
+//! - retries with full-jitter exponential backoff on 429 (honouring `retry-after`),
+//!   code 971, 5xx, connection errors and timeouts; 409 on policy delete;
+//! - a token-bucket rate limiter shared by every clone of the [`Client`];
+//! - creates that survive a lost response without duplicating the object;
+//! - attachment edits serialised per application (read-modify-write that keeps every
+//!   foreign entry);
+//! - read coalescing: `get_*` served from one paginated list per account and kind.
+
+mod attachments;
+mod cache;
+mod client;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod models;
+mod rate_limit;
+pub mod secret;
+mod transport;
+
+pub use client::Client;
+pub use config::{ClientConfig, DEFAULT_BASE_URL, DISABLE_READ_COALESCING_ENV};
+pub use error::{ApiError, CfMessage};
+pub use models::app::{
+    App, AppFilter, AttachedPolicy, AttachmentRef, Deleted, PolicyLink, SaasApp,
+};
+pub use models::policy::{Decision, Policy, PolicyBody};
+pub use models::rule::Rule;
+pub use secret::SecretString;
+pub use transport::ClientStats;

@@ -1,0 +1,478 @@
+//! Access applications (`/accounts/{account_id}/access/apps`).
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use super::lenient::{null_as_default, opt_u32, value_as_u64};
+use crate::cloudflare::secret::SecretString;
+
+/// An application as the API returns it. Fields the provider reads are typed; every
+/// other field is kept in `extra` so that a full-replacement PUT built from a read
+/// ([`App::to_update_body`]) never drops something another tool set.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct App {
+    /// Application UUID; the value `linked_app_token.app_uid` expects.
+    pub id: String,
+    /// Undocumented duplicate of `id` seen in API examples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Audience tag (64 hex) used as the `aud` claim of the app's JWTs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `type`: `self_hosted`, `saas`, `mcp`, … (any value accepted on read).
+    #[serde(rename = "type", default, deserialize_with = "null_as_default")]
+    pub app_type: String,
+    /// Primary domain (self-hosted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// Session duration (Go duration string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_duration: Option<String>,
+    /// Allowed identity provider UUIDs; empty means all.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_idps: Vec<String>,
+    /// Skip the IdP picker when exactly one IdP is allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_redirect_to_identity: Option<bool>,
+    /// Attached policies, as the API expands them (ascending precedence).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub policies: Vec<AttachedPolicy>,
+    /// SaaS settings (`type: saas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saas_app: Option<SaasApp>,
+    /// Creation time (RFC 3339), server-set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Last update time (RFC 3339), server-set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Every other field, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Top-level keys of an application that are never sent back.
+const APP_READ_ONLY: &[&str] = &["id", "uid", "aud", "created_at", "updated_at"];
+/// Keys of `saas_app` that are server-generated.
+const SAAS_READ_ONLY: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "public_key",
+    "created_at",
+    "updated_at",
+];
+
+impl App {
+    /// Attachments projected to `{id, precedence}`, in the order read. A missing
+    /// precedence is taken as the 1-based position, as the API does for bare ids.
+    pub fn policy_links(&self) -> Vec<PolicyLink> {
+        self.policies
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| PolicyLink {
+                id: entry.id.clone(),
+                precedence: entry
+                    .precedence
+                    .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX)),
+            })
+            .collect()
+    }
+
+    /// The full settable object as read, for a `PUT` (a full replacement): read-only
+    /// keys stripped and **`policies` omitted**, which leaves attachments untouched.
+    /// Attachment changes go through [`crate::cloudflare::Client::modify_attachments`].
+    pub fn to_update_body(&self) -> Value {
+        let mut body = match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        for key in APP_READ_ONLY {
+            body.remove(*key);
+        }
+        body.remove("policies");
+        if let Some(Value::Object(saas)) = body.get_mut("saas_app") {
+            for key in SAAS_READ_ONLY {
+                saas.remove(*key);
+            }
+        }
+        Value::Object(body)
+    }
+
+    /// True when this app looks like the one a create `body` asked for (same name,
+    /// type, domain and SaaS auth type where the body states them).
+    pub fn matches_create_body(&self, body: &Value) -> bool {
+        let wanted = |key: &str| body.get(key).and_then(Value::as_str);
+        if wanted("name") != self.name.as_deref() {
+            return false;
+        }
+        if let Some(kind) = wanted("type")
+            && kind != self.app_type
+        {
+            return false;
+        }
+        if let Some(domain) = wanted("domain") {
+            let normalise = |d: &str| d.trim().trim_end_matches('/').to_ascii_lowercase();
+            if self.domain.as_deref().map(normalise) != Some(normalise(domain)) {
+                return false;
+            }
+        }
+        if let Some(auth_type) = body
+            .get("saas_app")
+            .and_then(|saas| saas.get("auth_type"))
+            .and_then(Value::as_str)
+            && self.saas_app.as_ref().and_then(|s| s.auth_type.as_deref()) != Some(auth_type)
+        {
+            return false;
+        }
+        true
+    }
+}
+
+/// One entry of an application's `policies` as read: a reusable policy (or a legacy
+/// app-scoped one) expanded by the API.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct AttachedPolicy {
+    /// Policy UUID.
+    pub id: String,
+    /// Precedence within the app (1 = evaluated first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precedence: Option<u32>,
+    /// `true` for reusable policies; absent for legacy app-scoped ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reusable: Option<bool>,
+    /// The expanded policy fields (`name`, `decision`, `include`, …), kept verbatim.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for AttachedPolicy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Entries may be bare UUID strings (request form 2, echoed by some fakes) or
+        // objects; accept both.
+        match Value::deserialize(deserializer)? {
+            Value::String(id) => Ok(AttachedPolicy {
+                id,
+                ..Default::default()
+            }),
+            Value::Object(mut map) => {
+                let id = match map.remove("id") {
+                    Some(Value::String(id)) => id,
+                    _ => String::new(),
+                };
+                let precedence = map
+                    .remove("precedence")
+                    .as_ref()
+                    .and_then(value_as_u64)
+                    .and_then(|p| u32::try_from(p).ok());
+                let reusable = match map.remove("reusable") {
+                    Some(Value::Bool(b)) => Some(b),
+                    Some(other) if !other.is_null() => {
+                        map.insert("reusable".into(), other);
+                        None
+                    }
+                    _ => None,
+                };
+                Ok(AttachedPolicy {
+                    id,
+                    precedence,
+                    reusable,
+                    rest: map,
+                })
+            }
+            other => Err(serde::de::Error::custom(format!(
+                "application policy entry must be a string or an object, got {}",
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The request form of an attachment: `{"id": …, "precedence": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PolicyLink {
+    /// Policy UUID.
+    pub id: String,
+    /// Precedence (≥ 1, unique within the app).
+    #[serde(deserialize_with = "required_u32")]
+    pub precedence: u32,
+}
+
+fn required_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    opt_u32(deserializer)?
+        .ok_or_else(|| serde::de::Error::custom("precedence must be a positive integer"))
+}
+
+/// `saas_app` of a SaaS application (OIDC fields typed; SAML and newer fields kept in
+/// `extra`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SaasApp {
+    /// `oidc` or `saml` (the API assumes `saml` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+    /// OIDC client id (server-generated, stable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// OIDC client secret: present only in the create response; never serialised.
+    #[serde(default, skip_serializing)]
+    pub client_secret: Option<SecretString>,
+    /// Access public certificate (server-generated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Permitted OAuth callbacks.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub redirect_uris: Vec<String>,
+    /// OAuth grant types.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub grant_types: Vec<String>,
+    /// OIDC scopes.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub scopes: Vec<String>,
+    /// Access token lifetime (server default "5m").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime: Option<String>,
+    /// Allow PKCE clients to skip the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_pkce_without_client_secret: Option<bool>,
+    /// Every other field, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Server-side filters of `GET /access/apps`. Empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppFilter {
+    /// Name (substring unless `exact`).
+    pub name: Option<String>,
+    /// Domain (substring unless `exact`).
+    pub domain: Option<String>,
+    /// Audience tag.
+    pub aud: Option<String>,
+    /// Search across fields.
+    pub search: Option<String>,
+    /// Exact instead of substring match on name/domain.
+    pub exact: Option<bool>,
+}
+
+impl AppFilter {
+    /// An exact-name filter.
+    pub fn by_name(name: impl Into<String>) -> Self {
+        AppFilter {
+            name: Some(name.into()),
+            exact: Some(true),
+            ..Default::default()
+        }
+    }
+
+    /// True when nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        self == &AppFilter::default()
+    }
+
+    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        let pairs = [
+            ("name", &self.name),
+            ("domain", &self.domain),
+            ("aud", &self.aud),
+            ("search", &self.search),
+        ];
+        for (key, value) in pairs {
+            if let Some(value) = value {
+                query.push((key, value.clone()));
+            }
+        }
+        if let Some(exact) = self.exact {
+            query.push(("exact", exact.to_string()));
+        }
+        query
+    }
+
+    /// Client-side check of the same filter (servers differ in how they match).
+    pub fn accepts(&self, app: &App) -> bool {
+        let exact = self.exact.unwrap_or(false);
+        let text_matches = |wanted: &Option<String>, have: Option<&str>| match wanted {
+            None => true,
+            Some(wanted) => match have {
+                None => false,
+                Some(have) if exact => have == wanted,
+                Some(have) => have.to_lowercase().contains(&wanted.to_lowercase()),
+            },
+        };
+        text_matches(&self.name, app.name.as_deref())
+            && text_matches(&self.domain, app.domain.as_deref())
+            && self
+                .aud
+                .as_ref()
+                .is_none_or(|aud| app.aud.as_deref() == Some(aud))
+    }
+}
+
+/// Outcome of a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The object existed and was deleted by this call.
+    Now,
+    /// The API answered 404: somebody else deleted it first.
+    AlreadyGone,
+}
+
+/// One application that has a given policy attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    /// Application UUID.
+    pub app_id: String,
+    /// Application name.
+    pub app_name: Option<String>,
+    /// Application `type`.
+    pub app_type: String,
+    /// Precedence of the policy in that application.
+    pub precedence: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> App {
+        serde_json::from_value(json!({
+            "id": "app-1", "uid": "app-1", "aud": "abc", "name": "internal-api",
+            "type": "self_hosted", "domain": "api.example.com",
+            "created_at": "2026-08-20T09:59:00Z", "updated_at": "2026-08-20T09:59:00Z",
+            "session_duration": "24h", "allowed_idps": null,
+            "service_auth_401_redirect": true,
+            "destinations": [{"type": "public", "uri": "api.example.com"}],
+            "policies": [
+                {"id": "p1", "precedence": 1, "reusable": true, "name": "mine", "decision": "non_identity",
+                 "include": [{"linked_app_token": {"app_uid": "x"}}]},
+                {"id": "legacy", "precedence": 3, "name": "app scoped", "decision": "allow"},
+                "bare-uuid"
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn policies_project_to_links() {
+        let app = sample();
+        assert_eq!(
+            app.policy_links(),
+            vec![
+                PolicyLink {
+                    id: "p1".into(),
+                    precedence: 1
+                },
+                PolicyLink {
+                    id: "legacy".into(),
+                    precedence: 3
+                },
+                PolicyLink {
+                    id: "bare-uuid".into(),
+                    precedence: 3
+                },
+            ]
+        );
+        assert_eq!(app.policies[0].reusable, Some(true));
+        assert_eq!(app.policies[0].rest["decision"], json!("non_identity"));
+    }
+
+    #[test]
+    fn update_body_keeps_unknown_fields_and_omits_policies() {
+        let body = sample().to_update_body();
+        assert_eq!(
+            body,
+            json!({
+                "name": "internal-api", "type": "self_hosted", "domain": "api.example.com",
+                "session_duration": "24h", "service_auth_401_redirect": true,
+                "destinations": [{"type": "public", "uri": "api.example.com"}]
+            })
+        );
+    }
+
+    #[test]
+    fn saas_secret_never_serialised_or_debug_printed() {
+        let app: App = serde_json::from_value(json!({
+            "id": "s", "type": "saas", "name": "mcp",
+            "saas_app": {"auth_type": "oidc", "client_id": "cid", "client_secret": "very-secret",
+                          "public_key": "pk", "redirect_uris": ["https://cb"], "custom_claims": []}
+        }))
+        .unwrap();
+        let saas = app.saas_app.as_ref().unwrap();
+        assert_eq!(
+            saas.client_secret.as_ref().map(SecretString::expose),
+            Some("very-secret")
+        );
+        assert!(!format!("{app:?}").contains("very-secret"));
+        assert!(!serde_json::to_string(&app).unwrap().contains("very-secret"));
+        assert_eq!(
+            app.to_update_body()["saas_app"],
+            json!({"auth_type": "oidc", "redirect_uris": ["https://cb"], "custom_claims": []})
+        );
+    }
+
+    #[test]
+    fn create_body_matching() {
+        let app = sample();
+        assert!(app.matches_create_body(
+            &json!({"name": "internal-api", "type": "self_hosted", "domain": "API.example.com/"})
+        ));
+        assert!(!app.matches_create_body(&json!({"name": "internal-api", "type": "saas"})));
+        assert!(!app.matches_create_body(&json!({"name": "other", "type": "self_hosted"})));
+        assert!(
+            !app.matches_create_body(
+                &json!({"name": "internal-api", "domain": "other.example.com"})
+            )
+        );
+    }
+
+    #[test]
+    fn filter_query_and_local_check() {
+        let filter = AppFilter::by_name("internal-api");
+        assert_eq!(
+            filter.query(),
+            vec![
+                ("name", "internal-api".to_owned()),
+                ("exact", "true".to_owned())
+            ]
+        );
+        assert!(filter.accepts(&sample()));
+        assert!(!AppFilter::by_name("internal").accepts(&sample()));
+        assert!(
+            AppFilter {
+                name: Some("INTERNAL".into()),
+                ..Default::default()
+            }
+            .accepts(&sample())
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Typed request and response bodies of the Access API.
+
+pub mod app;
+pub(crate) mod lenient;
+pub mod policy;
+pub mod rule;
+pub(crate) mod timestamp;

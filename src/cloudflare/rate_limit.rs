@@ -1,0 +1,187 @@
+//! Token-bucket rate limiter shared by every clone of a client (and so by every
+//! resource operation of the provider process). Every HTTP attempt, retries
+//! included, takes one token.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::error::ApiError;
+
+#[derive(Debug)]
+struct Bucket {
+    /// May go negative: each waiter reserves its token up front, which keeps waiters
+    /// in arrival order without a queue.
+    tokens: f64,
+    refilled_at: Instant,
+    /// Set after a 429 so every task holds off, not just the one that was refused.
+    paused_until: Option<Instant>,
+}
+
+/// A token bucket; `None` rate means unlimited.
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: Option<f64>,
+    burst: f64,
+    bucket: Mutex<Bucket>,
+}
+
+impl RateLimiter {
+    /// `requests_per_second` ≤ 0 or non-finite disables limiting; `burst` is at least 1.
+    pub fn new(requests_per_second: f64, burst: u32) -> Self {
+        let rate = (requests_per_second.is_finite() && requests_per_second > 0.0)
+            .then_some(requests_per_second);
+        let burst = f64::from(burst.max(1));
+        RateLimiter {
+            rate,
+            burst,
+            bucket: Mutex::new(Bucket {
+                tokens: burst,
+                refilled_at: Instant::now(),
+                paused_until: None,
+            }),
+        }
+    }
+
+    /// Waits for a token. Ends at once with [`ApiError::Cancelled`] when `stop` fires.
+    pub async fn acquire(&self, stop: &CancellationToken) -> Result<(), ApiError> {
+        loop {
+            if stop.is_cancelled() {
+                return Err(ApiError::Cancelled);
+            }
+            let wait = self.reserve();
+            match wait {
+                Reservation::Granted => return Ok(()),
+                Reservation::GrantedAfter(delay) => {
+                    sleep_or_stop(delay, stop).await?;
+                    return Ok(());
+                }
+                Reservation::Paused(delay) => sleep_or_stop(delay, stop).await?,
+            }
+        }
+    }
+
+    fn reserve(&self) -> Reservation {
+        let now = Instant::now();
+        let mut bucket = match self.bucket.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(until) = bucket.paused_until {
+            if until > now {
+                return Reservation::Paused(until - now);
+            }
+            bucket.paused_until = None;
+        }
+        let Some(rate) = self.rate else {
+            return Reservation::Granted;
+        };
+        let elapsed = now
+            .saturating_duration_since(bucket.refilled_at)
+            .as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(self.burst);
+        bucket.refilled_at = now;
+        bucket.tokens -= 1.0;
+        if bucket.tokens >= 0.0 {
+            Reservation::Granted
+        } else {
+            Reservation::GrantedAfter(Duration::from_secs_f64(-bucket.tokens / rate))
+        }
+    }
+
+    /// Holds every caller back until `delay` has passed (after a 429 with
+    /// `retry-after`), and drops banked tokens so the pause is not followed by a burst.
+    pub fn pause_for(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut bucket = match self.bucket.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if bucket.paused_until.is_none_or(|current| current < until) {
+            bucket.paused_until = Some(until);
+        }
+        bucket.tokens = bucket.tokens.min(1.0);
+    }
+}
+
+enum Reservation {
+    Granted,
+    GrantedAfter(Duration),
+    Paused(Duration),
+}
+
+/// Sleeps, unless `stop` fires first.
+pub async fn sleep_or_stop(delay: Duration, stop: &CancellationToken) -> Result<(), ApiError> {
+    if delay.is_zero() {
+        return if stop.is_cancelled() {
+            Err(ApiError::Cancelled)
+        } else {
+            Ok(())
+        };
+    }
+    tokio::select! {
+        _ = stop.cancelled() => Err(ApiError::Cancelled),
+        _ = tokio::time::sleep(delay) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn spends_the_burst_then_paces_at_the_rate() {
+        let limiter = RateLimiter::new(2.0, 3);
+        let stop = CancellationToken::new();
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire(&stop).await.unwrap();
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        for _ in 0..4 {
+            limiter.acquire(&stop).await.unwrap();
+        }
+        // 4 more tokens at 2/s.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(1990) && elapsed <= Duration::from_millis(2010),
+            "{elapsed:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pause_holds_everyone_back() {
+        let limiter = RateLimiter::new(0.0, 1);
+        let stop = CancellationToken::new();
+        limiter.pause_for(Duration::from_secs(3));
+        let start = Instant::now();
+        limiter.acquire(&stop).await.unwrap();
+        assert!(start.elapsed() >= Duration::from_secs(3));
+        // unlimited afterwards
+        let start = Instant::now();
+        for _ in 0..100 {
+            limiter.acquire(&stop).await.unwrap();
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn cancellation_ends_a_wait() {
+        let limiter = RateLimiter::new(0.001, 1);
+        let stop = CancellationToken::new();
+        limiter.acquire(&stop).await.unwrap();
+        let waiter = {
+            let stop = stop.clone();
+            tokio::spawn(async move { limiter.acquire(&stop).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stop.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(result, Err(ApiError::Cancelled)));
+    }
+}
