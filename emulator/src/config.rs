@@ -48,12 +48,18 @@ pub struct RateLimit {
 impl RateLimit {
     /// Cloudflare's documented API limit: 1200 requests per 5 minutes.
     pub fn cloudflare_default() -> RateLimit {
-        RateLimit { requests: 1200, per: Duration::from_secs(300) }
+        RateLimit {
+            requests: 1200,
+            per: Duration::from_secs(300),
+        }
     }
 
     /// No limit at all (for tests that need speed).
     pub fn disabled() -> RateLimit {
-        RateLimit { requests: u32::MAX, per: Duration::ZERO }
+        RateLimit {
+            requests: u32::MAX,
+            per: Duration::ZERO,
+        }
     }
 
     /// True when this value means "no limit" (zero window or unbounded request count).

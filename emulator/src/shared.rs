@@ -1,0 +1,95 @@
+//! State shared by every request handler and the [`crate::Emulator`] handle.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::LoggedRequest;
+use crate::edge::Signer;
+use crate::fault::FaultSet;
+use crate::persist::save_atomic;
+use crate::ratelimit::RateLimiter;
+use crate::reqlog::RequestLog;
+use crate::store::State;
+
+pub(crate) struct Shared {
+    state: RwLock<State>,
+    log: Mutex<RequestLog>,
+    faults: Mutex<FaultSet>,
+    pub limiter: RateLimiter,
+    /// The only bearer token accepted, when configured.
+    pub token: Option<String>,
+    pub state_file: Option<PathBuf>,
+    /// Account that seed objects without an account belong to.
+    pub default_account: String,
+    signer: OnceLock<Result<Signer, String>>,
+}
+
+/// A poisoned lock only means another handler panicked; the data is still consistent
+/// because every command validates before it changes anything.
+fn unpoison<G>(r: Result<G, std::sync::PoisonError<G>>) -> G {
+    r.unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub fn new(
+        state: State,
+        limiter: RateLimiter,
+        token: Option<String>,
+        state_file: Option<PathBuf>,
+        default_account: String,
+    ) -> Shared {
+        Shared {
+            state: RwLock::new(state),
+            log: Mutex::new(RequestLog::default()),
+            faults: Mutex::new(FaultSet::default()),
+            limiter,
+            token,
+            state_file,
+            default_account,
+            signer: OnceLock::new(),
+        }
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        unpoison(self.state.read())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, State> {
+        unpoison(self.state.write())
+    }
+
+    pub fn log(&self) -> MutexGuard<'_, RequestLog> {
+        unpoison(self.log.lock())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultSet> {
+        unpoison(self.faults.lock())
+    }
+
+    pub fn record(&self, entry: LoggedRequest) {
+        self.log().push(entry);
+    }
+
+    /// Saves `state` to the state file, if one is configured. Called with the write
+    /// lock held so saves happen in commit order.
+    pub fn persist(&self, state: &State) {
+        let Some(path) = &self.state_file else {
+            return;
+        };
+        let result = serde_json::to_vec_pretty(&state.to_file())
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| save_atomic(path, &bytes));
+        if let Err(e) = result {
+            tracing::error!(path = %path.display(), error = %e, "cannot save emulator state");
+        }
+    }
+
+    /// The edge's signing key, generated on first use (RSA generation takes a moment
+    /// and most tests never need it).
+    pub fn signer(&self) -> Result<&Signer, String> {
+        self.signer
+            .get_or_init(Signer::generate)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
