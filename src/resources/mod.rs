@@ -1,5 +1,7 @@
 //! Managed resources, one file each: schema, validation, plan and CRUD together.
 
+pub mod linked_app_policy;
+
 use std::sync::Arc;
 
 use crate::provider::ProviderData;
@@ -7,6 +9,5 @@ use crate::tfplugin::Resource;
 
 /// Every resource type the provider serves.
 pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
-    let _ = data;
-    vec![]
+    vec![Arc::new(linked_app_policy::LinkedAppPolicyResource::new(data.clone()))]
 }
