@@ -1,5 +1,7 @@
 //! Data sources, one file each.
 
+pub mod access_application;
+
 use std::sync::Arc;
 
 use crate::provider::ProviderData;
@@ -7,6 +9,5 @@ use crate::tfplugin::DataSource;
 
 /// Every data source type the provider serves.
 pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn DataSource>> {
-    let _ = data;
-    vec![]
+    vec![Arc::new(access_application::AccessApplicationDataSource::new(data.clone()))]
 }

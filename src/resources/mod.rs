@@ -1,6 +1,7 @@
 //! Managed resources, one file each: schema, validation, plan and CRUD together.
 
 pub mod linked_app_policy;
+pub mod mcp_server_app;
 
 use std::sync::Arc;
 
@@ -9,5 +10,8 @@ use crate::tfplugin::Resource;
 
 /// Every resource type the provider serves.
 pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(linked_app_policy::LinkedAppPolicyResource::new(data.clone()))]
+    vec![
+        Arc::new(linked_app_policy::LinkedAppPolicyResource::new(data.clone())),
+        Arc::new(mcp_server_app::McpServerAppResource::new(data.clone())),
+    ]
 }

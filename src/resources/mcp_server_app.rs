@@ -1,0 +1,1771 @@
+//! `cfaccess_mcp_server_app`: the Access application that represents an MCP server,
+//! self-hosted (Access forwards the user's JWT) or Access for SaaS with OIDC (the MCP
+//! client does OAuth against Access), plus the user-facing policies attached to it.
+//!
+//! Design points (each beats a known bug of the official provider, see anchors §2):
+//! - one normalisation path ([`state_from_app`]) for create, update, read and import,
+//!   so an imported app has exactly the state a create produces (#6231);
+//! - attachments are projected to ids ordered by precedence (#5811) and only the
+//!   policies listed in `policy_ids` are managed: foreign attachments keep their id and
+//!   precedence and never cause a diff (tf-migrate PR 310);
+//! - updates are a PUT of the application as read with our fields overwritten, never
+//!   carrying `policies`; attachments go through the client's read-modify-write;
+//! - server defaults of fields left unset (session duration, token lifetime, `[]` for
+//!   sets, `false` for booleans) are stored without a diff (#5495, #7238);
+//! - fields of the other type are refused before any write (#5491).
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value as Json, json};
+
+use crate::cloudflare::{ApiError, App, PolicyLink, Rule};
+use crate::errors;
+use crate::provider::{ProviderData, is_account_id};
+use crate::tfplugin::validate::parse_go_duration;
+use crate::tfplugin::{
+    ApplyResult, Attribute, AttributePath, Context, Diagnostics, ImportResult, Nesting,
+    PlanModifier, PlanRequest, ReadResult, Resource, Schema, Validator, Value,
+};
+
+/// Terraform type name.
+pub const TYPE_NAME: &str = "cfaccess_mcp_server_app";
+
+/// `type` of a self-hosted application (the default).
+pub const SELF_HOSTED: &str = "self_hosted";
+/// `type` of an Access for SaaS application (always OIDC here).
+pub const SAAS: &str = "saas";
+
+/// Longest application session Cloudflare offers (one month).
+const MAX_SESSION_SECS: u64 = 730 * 3600;
+
+/// OAuth grant types Access for SaaS (OIDC) accepts.
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "authorization_code_with_pkce",
+    "refresh_tokens",
+    "hybrid",
+    "implicit",
+];
+/// OIDC scopes a user may request. `offline_access` is left out on purpose: the API
+/// adds it by itself when refresh tokens are granted.
+pub const SCOPES: &[&str] = &["openid", "groups", "email", "profile"];
+/// Scope the API adds on its own; never part of the state.
+const SERVER_ADDED_SCOPE: &str = "offline_access";
+
+/// Attribute names.
+pub mod attr {
+    pub const ID: &str = "id";
+    pub const UID: &str = "uid";
+    pub const AUD: &str = "aud";
+    pub const NAME: &str = "name";
+    pub const TYPE: &str = "type";
+    pub const DOMAIN: &str = "domain";
+    pub const SESSION_DURATION: &str = "session_duration";
+    pub const ALLOWED_IDPS: &str = "allowed_idps";
+    pub const AUTO_REDIRECT_TO_IDENTITY: &str = "auto_redirect_to_identity";
+    pub const POLICY_IDS: &str = "policy_ids";
+    pub const SAAS: &str = "saas";
+    pub const REDIRECT_URIS: &str = "redirect_uris";
+    pub const GRANT_TYPES: &str = "grant_types";
+    pub const SCOPES: &str = "scopes";
+    pub const ACCESS_TOKEN_LIFETIME: &str = "access_token_lifetime";
+    pub const ALLOW_PKCE_WITHOUT_CLIENT_SECRET: &str = "allow_pkce_without_client_secret";
+    pub const ACCOUNT_ID: &str = "account_id";
+    pub const CLIENT_ID: &str = "client_id";
+    pub const CLIENT_SECRET: &str = "client_secret";
+    pub const INBOUND_TOKEN_HEADER: &str = "inbound_token_header";
+    pub const DOWNSTREAM_TOKEN_HEADER: &str = "downstream_token_header";
+    pub const DOWNSTREAM_TOKEN_PREFIX: &str = "downstream_token_prefix";
+}
+
+/// Schema descriptions, quoted verbatim by `docs/resources/mcp_server_app.md`.
+pub mod descriptions {
+    pub const RESOURCE: &str = "The Cloudflare Access application that represents an MCP server, either self-hosted (Access authenticates the user in front of the server and forwards a JWT in `Cf-Access-Jwt-Assertion`) or Access for SaaS with OIDC (the MCP client does OAuth against Access and the server receives an access token). Its `uid` is what a `cfaccess_linked_app_policy` lists in `linked_app_uids` so the MCP server can call self-hosted downstream applications on behalf of the user.";
+    pub const ID: &str = "Identifier (UUID) of the Access application.";
+    pub const UID: &str = "The value a Linked App Token rule takes (`linked_app_uids` of `cfaccess_linked_app_policy`, `linked_app_token.app_uid` in the API); equal to `id`.";
+    pub const AUD: &str = "Audience (AUD) tag of the application: the `aud` claim of the tokens Access issues for it.";
+    pub const NAME: &str =
+        "Name of the application, as shown in the Zero Trust dashboard and the App Launcher.";
+    pub const TYPE: &str = "Deployment mode: `\"self_hosted\"` (Access sits in front of the MCP server and forwards the user's JWT) or `\"saas\"` (Access for SaaS with OIDC: the MCP client does OAuth against Access). Defaults to `\"self_hosted\"`. Changing it forces replacement.";
+    pub const DOMAIN: &str = "Hostname, optionally with a path, the self-hosted MCP server is served on, for example `mcp.example.com`. Required when `type` is `\"self_hosted\"`; not allowed when it is `\"saas\"`.";
+    pub const SESSION_DURATION: &str = "How long a user's session lasts before Access asks them to log in again, as a duration such as `\"30m\"` or `\"24h\"` (between `0s` and `730h`). Self-hosted applications only. Omitted: the API's default (`\"24h\"`) applies and is kept in state without a diff.";
+    pub const ALLOWED_IDPS: &str = "IDs (UUIDs) of the identity providers users may log in with. Omit the attribute to allow all identity providers (an empty set is refused, so that \"all\" has one spelling).";
+    pub const AUTO_REDIRECT_TO_IDENTITY: &str = "Skip the identity provider picker and send users straight to the login page of the only allowed identity provider (use it with exactly one entry in `allowed_idps`). Defaults to `false`.";
+    pub const POLICY_IDS: &str = "IDs (UUIDs) of the reusable Access policies that decide who may use the MCP server (typically `allow` policies), in evaluation order: each policy's precedence is its position in the list (first = 1). Only the listed policies are managed: policies attached by others, such as a `cfaccess_linked_app_policy` that targets this application, keep their place and cause no diff, but must not hold a precedence this list needs. A policy removed from the list is detached. Omit the attribute to manage no attachments (an empty list is refused).";
+    pub const SAAS: &str = "Access for SaaS (OIDC) settings. Required when `type` is `\"saas\"`; not allowed when it is `\"self_hosted\"`.";
+    pub const REDIRECT_URIS: &str = "OAuth redirect (callback) URIs the MCP client may use, at least one. Each must be an absolute `https://` URL, or an `http://` URL on `localhost`, `127.0.0.1` or `[::1]`, without a fragment.";
+    pub const GRANT_TYPES: &str = "OAuth grant types the MCP client may use, at least one of `authorization_code`, `authorization_code_with_pkce`, `refresh_tokens`, `hybrid`, `implicit`.";
+    pub const SCOPES: &str = "OIDC scopes the MCP client may request, at least one of `openid`, `groups`, `email`, `profile`. Cloudflare adds `offline_access` by itself when `refresh_tokens` is granted; it is not shown here.";
+    pub const ACCESS_TOKEN_LIFETIME: &str = "Lifetime of the access tokens Access issues, in minutes and/or hours such as `\"5m\"`, `\"1h\"` or `\"1h30m\"` (between `1m` and `24h`). Omitted: the API's default (`\"5m\"`) applies and is kept in state without a diff.";
+    pub const ALLOW_PKCE_WITHOUT_CLIENT_SECRET: &str = "Let clients that use PKCE redeem an authorization code without the client secret (public clients, such as desktop MCP clients). Defaults to `false`.";
+    pub const ACCOUNT_ID: &str = "Cloudflare account ID (32 hexadecimal characters). Defaults to the provider's `account_id`. Changing it forces replacement.";
+    pub const CLIENT_ID: &str = "OIDC client ID of a `saas` application; null for `self_hosted`.";
+    pub const CLIENT_SECRET: &str = "OIDC client secret of a `saas` application. Cloudflare returns it only when the application is created, so it is kept in state from then on and never blanked by a refresh. Null for `self_hosted` applications and after `terraform import` (the API cannot return it).";
+    pub const INBOUND_TOKEN_HEADER: &str = "Request header in which the MCP server receives the user's credential: `Cf-Access-Jwt-Assertion` (self-hosted) or `Authorization` (SaaS/OIDC).";
+    pub const DOWNSTREAM_TOKEN_HEADER: &str = "Request header in which the MCP server forwards the user's credential to downstream applications protected by a `cfaccess_linked_app_policy`: `Cf-Access-Token` (self-hosted) or `Authorization` (SaaS/OIDC).";
+    pub const DOWNSTREAM_TOKEN_PREFIX: &str = "Text the MCP server puts before the credential in `downstream_token_header`: empty (self-hosted) or `\"Bearer \"` (SaaS/OIDC).";
+}
+
+/// The headers an MCP server of `app_type` reads and writes:
+/// `(inbound header, downstream header, downstream prefix)`.
+pub fn token_headers(app_type: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match app_type {
+        SELF_HOSTED => Some(("Cf-Access-Jwt-Assertion", "Cf-Access-Token", "")),
+        SAAS => Some(("Authorization", "Authorization", "Bearer ")),
+        _ => None,
+    }
+}
+
+/// The resource schema.
+pub fn schema() -> Schema {
+    use descriptions as d;
+    let stable = PlanModifier::UseStateForUnknown;
+    Schema::new(
+        d::RESOURCE,
+        vec![
+            Attribute::string(attr::ID)
+                .computed()
+                .description(d::ID)
+                .plan_modifier(stable.clone()),
+            Attribute::string(attr::UID)
+                .computed()
+                .description(d::UID)
+                .plan_modifier(stable.clone()),
+            Attribute::string(attr::AUD)
+                .computed()
+                .description(d::AUD)
+                .plan_modifier(stable.clone()),
+            Attribute::string(attr::NAME)
+                .required()
+                .description(d::NAME)
+                .validator(Validator::NotBlank),
+            Attribute::string(attr::TYPE)
+                .optional_computed()
+                .description(d::TYPE)
+                .validator(Validator::OneOf(vec![SELF_HOSTED, SAAS]))
+                .plan_modifier(PlanModifier::RequiresReplace),
+            Attribute::string(attr::DOMAIN)
+                .optional()
+                .description(d::DOMAIN)
+                .validator(Validator::NotBlank)
+                .validator(Validator::Custom(validate_domain)),
+            Attribute::string(attr::SESSION_DURATION)
+                .optional_computed()
+                .description(d::SESSION_DURATION)
+                .validator(Validator::Duration {
+                    min_secs: 0,
+                    max_secs: MAX_SESSION_SECS,
+                })
+                .plan_modifier(stable.clone()),
+            Attribute::string_set(attr::ALLOWED_IDPS)
+                .optional()
+                .description(d::ALLOWED_IDPS)
+                .validator(Validator::Custom(validate_not_empty))
+                .validator(Validator::EachUuid),
+            Attribute::bool(attr::AUTO_REDIRECT_TO_IDENTITY)
+                .optional_computed()
+                .description(d::AUTO_REDIRECT_TO_IDENTITY),
+            Attribute::string_list(attr::POLICY_IDS)
+                .optional()
+                .description(d::POLICY_IDS)
+                .validator(Validator::Custom(validate_not_empty))
+                .validator(Validator::EachUuid)
+                .validator(Validator::UniqueElements),
+            Attribute::nested(
+                attr::SAAS,
+                Nesting::Single,
+                vec![
+                    Attribute::string_list(attr::REDIRECT_URIS)
+                        .required()
+                        .description(d::REDIRECT_URIS)
+                        .validator(Validator::SizeAtLeast(1))
+                        .validator(Validator::UniqueElements)
+                        .validator(Validator::Custom(validate_redirect_uris)),
+                    Attribute::string_set(attr::GRANT_TYPES)
+                        .required()
+                        .description(d::GRANT_TYPES)
+                        .validator(Validator::SizeAtLeast(1))
+                        .validator(Validator::EachOneOf(GRANT_TYPES.to_vec())),
+                    Attribute::string_set(attr::SCOPES)
+                        .required()
+                        .description(d::SCOPES)
+                        .validator(Validator::SizeAtLeast(1))
+                        .validator(Validator::EachOneOf(SCOPES.to_vec())),
+                    Attribute::string(attr::ACCESS_TOKEN_LIFETIME)
+                        .optional_computed()
+                        .description(d::ACCESS_TOKEN_LIFETIME)
+                        .validator(Validator::Custom(validate_token_lifetime))
+                        .plan_modifier(stable.clone()),
+                    Attribute::bool(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET)
+                        .optional_computed()
+                        .description(d::ALLOW_PKCE_WITHOUT_CLIENT_SECRET),
+                ],
+            )
+            .optional()
+            .description(d::SAAS),
+            Attribute::string(attr::ACCOUNT_ID)
+                .optional_computed()
+                .description(d::ACCOUNT_ID)
+                .validator(Validator::Custom(validate_account_id))
+                .plan_modifier(stable.clone())
+                .plan_modifier(PlanModifier::RequiresReplace),
+            Attribute::string(attr::CLIENT_ID)
+                .computed()
+                .description(d::CLIENT_ID)
+                .plan_modifier(stable.clone()),
+            Attribute::string(attr::CLIENT_SECRET)
+                .computed()
+                .sensitive()
+                .description(d::CLIENT_SECRET)
+                .plan_modifier(stable),
+            Attribute::string(attr::INBOUND_TOKEN_HEADER)
+                .computed()
+                .description(d::INBOUND_TOKEN_HEADER),
+            Attribute::string(attr::DOWNSTREAM_TOKEN_HEADER)
+                .computed()
+                .description(d::DOWNSTREAM_TOKEN_HEADER),
+            Attribute::string(attr::DOWNSTREAM_TOKEN_PREFIX)
+                .computed()
+                .description(d::DOWNSTREAM_TOKEN_PREFIX),
+        ],
+    )
+}
+
+// ----- attribute validators ------------------------------------------------------------
+
+fn validate_account_id(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    if let Some(s) = v.as_str()
+        && !is_account_id(s)
+    {
+        diags.attr_error(
+            path.clone(),
+            "Invalid account ID",
+            format!(
+                "Attribute {path} must be a Cloudflare account ID: 32 hexadecimal characters, as \
+                 shown in the dashboard URL; got {s:?}."
+            ),
+        );
+    }
+}
+
+/// An empty collection would be a second spelling of "omitted" that the API cannot
+/// tell apart on read; one spelling keeps import and plan unambiguous.
+fn validate_not_empty(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    if v.elements().is_some_and(<[Value]>::is_empty) {
+        diags.attr_error(
+            path.clone(),
+            "Empty collection",
+            format!("Attribute {path} must not be empty: omit the attribute instead."),
+        );
+    }
+}
+
+/// A domain is a hostname with an optional path, never a URL.
+fn validate_domain(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    let Some(s) = v.as_str() else { return };
+    if s.trim().is_empty() {
+        return; // NotBlank reports it.
+    }
+    let problem = if s.contains("://") {
+        Some("must be a hostname with an optional path, without a scheme such as \"https://\"")
+    } else if s.chars().any(char::is_whitespace) {
+        Some("must not contain whitespace")
+    } else if s.starts_with('/') || s.starts_with('.') {
+        Some("must start with a hostname")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        diags.attr_error(
+            path.clone(),
+            "Invalid domain",
+            format!("Attribute {path} {problem}, for example \"mcp.example.com\"; got {s:?}."),
+        );
+    }
+}
+
+/// Each redirect URI must be an absolute https URL, or http on a loopback host (native
+/// MCP clients listen on localhost), without a fragment (RFC 6749 §3.1.2).
+fn validate_redirect_uris(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    for (i, el) in v.elements().unwrap_or(&[]).iter().enumerate() {
+        let Some(s) = el.as_str() else { continue };
+        if let Err(problem) = check_redirect_uri(s) {
+            let at = path.index(i);
+            diags.attr_error(
+                at.clone(),
+                "Invalid redirect URI",
+                format!(
+                    "Attribute {at} {problem}; got {s:?}. Use an absolute https:// URL such as \
+                     \"https://mcp.example.com/oauth/callback\" (http:// is allowed only on \
+                     localhost, 127.0.0.1 or [::1])."
+                ),
+            );
+        }
+    }
+}
+
+/// `Ok` when `s` is an acceptable OAuth redirect URI, else what is wrong with it.
+pub fn check_redirect_uri(s: &str) -> Result<(), &'static str> {
+    let url = url::Url::parse(s).map_err(|_| "is not an absolute URL")?;
+    let host = url.host_str().ok_or("has no host")?;
+    match url.scheme() {
+        "https" => {}
+        "http" if matches!(host, "localhost" | "127.0.0.1" | "[::1]") => {}
+        "http" => return Err("uses http:// on a host other than localhost"),
+        _ => return Err("must use https://"),
+    }
+    if url.fragment().is_some() {
+        return Err("must not contain a fragment (#…)");
+    }
+    Ok(())
+}
+
+fn validate_token_lifetime(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    let Some(s) = v.as_str() else { return };
+    match token_lifetime_secs(s) {
+        None => diags.attr_error(
+            path.clone(),
+            "Invalid duration",
+            format!(
+                "Attribute {path} must be a duration in minutes and/or hours such as \"5m\", \
+                 \"1h\" or \"1h30m\"; got {s:?}."
+            ),
+        ),
+        Some(secs) if !(60.0..=86_400.0).contains(&secs) => diags.attr_error(
+            path.clone(),
+            "Duration out of range",
+            format!("Attribute {path} must be between 1m and 24h; got {s:?}."),
+        ),
+        Some(_) => {}
+    }
+}
+
+/// Seconds of an access token lifetime written with `m` and `h` units only.
+fn token_lifetime_secs(s: &str) -> Option<f64> {
+    let units_ok = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c == 'm' || c == 'h')
+        && s.ends_with(['m', 'h'])
+        && s.starts_with(|c: char| c.is_ascii_digit());
+    if !units_ok {
+        return None;
+    }
+    parse_go_duration(s)
+}
+
+// ----- cross-attribute validation -------------------------------------------------------
+
+/// The effective `type` of a configuration: `None` while unknown.
+fn config_type(config: &Value) -> Option<String> {
+    match config.get(attr::TYPE) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Unknown) => None,
+        _ => Some(SELF_HOSTED.to_string()),
+    }
+}
+
+/// True when the value is set to something known (an unknown may still turn out null).
+fn known_non_null(v: Option<&Value>) -> bool {
+    v.is_some_and(|v| !v.is_null() && !v.is_unknown())
+}
+
+/// Checks that need more than one attribute. Runs on configurations with unknowns:
+/// "missing" is reported only for null, "not allowed" only for known values.
+pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
+    let missing = |name: &str| config.get(name).is_none_or(Value::is_null);
+    match config_type(config).as_deref() {
+        Some(SELF_HOSTED) => {
+            if missing(attr::DOMAIN) {
+                diags.attr_error(
+                    AttributePath::root(attr::DOMAIN),
+                    "Missing domain",
+                    "A self-hosted MCP server application needs the hostname it is served on: set \
+                     domain, for example domain = \"mcp.example.com\" (or set type = \"saas\" for \
+                     an Access for SaaS/OIDC application).",
+                );
+            }
+            if known_non_null(config.get(attr::SAAS)) {
+                diags.attr_error(
+                    AttributePath::root(attr::SAAS),
+                    "saas settings on a self-hosted application",
+                    "The saas block applies only to type = \"saas\" (Access for SaaS with OIDC). \
+                     Remove it, or set type = \"saas\" and remove domain and session_duration.",
+                );
+            }
+        }
+        Some(SAAS) => {
+            if missing(attr::SAAS) {
+                diags.attr_error(
+                    AttributePath::root(attr::SAAS),
+                    "Missing saas settings",
+                    "A saas MCP server application needs its OIDC settings: set saas = { \
+                     redirect_uris = [...], grant_types = [...], scopes = [...] }.",
+                );
+            }
+            for name in [attr::DOMAIN, attr::SESSION_DURATION] {
+                if known_non_null(config.get(name)) {
+                    diags.attr_error(
+                        AttributePath::root(name),
+                        format!("{name} on a saas application"),
+                        format!(
+                            "{name} applies only to type = \"self_hosted\". Access for SaaS \
+                             applications have no hostname or session of their own: remove \
+                             {name}, or use type = \"self_hosted\"."
+                        ),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    let auto_redirect = config
+        .get(attr::AUTO_REDIRECT_TO_IDENTITY)
+        .and_then(Value::as_bool);
+    let idps = config.get(attr::ALLOWED_IDPS).and_then(Value::elements);
+    if auto_redirect == Some(true)
+        && let Some(idps) = idps
+        && idps.len() > 1
+    {
+        diags.attr_error(
+            AttributePath::root(attr::AUTO_REDIRECT_TO_IDENTITY),
+            "auto_redirect_to_identity needs a single identity provider",
+            format!(
+                "auto_redirect_to_identity = true sends users straight to the only allowed \
+                 identity provider, but allowed_idps lists {}. Keep one entry in allowed_idps, or \
+                 set auto_redirect_to_identity = false.",
+                idps.len()
+            ),
+        );
+    }
+}
+
+// ----- model ------------------------------------------------------------------------------
+
+/// The `saas` nested object.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SaasModel {
+    pub redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub access_token_lifetime: Option<String>,
+    pub allow_pkce_without_client_secret: Option<bool>,
+}
+
+/// The resource's state, mirroring the schema. Unknown values read as `None`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Model {
+    pub id: Option<String>,
+    pub uid: Option<String>,
+    pub aud: Option<String>,
+    pub name: Option<String>,
+    pub app_type: Option<String>,
+    pub domain: Option<String>,
+    pub session_duration: Option<String>,
+    pub allowed_idps: Option<Vec<String>>,
+    pub auto_redirect_to_identity: Option<bool>,
+    pub policy_ids: Option<Vec<String>>,
+    pub saas: Option<SaasModel>,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub inbound_token_header: Option<String>,
+    pub downstream_token_header: Option<String>,
+    pub downstream_token_prefix: Option<String>,
+}
+
+fn get_str(v: &Value, name: &str) -> Option<String> {
+    v.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+fn get_strings(v: &Value, name: &str) -> Option<Vec<String>> {
+    v.get(name)
+        .filter(|x| x.elements().is_some())
+        .map(Value::known_strings)
+}
+
+fn opt_str_value(s: &Option<String>) -> Value {
+    Value::opt_string(s.clone())
+}
+
+fn opt_set_value(v: &Option<Vec<String>>) -> Value {
+    v.as_ref()
+        .map_or(Value::Null, |items| Value::string_set(items.clone()))
+}
+
+fn opt_list_value(v: &Option<Vec<String>>) -> Value {
+    v.as_ref()
+        .map_or(Value::Null, |items| Value::string_list(items.clone()))
+}
+
+fn opt_bool_value(b: Option<bool>) -> Value {
+    b.map_or(Value::Null, Value::Bool)
+}
+
+impl SaasModel {
+    pub fn from_value(v: &Value) -> Option<SaasModel> {
+        if !matches!(v, Value::Object(_)) {
+            return None;
+        }
+        Some(SaasModel {
+            redirect_uris: get_strings(v, attr::REDIRECT_URIS),
+            grant_types: get_strings(v, attr::GRANT_TYPES),
+            scopes: get_strings(v, attr::SCOPES),
+            access_token_lifetime: get_str(v, attr::ACCESS_TOKEN_LIFETIME),
+            allow_pkce_without_client_secret: v
+                .get(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET)
+                .and_then(Value::as_bool),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        Value::object([
+            (attr::REDIRECT_URIS, opt_list_value(&self.redirect_uris)),
+            (attr::GRANT_TYPES, opt_set_value(&self.grant_types)),
+            (attr::SCOPES, opt_set_value(&self.scopes)),
+            (
+                attr::ACCESS_TOKEN_LIFETIME,
+                opt_str_value(&self.access_token_lifetime),
+            ),
+            (
+                attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET,
+                opt_bool_value(self.allow_pkce_without_client_secret),
+            ),
+        ])
+    }
+}
+
+impl Model {
+    pub fn from_value(v: &Value) -> Model {
+        Model {
+            id: get_str(v, attr::ID),
+            uid: get_str(v, attr::UID),
+            aud: get_str(v, attr::AUD),
+            name: get_str(v, attr::NAME),
+            app_type: get_str(v, attr::TYPE),
+            domain: get_str(v, attr::DOMAIN),
+            session_duration: get_str(v, attr::SESSION_DURATION),
+            allowed_idps: get_strings(v, attr::ALLOWED_IDPS),
+            auto_redirect_to_identity: v
+                .get(attr::AUTO_REDIRECT_TO_IDENTITY)
+                .and_then(Value::as_bool),
+            policy_ids: get_strings(v, attr::POLICY_IDS),
+            saas: v.get(attr::SAAS).and_then(SaasModel::from_value),
+            account_id: get_str(v, attr::ACCOUNT_ID),
+            client_id: get_str(v, attr::CLIENT_ID),
+            client_secret: get_str(v, attr::CLIENT_SECRET),
+            inbound_token_header: get_str(v, attr::INBOUND_TOKEN_HEADER),
+            downstream_token_header: get_str(v, attr::DOWNSTREAM_TOKEN_HEADER),
+            downstream_token_prefix: get_str(v, attr::DOWNSTREAM_TOKEN_PREFIX),
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        Value::object([
+            (attr::ID, opt_str_value(&self.id)),
+            (attr::UID, opt_str_value(&self.uid)),
+            (attr::AUD, opt_str_value(&self.aud)),
+            (attr::NAME, opt_str_value(&self.name)),
+            (attr::TYPE, opt_str_value(&self.app_type)),
+            (attr::DOMAIN, opt_str_value(&self.domain)),
+            (
+                attr::SESSION_DURATION,
+                opt_str_value(&self.session_duration),
+            ),
+            (attr::ALLOWED_IDPS, opt_set_value(&self.allowed_idps)),
+            (
+                attr::AUTO_REDIRECT_TO_IDENTITY,
+                opt_bool_value(self.auto_redirect_to_identity),
+            ),
+            (attr::POLICY_IDS, opt_list_value(&self.policy_ids)),
+            (
+                attr::SAAS,
+                self.saas.as_ref().map_or(Value::Null, SaasModel::to_value),
+            ),
+            (attr::ACCOUNT_ID, opt_str_value(&self.account_id)),
+            (attr::CLIENT_ID, opt_str_value(&self.client_id)),
+            (attr::CLIENT_SECRET, opt_str_value(&self.client_secret)),
+            (
+                attr::INBOUND_TOKEN_HEADER,
+                opt_str_value(&self.inbound_token_header),
+            ),
+            (
+                attr::DOWNSTREAM_TOKEN_HEADER,
+                opt_str_value(&self.downstream_token_header),
+            ),
+            (
+                attr::DOWNSTREAM_TOKEN_PREFIX,
+                opt_str_value(&self.downstream_token_prefix),
+            ),
+        ])
+    }
+
+    fn is_saas(&self) -> bool {
+        self.app_type.as_deref() == Some(SAAS)
+    }
+}
+
+// ----- normalisation: one path from an API app to state -------------------------------------
+
+/// True when two durations mean the same time (`"24h"` and `"1440m"`).
+fn same_duration(a: &str, b: &str) -> bool {
+    a == b
+        || matches!((parse_go_duration(a), parse_go_duration(b)), (Some(x), Some(y)) if (x - y).abs() < 1e-9)
+}
+
+/// The API value, or the basis value when the API's is only a rewriting of it.
+fn keep_equivalent_duration(api: Option<&str>, basis: Option<&String>) -> Option<String> {
+    match (api, basis) {
+        (Some(a), Some(b)) if same_duration(a, b) => Some(b.clone()),
+        (Some(a), _) => Some(a.to_string()),
+        (None, _) => None,
+    }
+}
+
+fn domain_key(d: &str) -> String {
+    d.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// A set as the API returns it: empty = null (unset), same members as the basis = the
+/// basis (its order), otherwise the API's members.
+fn normalise_set(api: &[String], basis: Option<&Vec<String>>) -> Option<Vec<String>> {
+    if api.is_empty() {
+        return basis.filter(|b| b.is_empty()).cloned();
+    }
+    let api_set: BTreeSet<&str> = api.iter().map(String::as_str).collect();
+    match basis {
+        Some(b) if b.iter().map(String::as_str).collect::<BTreeSet<_>>() == api_set => {
+            Some(b.clone())
+        }
+        _ => {
+            let mut unique: Vec<String> = Vec::new();
+            for item in api {
+                if !unique.contains(item) {
+                    unique.push(item.clone());
+                }
+            }
+            Some(unique)
+        }
+    }
+}
+
+/// A list the API may reorder without meaning anything by it: the same elements as the
+/// basis → the basis.
+fn normalise_unordered_list(api: &[String], basis: Option<&Vec<String>>) -> Option<Vec<String>> {
+    if api.is_empty() {
+        return basis.filter(|b| b.is_empty()).cloned();
+    }
+    if let Some(b) = basis {
+        let mut x = b.clone();
+        let mut y = api.to_vec();
+        x.sort();
+        y.sort();
+        if x == y {
+            return Some(b.clone());
+        }
+    }
+    Some(api.to_vec())
+}
+
+/// Attached policy ids in ascending precedence (ties keep the API's order).
+pub fn ids_by_precedence(app: &App) -> Vec<String> {
+    let mut links: Vec<(usize, PolicyLink)> = app.policy_links().into_iter().enumerate().collect();
+    links.sort_by(|(ia, a), (ib, b)| a.precedence.cmp(&b.precedence).then(ia.cmp(ib)));
+    links.into_iter().map(|(_, l)| l.id).collect()
+}
+
+/// How `policy_ids` is derived from the attachments read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PolicyScope {
+    /// Normal read: the managed ids that are still attached, in precedence order.
+    Managed(Vec<String>),
+    /// Import: every attached policy except these (Linked App Token service-auth
+    /// policies, owned by `cfaccess_linked_app_policy`).
+    Imported { excluded: HashSet<String> },
+}
+
+fn policy_ids_for_state(app: &App, scope: &PolicyScope) -> Option<Vec<String>> {
+    let attached = ids_by_precedence(app);
+    let ids: Vec<String> = match scope {
+        PolicyScope::Managed(managed) => attached
+            .into_iter()
+            .filter(|id| managed.contains(id))
+            .collect(),
+        PolicyScope::Imported { excluded } => attached
+            .into_iter()
+            .filter(|id| !excluded.contains(id))
+            .collect(),
+    };
+    (!ids.is_empty()).then_some(ids)
+}
+
+/// Why an application cannot be represented by this resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unsupported {
+    /// `type` other than self_hosted/saas.
+    Type(String),
+    /// A saas app whose `saas_app.auth_type` is not oidc (SAML).
+    AuthType(String),
+}
+
+impl Unsupported {
+    fn diagnostic(&self, app_id: &str) -> (String, String) {
+        match self {
+            Unsupported::Type(t) => (
+                "Unsupported application type".to_string(),
+                format!(
+                    "Access application {app_id} has type {t:?}; cfaccess_mcp_server_app manages \
+                     only \"self_hosted\" and \"saas\" (OIDC) applications. Use the \
+                     cfaccess_access_application data source to refer to it instead."
+                ),
+            ),
+            Unsupported::AuthType(a) => (
+                "Unsupported SaaS application".to_string(),
+                format!(
+                    "Access application {app_id} is a SaaS application with auth_type {a:?}; \
+                     cfaccess_mcp_server_app manages only OIDC SaaS applications (auth_type \
+                     \"oidc\"). Use the cfaccess_access_application data source to refer to it \
+                     instead."
+                ),
+            ),
+        }
+    }
+}
+
+/// Checks that `app` is a type this resource manages.
+pub fn check_supported(app: &App) -> Result<(), Unsupported> {
+    match app.app_type.as_str() {
+        SELF_HOSTED => Ok(()),
+        SAAS => {
+            // The API assumes SAML when auth_type is missing.
+            let auth = app
+                .saas_app
+                .as_ref()
+                .and_then(|s| s.auth_type.clone())
+                .unwrap_or_else(|| "saml".to_string());
+            if auth == "oidc" {
+                Ok(())
+            } else {
+                Err(Unsupported::AuthType(auth))
+            }
+        }
+        other => Err(Unsupported::Type(other.to_string())),
+    }
+}
+
+/// The state for `app`. `basis` is the prior state (read), the plan (create, update)
+/// or the empty model (import): wherever the API value only rewrites the basis value,
+/// the basis value is kept. `secret` is a client secret from a create response.
+pub fn state_from_app(
+    app: &App,
+    basis: &Model,
+    account_id: &str,
+    secret: Option<String>,
+    scope: &PolicyScope,
+) -> Result<Model, Unsupported> {
+    check_supported(app)?;
+    let app_type = app.app_type.clone();
+    let saas_type = app_type == SAAS;
+    let headers = token_headers(&app_type);
+    let basis_saas = basis.saas.clone().unwrap_or_default();
+
+    let domain = if saas_type {
+        // SaaS apps may carry a generated domain (the OIDC endpoint host); it is not
+        // something the user sets.
+        None
+    } else {
+        match (&app.domain, &basis.domain) {
+            (Some(a), Some(b)) if domain_key(a) == domain_key(b) => Some(b.clone()),
+            (a, _) => a.clone(),
+        }
+    };
+    let session_duration = if saas_type {
+        None
+    } else {
+        keep_equivalent_duration(
+            app.session_duration.as_deref(),
+            basis.session_duration.as_ref(),
+        )
+    };
+    let saas = if saas_type {
+        let api = app.saas_app.clone().unwrap_or_default();
+        let scopes: Vec<String> = api
+            .scopes
+            .iter()
+            .filter(|s| {
+                s.as_str() != SERVER_ADDED_SCOPE
+                    || basis_saas
+                        .scopes
+                        .as_ref()
+                        .is_some_and(|b| b.iter().any(|x| x == SERVER_ADDED_SCOPE))
+            })
+            .cloned()
+            .collect();
+        Some(SaasModel {
+            redirect_uris: normalise_unordered_list(
+                &api.redirect_uris,
+                basis_saas.redirect_uris.as_ref(),
+            ),
+            grant_types: normalise_set(&api.grant_types, basis_saas.grant_types.as_ref()),
+            scopes: normalise_set(&scopes, basis_saas.scopes.as_ref()),
+            access_token_lifetime: keep_equivalent_duration(
+                api.access_token_lifetime.as_deref(),
+                basis_saas.access_token_lifetime.as_ref(),
+            ),
+            allow_pkce_without_client_secret: Some(
+                api.allow_pkce_without_client_secret.unwrap_or(false),
+            ),
+        })
+    } else {
+        None
+    };
+    let client_id = if saas_type {
+        app.saas_app
+            .as_ref()
+            .and_then(|s| s.client_id.clone())
+            .or_else(|| basis.client_id.clone())
+    } else {
+        None
+    };
+    let client_secret = if saas_type {
+        secret.or_else(|| basis.client_secret.clone())
+    } else {
+        None
+    };
+    Ok(Model {
+        id: Some(app.id.clone()),
+        uid: Some(app.uid.clone().unwrap_or_else(|| app.id.clone())),
+        aud: app.aud.clone().or_else(|| basis.aud.clone()),
+        name: app.name.clone().or_else(|| basis.name.clone()),
+        app_type: Some(app_type),
+        domain,
+        session_duration,
+        allowed_idps: normalise_set(&app.allowed_idps, basis.allowed_idps.as_ref()),
+        auto_redirect_to_identity: Some(app.auto_redirect_to_identity.unwrap_or(false)),
+        policy_ids: policy_ids_for_state(app, scope),
+        saas,
+        account_id: Some(account_id.to_string()),
+        client_id,
+        client_secret,
+        inbound_token_header: headers.map(|h| h.0.to_string()),
+        downstream_token_header: headers.map(|h| h.1.to_string()),
+        downstream_token_prefix: headers.map(|h| h.2.to_string()),
+    })
+}
+
+// ----- request bodies -------------------------------------------------------------------------
+
+fn json_strings(items: &Option<Vec<String>>) -> Json {
+    Json::Array(
+        items
+            .iter()
+            .flatten()
+            .map(|s| Json::String(s.clone()))
+            .collect(),
+    )
+}
+
+/// `policies` for a create: `{id, precedence}` links, precedence = 1-based position.
+fn policy_links_for(ids: &[String]) -> Vec<PolicyLink> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| PolicyLink {
+            id: id.clone(),
+            precedence: u32::try_from(i + 1).unwrap_or(u32::MAX),
+        })
+        .collect()
+}
+
+/// Writes the managed `saas_app` fields into `saas_app` (an object as read, or empty).
+fn put_saas_fields(saas_app: &mut Map<String, Json>, saas: &SaasModel) {
+    saas_app.insert("auth_type".into(), json!("oidc"));
+    saas_app.insert("redirect_uris".into(), json_strings(&saas.redirect_uris));
+    saas_app.insert("grant_types".into(), json_strings(&saas.grant_types));
+    saas_app.insert("scopes".into(), json_strings(&saas.scopes));
+    if let Some(lifetime) = &saas.access_token_lifetime {
+        saas_app.insert("access_token_lifetime".into(), json!(lifetime));
+    }
+    saas_app.insert(
+        "allow_pkce_without_client_secret".into(),
+        json!(saas.allow_pkce_without_client_secret.unwrap_or(false)),
+    );
+}
+
+/// The POST body for `planned`. Only fields the user manages are sent, so everything
+/// else takes the API's defaults (among them `service_auth_401_redirect`, which suits
+/// an MCP server fronted by a login page). `policies` is included so the application
+/// never exists, even briefly, without its policies, and one request does it all.
+pub fn create_body(planned: &Model) -> Json {
+    let mut body = Map::new();
+    let app_type = planned.app_type.as_deref().unwrap_or(SELF_HOSTED);
+    body.insert("type".into(), json!(app_type));
+    body.insert(
+        "name".into(),
+        json!(planned.name.clone().unwrap_or_default()),
+    );
+    if app_type == SELF_HOSTED {
+        if let Some(domain) = &planned.domain {
+            body.insert("domain".into(), json!(domain));
+        }
+        if let Some(sd) = &planned.session_duration {
+            body.insert("session_duration".into(), json!(sd));
+        }
+    }
+    if planned.allowed_idps.is_some() {
+        body.insert("allowed_idps".into(), json_strings(&planned.allowed_idps));
+    }
+    body.insert(
+        "auto_redirect_to_identity".into(),
+        json!(planned.auto_redirect_to_identity.unwrap_or(false)),
+    );
+    if app_type == SAAS {
+        let mut saas_app = Map::new();
+        put_saas_fields(&mut saas_app, &planned.saas.clone().unwrap_or_default());
+        body.insert("saas_app".into(), Json::Object(saas_app));
+    }
+    if let Some(ids) = planned.policy_ids.as_ref().filter(|ids| !ids.is_empty()) {
+        let links = serde_json::to_value(policy_links_for(ids)).unwrap_or(Json::Array(vec![]));
+        body.insert("policies".into(), links);
+    }
+    Json::Object(body)
+}
+
+/// Replaces `old` by `new` in the public hosts derived from the domain, so a domain
+/// change does not leave `destinations` / `self_hosted_domains` pointing at the old
+/// host (the API derives one from the other).
+fn move_domain(body: &mut Map<String, Json>, old: &str, new: &str) {
+    if let Some(Json::Array(dests)) = body.get_mut("destinations") {
+        for d in dests.iter_mut() {
+            let public = d
+                .get("type")
+                .and_then(Json::as_str)
+                .is_none_or(|t| t == "public");
+            if public
+                && d.get("uri").and_then(Json::as_str).map(domain_key) == Some(domain_key(old))
+                && let Some(obj) = d.as_object_mut()
+            {
+                obj.insert("uri".into(), json!(new));
+            }
+        }
+    }
+    if let Some(Json::Array(domains)) = body.get_mut("self_hosted_domains") {
+        for d in domains.iter_mut() {
+            if d.as_str().map(domain_key) == Some(domain_key(old)) {
+                *d = json!(new);
+            }
+        }
+    }
+}
+
+/// The PUT body: the application exactly as read (fields we do not manage included,
+/// `policies` left out so attachments are untouched), with our fields overwritten.
+pub fn update_body(app: &App, planned: &Model) -> Json {
+    let mut body = match app.to_update_body() {
+        Json::Object(map) => map,
+        _ => Map::new(),
+    };
+    if let Some(name) = &planned.name {
+        body.insert("name".into(), json!(name));
+    }
+    if app.app_type == SELF_HOSTED {
+        if let Some(domain) = &planned.domain {
+            if let Some(old) = app.domain.as_deref()
+                && domain_key(old) != domain_key(domain)
+            {
+                move_domain(&mut body, old, domain);
+            }
+            body.insert("domain".into(), json!(domain));
+        }
+        if let Some(sd) = &planned.session_duration {
+            body.insert("session_duration".into(), json!(sd));
+        }
+    }
+    // Null means "all identity providers", which the API spells as an empty list.
+    body.insert("allowed_idps".into(), json_strings(&planned.allowed_idps));
+    body.insert(
+        "auto_redirect_to_identity".into(),
+        json!(planned.auto_redirect_to_identity.unwrap_or(false)),
+    );
+    if app.app_type == SAAS {
+        let mut saas_app = match body.remove("saas_app") {
+            Some(Json::Object(map)) => map,
+            _ => Map::new(),
+        };
+        put_saas_fields(&mut saas_app, &planned.saas.clone().unwrap_or_default());
+        body.insert("saas_app".into(), Json::Object(saas_app));
+    }
+    Json::Object(body)
+}
+
+// ----- attachments ----------------------------------------------------------------------------
+
+/// A precedence our list needs is held by a policy we do not manage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrecedenceClash {
+    /// Index in `policy_ids`.
+    pub index: usize,
+    pub precedence: u32,
+    /// Our policy that needs the precedence.
+    pub ours: String,
+    /// The foreign policy that holds it.
+    pub holder: String,
+}
+
+impl PrecedenceClash {
+    fn push(&self, app_id: &str, diags: &mut Diagnostics) {
+        diags.attr_error(
+            AttributePath::root(attr::POLICY_IDS).index(self.index),
+            "Policy precedence already taken",
+            format!(
+                "Policy {} is at position {} of policy_ids, so it needs precedence {} on \
+                 application {app_id}, but that precedence is held by policy {}, which this \
+                 resource does not manage (for example a cfaccess_linked_app_policy targeting \
+                 this application). Give that policy another precedence, or reorder policy_ids; \
+                 foreign attachments are never moved or detached.",
+                self.ours,
+                self.index + 1,
+                self.precedence,
+                self.holder
+            ),
+        );
+    }
+}
+
+/// Edits an application's attachment list: our ids (`wanted`, precedence = position)
+/// replace every entry we manage (`previous` ∪ `wanted`); other entries stay as they
+/// are. Returns whether anything changed, or the clash that makes it impossible.
+pub fn reconcile_attachments(
+    links: &mut Vec<PolicyLink>,
+    previous: &[String],
+    wanted: &[String],
+) -> Result<bool, PrecedenceClash> {
+    let managed: HashSet<&str> = previous
+        .iter()
+        .chain(wanted.iter())
+        .map(String::as_str)
+        .collect();
+    let mut next: Vec<PolicyLink> = links
+        .iter()
+        .filter(|l| !managed.contains(l.id.as_str()))
+        .cloned()
+        .collect();
+    for (index, link) in policy_links_for(wanted).into_iter().enumerate() {
+        if let Some(holder) = next.iter().find(|l| l.precedence == link.precedence) {
+            return Err(PrecedenceClash {
+                index,
+                precedence: link.precedence,
+                ours: link.id,
+                holder: holder.id.clone(),
+            });
+        }
+        next.push(link);
+    }
+    let sorted = |v: &[PolicyLink]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    let changed = sorted(&next) != sorted(links);
+    next.sort_by(|a, b| {
+        a.precedence
+            .cmp(&b.precedence)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    *links = next;
+    Ok(changed)
+}
+
+/// True for a Service Auth policy made of Linked App Token rules: those belong to
+/// `cfaccess_linked_app_policy`, so an import leaves them out of `policy_ids`.
+fn is_linked_app_policy(decision: Option<&str>, include: &[Rule]) -> bool {
+    decision == Some("non_identity")
+        && include
+            .iter()
+            .any(|r| matches!(r, Rule::LinkedAppToken { .. }))
+}
+
+/// `Client::create_app`, run on a blocking thread that drives it with the runtime
+/// handle. Workaround: the client's ambiguous-create recovery takes an async closure,
+/// whose future the compiler can prove `Send` only for one specific lifetime, so it
+/// cannot be awaited inside an `async_trait` method. Remove once the client's future
+/// is `Send`.
+async fn create_app_send(
+    client: crate::cloudflare::Client,
+    account: String,
+    body: Json,
+) -> Result<Result<App, ApiError>, String> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(client.create_app(&account, &body)))
+        .await
+        .map_err(|e| format!("the create task failed: {e}"))
+}
+
+// ----- the resource -----------------------------------------------------------------------
+
+/// The resource.
+pub struct McpServerAppResource {
+    data: Arc<ProviderData>,
+}
+
+impl McpServerAppResource {
+    /// A resource served through `data`.
+    pub fn new(data: Arc<ProviderData>) -> Self {
+        McpServerAppResource { data }
+    }
+
+    /// Ids of the attached Linked App Token policies (import leaves them out).
+    async fn linked_app_policy_ids(
+        &self,
+        client: &crate::cloudflare::Client,
+        account: &str,
+        app: &App,
+    ) -> Result<HashSet<String>, ApiError> {
+        let mut out = HashSet::new();
+        for entry in &app.policies {
+            let expanded = entry.rest.get("decision").is_some();
+            let is_lat = if expanded {
+                let include: Vec<Rule> = entry
+                    .rest
+                    .get("include")
+                    .cloned()
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .unwrap_or_default();
+                is_linked_app_policy(entry.rest.get("decision").and_then(Json::as_str), &include)
+            } else {
+                match client.get_policy(account, &entry.id).await {
+                    Ok(p) => is_linked_app_policy(Some(p.decision.as_str()), &p.include),
+                    Err(e) if e.is_not_found() => false,
+                    Err(e) => return Err(e),
+                }
+            };
+            if is_lat {
+                out.insert(entry.id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Plan-time checks against the API: every listed policy exists (and suits the
+    /// app type), and no foreign attachment holds a precedence the list needs.
+    async fn check_policies_against_api(&self, req: &PlanRequest, diags: &mut Diagnostics) {
+        if !self.data.is_ready() {
+            return;
+        }
+        let planned = Model::from_value(&req.planned);
+        let Some(wanted_value) = req.planned.get(attr::POLICY_IDS) else {
+            return;
+        };
+        let account_value = if req.is_create() {
+            req.config
+                .get(attr::ACCOUNT_ID)
+                .cloned()
+                .unwrap_or(Value::Null)
+        } else {
+            req.prior
+                .get(attr::ACCOUNT_ID)
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        if account_value.is_unknown() {
+            return;
+        }
+        let api = match self.data.api(&account_value) {
+            Ok(api) => api,
+            Err(d) => {
+                diags.extend(d);
+                return;
+            }
+        };
+        for (i, el) in wanted_value.elements().unwrap_or(&[]).iter().enumerate() {
+            let Some(id) = el.as_str() else { continue };
+            let path = AttributePath::root(attr::POLICY_IDS).index(i);
+            match api.client.get_policy(&api.account_id, id).await {
+                Ok(policy) => {
+                    if planned.is_saas()
+                        && is_linked_app_policy(Some(policy.decision.as_str()), &policy.include)
+                    {
+                        diags.attr_error(
+                            path,
+                            "Linked App Token policy on a SaaS application",
+                            format!(
+                                "Policy {id} ({:?}) is a Linked App Token (Service Auth) policy; \
+                                 Cloudflare applies those only to self-hosted applications, so it \
+                                 cannot protect this saas application. List user-facing (allow) \
+                                 policies here.",
+                                policy.name
+                            ),
+                        );
+                    }
+                }
+                Err(e) if e.is_not_found() => diags.attr_error(
+                    path,
+                    "Policy not found",
+                    format!(
+                        "No reusable Access policy {id} exists in account {}. policy_ids takes \
+                         the ids of reusable policies (for example \
+                         cloudflare_zero_trust_access_policy.<name>.id).",
+                        api.account_id
+                    ),
+                ),
+                Err(e) => diags.0.push(errors::api_error_at(
+                    &format!("look up policy {id}"),
+                    &e,
+                    Some(path),
+                )),
+            }
+        }
+        if req.is_create() || diags.has_errors() {
+            return;
+        }
+        // Only known ids can be checked for clashes; unknown ones are checked at apply.
+        let Some(wanted) = planned
+            .policy_ids
+            .clone()
+            .filter(|w| w.len() == wanted_value.elements().map_or(0, <[Value]>::len))
+        else {
+            return;
+        };
+        let Some(app_id) = get_str(&req.prior, attr::ID) else {
+            return;
+        };
+        let previous = get_strings(&req.prior, attr::POLICY_IDS).unwrap_or_default();
+        match api.client.get_app(&api.account_id, &app_id).await {
+            Ok(app) => {
+                let mut links = app.policy_links();
+                if let Err(clash) = reconcile_attachments(&mut links, &previous, &wanted) {
+                    clash.push(&app_id, diags);
+                }
+            }
+            // Gone: read will notice; the apply reports other failures.
+            Err(_) => {}
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for McpServerAppResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, _ctx: &Context, config: &Value, diags: &mut Diagnostics) {
+        validate_config(config, diags);
+    }
+
+    async fn modify_plan(&self, _ctx: &Context, req: &mut PlanRequest, diags: &mut Diagnostics) {
+        plan_fixed_values(req);
+        self.check_policies_against_api(req, diags).await;
+    }
+
+    async fn create(
+        &self,
+        _ctx: &Context,
+        config: &Value,
+        planned: &Value,
+        _private: &[u8],
+    ) -> ApplyResult {
+        let mut diagnostics = Diagnostics::new();
+        let account_value = config.get(attr::ACCOUNT_ID).cloned().unwrap_or(Value::Null);
+        let api = match self.data.api(&account_value) {
+            Ok(api) => api,
+            Err(d) => {
+                return ApplyResult {
+                    diagnostics: d,
+                    ..Default::default()
+                };
+            }
+        };
+        let plan = Model::from_value(planned);
+        let body = create_body(&plan);
+        let name = plan.name.clone().unwrap_or_default();
+        let created = match create_app_send(api.client.clone(), api.account_id.clone(), body).await
+        {
+            Ok(created) => created,
+            Err(why) => {
+                diagnostics.error("Internal error while creating the application", why);
+                return ApplyResult {
+                    diagnostics,
+                    ..Default::default()
+                };
+            }
+        };
+        let mut app = match created {
+            Ok(app) => app,
+            Err(e) => {
+                diagnostics.0.push(errors::api_error(
+                    &format!("create Access application {name:?}"),
+                    &e,
+                ));
+                return ApplyResult {
+                    diagnostics,
+                    ..Default::default()
+                };
+            }
+        };
+        tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app.id, app_type = %app.app_type, "created Access application");
+        let secret = app
+            .saas_app
+            .as_ref()
+            .and_then(|s| s.client_secret.as_ref())
+            .map(|s| s.expose().to_string());
+        if plan.is_saas() && secret.is_none() {
+            diagnostics.warning(
+                "OIDC client secret not available",
+                format!(
+                    "Application {} was created, but the API response carried no client secret \
+                     (for example because the response was lost and the application was found \
+                     again by name). client_secret stays null; rotate the secret in the Zero \
+                     Trust dashboard if the MCP client needs it.",
+                    app.id
+                ),
+            );
+        }
+        let wanted = plan.policy_ids.clone().unwrap_or_default();
+        let attached = ids_by_precedence(&app);
+        if wanted.iter().any(|id| !attached.contains(id)) {
+            // Some servers answer a create without the expanded attachments.
+            match api.client.get_app_uncached(&api.account_id, &app.id).await {
+                Ok(fresh) => app = fresh,
+                Err(e) => diagnostics.0.push(errors::api_error(
+                    &format!("read application {} after creating it", app.id),
+                    &e,
+                )),
+            }
+        }
+        let state = match state_from_app(
+            &app,
+            &plan,
+            &api.account_id,
+            secret,
+            &PolicyScope::Managed(wanted),
+        ) {
+            Ok(state) => state,
+            Err(unsupported) => {
+                // The API answered with another type than we sent; keep the id so
+                // Terraform tracks (and can destroy) the object.
+                let (summary, detail) = unsupported.diagnostic(&app.id);
+                diagnostics.error(summary, detail);
+                Model {
+                    id: Some(app.id.clone()),
+                    uid: Some(app.id.clone()),
+                    account_id: Some(api.account_id.clone()),
+                    ..plan.clone()
+                }
+            }
+        };
+        ApplyResult {
+            new_state: Some(state.to_value()),
+            private: Vec::new(),
+            diagnostics,
+        }
+    }
+
+    async fn read(&self, _ctx: &Context, current: &Value, private: &[u8]) -> ReadResult {
+        let mut diagnostics = Diagnostics::new();
+        let prior = Model::from_value(current);
+        let account_value = current
+            .get(attr::ACCOUNT_ID)
+            .cloned()
+            .unwrap_or(Value::Null);
+        let api = match self.data.api(&account_value) {
+            Ok(api) => api,
+            Err(d) => {
+                return ReadResult {
+                    new_state: Some(current.clone()),
+                    private: private.to_vec(),
+                    diagnostics: d,
+                };
+            }
+        };
+        let Some(app_id) = prior.id.clone() else {
+            diagnostics.error("Missing application id in state", "The state of this cfaccess_mcp_server_app has no id; remove it from state and import it again.");
+            return ReadResult {
+                new_state: Some(current.clone()),
+                private: private.to_vec(),
+                diagnostics,
+            };
+        };
+        let app = match api.client.get_app(&api.account_id, &app_id).await {
+            Ok(app) => app,
+            Err(e) if e.is_not_found() => {
+                tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "application gone; removing from state");
+                return ReadResult {
+                    new_state: None,
+                    private: Vec::new(),
+                    diagnostics,
+                };
+            }
+            Err(e) => {
+                diagnostics.0.push(errors::api_error(
+                    &format!("read Access application {app_id}"),
+                    &e,
+                ));
+                return ReadResult {
+                    new_state: Some(current.clone()),
+                    private: private.to_vec(),
+                    diagnostics,
+                };
+            }
+        };
+        // `name` is required, so only an import hands read a state without it.
+        let importing = prior.name.is_none();
+        let scope = if importing {
+            match self
+                .linked_app_policy_ids(&api.client, &api.account_id, &app)
+                .await
+            {
+                Ok(excluded) => PolicyScope::Imported { excluded },
+                Err(e) => {
+                    diagnostics.0.push(errors::api_error(
+                        &format!("read the policies attached to application {app_id}"),
+                        &e,
+                    ));
+                    return ReadResult {
+                        new_state: Some(current.clone()),
+                        private: private.to_vec(),
+                        diagnostics,
+                    };
+                }
+            }
+        } else {
+            PolicyScope::Managed(prior.policy_ids.clone().unwrap_or_default())
+        };
+        match state_from_app(&app, &prior, &api.account_id, None, &scope) {
+            Ok(state) => ReadResult {
+                new_state: Some(state.to_value()),
+                private: private.to_vec(),
+                diagnostics,
+            },
+            Err(unsupported) => {
+                let (summary, detail) = unsupported.diagnostic(&app_id);
+                diagnostics.error(summary, detail);
+                ReadResult {
+                    new_state: Some(current.clone()),
+                    private: private.to_vec(),
+                    diagnostics,
+                }
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context,
+        prior: &Value,
+        _config: &Value,
+        planned: &Value,
+        private: &[u8],
+    ) -> ApplyResult {
+        let mut diagnostics = Diagnostics::new();
+        let prior_model = Model::from_value(prior);
+        let plan = Model::from_value(planned);
+        let keep_prior = |diagnostics: Diagnostics| ApplyResult {
+            new_state: Some(prior.clone()),
+            private: private.to_vec(),
+            diagnostics,
+        };
+        let account_value = prior.get(attr::ACCOUNT_ID).cloned().unwrap_or(Value::Null);
+        let api = match self.data.api(&account_value) {
+            Ok(api) => api,
+            Err(d) => return keep_prior(d),
+        };
+        let Some(app_id) = prior_model.id.clone() else {
+            diagnostics.error("Missing application id in state", "The state of this cfaccess_mcp_server_app has no id; remove it from state and import it again.");
+            return keep_prior(diagnostics);
+        };
+        let client = &api.client;
+        let account = api.account_id.as_str();
+
+        // A fresh read: the PUT replaces the whole object, so it must carry what is
+        // there now, not what a cached list saw.
+        let current = match client.get_app_uncached(account, &app_id).await {
+            Ok(app) => app,
+            Err(e) => {
+                let action = if e.is_not_found() {
+                    format!(
+                        "update Access application {app_id}: it was deleted outside Terraform (run terraform apply again to re-create it)"
+                    )
+                } else {
+                    format!("read Access application {app_id} before updating it")
+                };
+                diagnostics.0.push(errors::api_error(&action, &e));
+                return keep_prior(diagnostics);
+            }
+        };
+        let previous = prior_model.policy_ids.clone().unwrap_or_default();
+        let wanted = plan.policy_ids.clone().unwrap_or_default();
+        // Refuse before any write when a foreign attachment holds a needed precedence.
+        let mut probe = current.policy_links();
+        let attachments_change = match reconcile_attachments(&mut probe, &previous, &wanted) {
+            Ok(changed) => changed,
+            Err(clash) => {
+                clash.push(&app_id, &mut diagnostics);
+                return keep_prior(diagnostics);
+            }
+        };
+
+        let body = update_body(&current, &plan);
+        let mut app = current.clone();
+        if body != current.to_update_body() {
+            match client.update_app(account, &app_id, &body).await {
+                Ok(updated) => {
+                    tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
+                    app = updated;
+                }
+                Err(e) => {
+                    diagnostics.0.push(errors::api_error(
+                        &format!("update Access application {app_id}"),
+                        &e,
+                    ));
+                    return keep_prior(diagnostics);
+                }
+            }
+        }
+
+        let mut scope_ids = wanted.clone();
+        if attachments_change {
+            let mut clash = None;
+            let result = client
+                .modify_attachments(account, &app_id, |links| {
+                    reconcile_attachments(links, &previous, &wanted).map_err(|c| {
+                        let err = ApiError::PrecedenceConflict {
+                            app_id: app_id.clone(),
+                            precedence: c.precedence,
+                            holder: c.holder.clone(),
+                        };
+                        clash = Some(c);
+                        err
+                    })
+                })
+                .await;
+            match result {
+                Ok(updated) => {
+                    tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, policies = wanted.len(), "reconciled policy attachments");
+                    app = updated;
+                }
+                Err(e) => {
+                    match clash {
+                        Some(c) => c.push(&app_id, &mut diagnostics),
+                        None => diagnostics.0.push(errors::api_error_at(
+                            &format!("attach policy_ids to application {app_id}"),
+                            &e,
+                            Some(AttributePath::root(attr::POLICY_IDS)),
+                        )),
+                    }
+                    // State shows every managed policy still attached, so the next plan
+                    // repeats what did not happen.
+                    scope_ids = previous.iter().chain(wanted.iter()).cloned().collect();
+                }
+            }
+        }
+
+        let basis = Model {
+            client_secret: prior_model.client_secret.clone(),
+            ..plan.clone()
+        };
+        match state_from_app(
+            &app,
+            &basis,
+            account,
+            None,
+            &PolicyScope::Managed(scope_ids),
+        ) {
+            Ok(state) => ApplyResult {
+                new_state: Some(state.to_value()),
+                private: private.to_vec(),
+                diagnostics,
+            },
+            Err(unsupported) => {
+                let (summary, detail) = unsupported.diagnostic(&app_id);
+                diagnostics.error(summary, detail);
+                keep_prior(diagnostics)
+            }
+        }
+    }
+
+    async fn delete(&self, _ctx: &Context, prior: &Value, _private: &[u8]) -> Diagnostics {
+        let mut diagnostics = Diagnostics::new();
+        let account_value = prior.get(attr::ACCOUNT_ID).cloned().unwrap_or(Value::Null);
+        let api = match self.data.api(&account_value) {
+            Ok(api) => api,
+            Err(d) => return d,
+        };
+        let Some(app_id) = get_str(prior, attr::ID) else {
+            return diagnostics;
+        };
+        match api.client.delete_app(&api.account_id, &app_id).await {
+            Ok(outcome) => {
+                tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, ?outcome, "deleted Access application");
+            }
+            Err(e) => diagnostics.0.push(errors::api_error(
+                &format!("delete Access application {app_id}"),
+                &e,
+            )),
+        }
+        diagnostics
+    }
+
+    async fn import(&self, _ctx: &Context, id: &str) -> ImportResult {
+        let mut diagnostics = Diagnostics::new();
+        let (account, app_id) = match errors::parse_import_id(id, "app") {
+            Ok(parsed) => parsed,
+            Err(d) => {
+                return ImportResult {
+                    diagnostics: d,
+                    ..Default::default()
+                };
+            }
+        };
+        let account_value = Value::opt_string(account);
+        let api = match self.data.api(&account_value) {
+            Ok(api) => api,
+            Err(d) => {
+                return ImportResult {
+                    diagnostics: d,
+                    ..Default::default()
+                };
+            }
+        };
+        let app = match api.client.get_app(&api.account_id, &app_id).await {
+            Ok(app) => app,
+            Err(e) if e.is_not_found() => {
+                diagnostics.error(
+                    "Cannot import non-existent application",
+                    format!(
+                        "No Access application {app_id} exists in account {}. Check the id (the \
+                         application UUID from the Zero Trust dashboard or the API) and the \
+                         account.",
+                        api.account_id
+                    ),
+                );
+                return ImportResult {
+                    diagnostics,
+                    ..Default::default()
+                };
+            }
+            Err(e) => {
+                diagnostics.0.push(errors::api_error(
+                    &format!("read Access application {app_id} to import it"),
+                    &e,
+                ));
+                return ImportResult {
+                    diagnostics,
+                    ..Default::default()
+                };
+            }
+        };
+        if let Err(unsupported) = check_supported(&app) {
+            let (summary, detail) = unsupported.diagnostic(&app_id);
+            diagnostics.error(summary, detail);
+            return ImportResult {
+                diagnostics,
+                ..Default::default()
+            };
+        }
+        tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "importing Access application");
+        // Read fills the rest; a state without `name` tells it this is an import.
+        let state = Value::object([
+            (attr::ID, Value::string(app_id)),
+            (attr::ACCOUNT_ID, Value::string(api.account_id)),
+        ]);
+        ImportResult {
+            state: Some(state),
+            private: Vec::new(),
+            diagnostics,
+        }
+    }
+}
+
+/// The plan values this resource owns (see the module docs of `plan`: Optional+Computed
+/// attributes left out of the configuration otherwise keep their prior value, which
+/// would hide drift of a value we default).
+pub fn plan_fixed_values(req: &mut PlanRequest) {
+    if req.planned.is_null() {
+        return;
+    }
+    let creating = req.is_create();
+    let app_type = config_type(&req.config);
+    let planned = &mut req.planned;
+    match &app_type {
+        Some(t) => planned.set(attr::TYPE, Value::string(t.clone())),
+        None => planned.set(attr::TYPE, Value::Unknown),
+    }
+    if !creating
+        && let Some(t) = &app_type
+        && req.prior.get(attr::TYPE).and_then(Value::as_str) != Some(t.as_str())
+    {
+        let path = AttributePath::root(attr::TYPE);
+        if !req.requires_replace.contains(&path) {
+            req.requires_replace.push(path);
+        }
+    }
+    let headers = app_type.as_deref().and_then(token_headers);
+    for (name, value) in [
+        (attr::INBOUND_TOKEN_HEADER, headers.map(|h| h.0)),
+        (attr::DOWNSTREAM_TOKEN_HEADER, headers.map(|h| h.1)),
+        (attr::DOWNSTREAM_TOKEN_PREFIX, headers.map(|h| h.2)),
+    ] {
+        planned.set(name, value.map_or(Value::Unknown, Value::string));
+    }
+    if req
+        .config
+        .get(attr::AUTO_REDIRECT_TO_IDENTITY)
+        .is_none_or(Value::is_null)
+    {
+        planned.set(attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(false));
+    }
+    let pkce_unset = req
+        .config
+        .get(attr::SAAS)
+        .and_then(|s| s.get(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET))
+        .is_none_or(Value::is_null);
+    if pkce_unset
+        && let Some(saas) = planned.get_mut(attr::SAAS)
+        && matches!(saas, Value::Object(_))
+    {
+        saas.set(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET, Value::Bool(false));
+    }
+    let same_type = !creating
+        && app_type.is_some()
+        && req.prior.get(attr::TYPE).and_then(Value::as_str) == app_type.as_deref();
+    match app_type.as_deref() {
+        Some(SAAS) => {
+            planned.set(attr::SESSION_DURATION, Value::Null);
+            if same_type {
+                // Stable for the application's life; the secret is never re-issued
+                // (and stays null after an import).
+                for name in [attr::CLIENT_ID, attr::CLIENT_SECRET] {
+                    let prior = req.prior.get(name).cloned().unwrap_or(Value::Null);
+                    if !(name == attr::CLIENT_ID && prior.is_null()) {
+                        planned.set(name, prior);
+                    }
+                }
+            }
+        }
+        Some(SELF_HOSTED) => {
+            planned.set(attr::CLIENT_ID, Value::Null);
+            planned.set(attr::CLIENT_SECRET, Value::Null);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_consistent() {
+        assert_eq!(schema().internal_problems(), Vec::<String>::new());
+        assert!(
+            schema()
+                .attribute(attr::CLIENT_SECRET)
+                .is_some_and(|a| a.sensitive)
+        );
+    }
+}
