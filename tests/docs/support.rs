@@ -1,0 +1,85 @@
+//! Shared helpers of the docs/examples and release test crates: locating the repository,
+//! Terraform and the provider binary, and running Terraform the way a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Terraform registry address of this provider (`source = "cfaccess/cfaccess"`).
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/cfaccess/cfaccess";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Terraform CLI the tests run: `$TERRAFORM`, else `.tools/bin/terraform`.
+///
+/// Panics with the command that installs it when it is missing: these tests check what
+/// Terraform itself accepts, so they cannot stand in for it.
+pub fn terraform() -> PathBuf {
+    let path = std::env::var_os("TERRAFORM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools/bin/terraform"));
+    assert!(
+        path.exists(),
+        "Terraform not found at {}: run scripts/install-terraform.sh or set $TERRAFORM",
+        path.display()
+    );
+    path
+}
+
+/// The provider binary cargo built for this test run.
+pub fn provider_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-cfaccess"))
+}
+
+/// Writes a CLI configuration that serves this provider from the directory holding the
+/// test build (dev_overrides: Terraform 1.0.3 then needs no `terraform init`).
+pub fn write_dev_overrides_config(dir: &Path) -> PathBuf {
+    let binary = provider_binary();
+    let bin_dir = binary.parent().expect("the provider binary has a parent directory");
+    let config = format!(
+        "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+        bin_dir.display()
+    );
+    let path = dir.join("dev.tfrc");
+    std::fs::write(&path, config).expect("write CLI config");
+    path
+}
+
+/// Runs `terraform <args>` in `dir` with the given CLI config and extra environment,
+/// non-interactively and without calling HashiCorp's checkpoint service.
+pub fn run_terraform(dir: &Path, cli_config: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(terraform());
+    cmd.args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", cli_config)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .env_remove("TF_LOG")
+        .env_remove("TF_CLI_ARGS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap_or_else(|e| panic!("cannot run terraform {args:?}: {e}"))
+}
+
+/// stdout and stderr of a command, for failure messages.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "exit status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Copies the regular files of `from` (not subdirectories) into `to`.
+pub fn copy_files(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read example dir") {
+        let entry = entry.expect("dir entry");
+        if entry.file_type().expect("file type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy example file");
+        }
+    }
+}
