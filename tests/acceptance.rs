@@ -1,0 +1,18 @@
+//! Acceptance tests: the real `terraform` binary (1.0.3 from `.tools/bin`, or
+//! `$TERRAFORM`) drives the provider binary cargo builds for this test crate, through
+//! `dev_overrides`, against a per-test emulator. See `acceptance/support.rs`.
+//!
+//! Run only these with `make testacc` (or `cargo test --test acceptance`).
+
+#[macro_use]
+#[path = "acceptance/support.rs"]
+mod support;
+
+#[path = "acceptance/bad_input.rs"]
+mod bad_input;
+#[path = "acceptance/provider.rs"]
+mod provider;
+#[path = "acceptance/reliability.rs"]
+mod reliability;
+#[path = "acceptance/secrets.rs"]
+mod secrets;

@@ -1,0 +1,1793 @@
+//! Acceptance-test harness: drives the real `terraform` binary against a per-test
+//! emulator, the way terraform-plugin-testing drives Go providers.
+//!
+//! Every test gets its own [`Harness`]: a fresh temporary working directory, its own
+//! emulator (library mode, random port, random token, rate limit off unless asked for,
+//! the `downstream_demo` seed unless told otherwise), a CLI config whose
+//! `dev_overrides` point at the freshly built provider binary (Terraform 1.0.3 needs
+//! no `terraform init` then), and an environment that names the emulator through
+//! `CLOUDFLARE_API_TOKEN`, `CLOUDFLARE_ACCOUNT_ID` and `CLOUDFLARE_BASE_URL`.
+//!
+//! Writing a test:
+//! ```ignore
+//! #[tokio::test]
+//! async fn creates_and_replans_empty() -> TestResult {
+//!     let h = harness!();                       // skips loudly when terraform is absent (not under CI)
+//!     h.write_config(r#"resource "cfaccess_mcp_server_app" "mcp" { name = "x" domain = "x.example.com" }"#)?;
+//!     h.apply().await?;
+//!     h.assert_empty_plan().await?;
+//!     let id = h.state_json().await?.attr("cfaccess_mcp_server_app.mcp", "id")?;
+//!     h.import_verify("cfaccess_mcp_server_app.mcp", &id, &[]).await?;
+//!     h.destroy().await?;                       // also proves the emulator holds only the seed
+//!     Ok(())
+//! }
+//! ```
+//! Rules: tests are `async` (`#[tokio::test]`) and must not block the thread (no
+//! `std::thread::sleep`, no blocking HTTP): the emulator is served by the same runtime.
+//! Every method that runs terraform returns `Result<_, Failure>`; a `Failure` prints
+//! the terraform output and the emulator's request log. When a test panics instead
+//! (an `assert!` in the test body), the harness prints its whole transcript on drop.
+//!
+//! Debugging: `TF_LOG`, `TF_LOG_CORE`, `TF_LOG_PROVIDER` and `TF_LOG_PATH` of the test
+//! process are passed through to terraform; `ACC_KEEP_DIRS=1` keeps the working
+//! directories.
+
+#![allow(dead_code)] // each test file uses a different subset of the harness
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cfaccess_emulator::{
+    DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, Fault, LoggedRequest, RateLimit, Seed,
+};
+use regex::Regex;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+
+/// The provider source address the tests use (`dev_overrides` maps it to the binary).
+pub const PROVIDER_SOURCE: &str = "registry.terraform.io/cfaccess/cfaccess";
+
+/// The `terraform { required_providers … }` block prepended by [`Harness::write_config`].
+pub const TERRAFORM_BLOCK: &str = r#"terraform {
+  required_providers {
+    cfaccess = {
+      source = "cfaccess/cfaccess"
+    }
+  }
+}
+"#;
+
+/// Provider block body used when a test does not give its own: the emulator is fast and
+/// unlimited, so the client-side limiter must not slow the test down.
+pub const DEFAULT_PROVIDER_BODY: &str = "requests_per_second = 200";
+
+/// Upper bound for one terraform command; a hang becomes a [`Failure`] instead of a
+/// stuck test run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Output of each command kept in a failure report (the tail is what matters).
+const REPORT_TAIL_LINES: usize = 200;
+
+/// What every acceptance test returns.
+pub type TestResult = Result<(), Failure>;
+
+/// Builds a [`Harness`], or returns `Ok(())` from the calling test (after a loud message)
+/// when no terraform binary exists and `CI` is not set. Under `CI=true` a missing
+/// terraform is a failure.
+///
+/// `harness!()` uses the defaults; `harness!(Harness::builder().rate_limit(…))` takes a
+/// builder.
+macro_rules! harness {
+    () => {
+        harness!($crate::support::Harness::builder())
+    };
+    ($builder:expr) => {
+        match $builder.build().await? {
+            Some(h) => h,
+            None => return Ok(()),
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------
+// Failure and command output
+// ---------------------------------------------------------------------------------
+
+/// A failed step: what went wrong plus everything needed to debug it (the command's
+/// output and the emulator's request log). `Debug` prints the whole report, so a test
+/// returning `Err(Failure)` or calling `.unwrap()` shows it.
+pub struct Failure {
+    /// One-line description of what was expected.
+    pub message: String,
+    /// Terraform output, request log, working directory.
+    pub report: String,
+}
+
+impl Failure {
+    /// A failure without harness context (e.g. before the harness exists).
+    pub fn msg(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            report: String::new(),
+        }
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\n{}", self.message, self.report)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Everything one terraform command produced.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// `terraform` followed by its arguments, for reports.
+    pub command: String,
+    /// Exit status; -1 when killed by a signal.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// stdout followed by stderr.
+    pub fn combined(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// The combined output with Terraform's diagnostic box drawing removed and all
+    /// whitespace (including the wrapping of long lines) collapsed to single spaces, so
+    /// a regex can match a message however Terraform wrapped it.
+    pub fn normalized(&self) -> String {
+        normalize(&self.combined())
+    }
+
+    /// True when the output shows a Terraform or provider crash. Terraform exits 2 when
+    /// it panics, the same code `-detailed-exitcode` uses for "changes present".
+    pub fn crash_marker(&self) -> Option<&'static str> {
+        const MARKERS: &[&str] = &[
+            "Terraform has crashed",
+            "panic:",
+            "panicked at",
+            "goroutine ",
+            "crash.log",
+            "Plugin did not respond",
+            "The plugin encountered an error",
+            "plugin exited",
+            "rpc error: code = Unavailable",
+            "rpc error: code = Unknown",
+        ];
+        let text = self.combined();
+        MARKERS.iter().copied().find(|m| text.contains(m))
+    }
+
+    fn report(&self) -> String {
+        format!(
+            "$ {} (exit {})\n--- stdout (tail) ---\n{}\n--- stderr (tail) ---\n{}\n",
+            self.command,
+            self.code,
+            tail(&self.stdout, REPORT_TAIL_LINES),
+            tail(&self.stderr, REPORT_TAIL_LINES)
+        )
+    }
+}
+
+/// Removes `│`/`╷`/`╵` decorations and collapses whitespace.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim_start();
+        let line = line.strip_prefix('│').unwrap_or(line);
+        if matches!(line.trim(), "╷" | "╵") {
+            continue;
+        }
+        out.push_str(line);
+        out.push(' ');
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    if all.len() <= lines {
+        return text.to_string();
+    }
+    format!(
+        "[… {} lines omitted …]\n{}",
+        all.len() - lines,
+        all[all.len() - lines..].join("\n")
+    )
+}
+
+/// One diagnostic from `terraform validate -json` or `terraform plan -json`.
+#[derive(Clone, Debug, Default)]
+pub struct Diag {
+    /// "error" or "warning".
+    pub severity: String,
+    pub summary: String,
+    pub detail: String,
+    /// Resource address the diagnostic belongs to, when Terraform gives one.
+    pub address: Option<String>,
+    /// The configuration line(s) Terraform showed: for an attribute error this is the
+    /// line of that attribute (Terraform maps the attribute path to the config).
+    pub snippet_code: Option<String>,
+    /// The highlighted part of `snippet_code` (the attribute's expression).
+    pub highlight: Option<String>,
+    /// `range.start.line` of the diagnostic.
+    pub line: Option<u64>,
+}
+
+impl Diag {
+    fn from_json(d: &Value) -> Diag {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        let snippet = d.get("snippet");
+        let code = snippet.and_then(|sn| s(sn.get("code")));
+        let highlight = snippet.and_then(|sn| {
+            let code = sn.get("code")?.as_str()?;
+            let start = usize::try_from(sn.get("highlight_start_offset")?.as_u64()?).ok()?;
+            let end = usize::try_from(sn.get("highlight_end_offset")?.as_u64()?).ok()?;
+            code.get(start..end).map(str::to_string)
+        });
+        Diag {
+            severity: s(d.get("severity")).unwrap_or_default(),
+            summary: s(d.get("summary")).unwrap_or_default(),
+            detail: s(d.get("detail")).unwrap_or_default(),
+            address: s(d.get("address")),
+            snippet_code: code,
+            highlight,
+            line: d.pointer("/range/start/line").and_then(Value::as_u64),
+        }
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == "error"
+    }
+
+    /// Summary and detail, whitespace-collapsed.
+    pub fn message(&self) -> String {
+        normalize(&format!("{}: {}", self.summary, self.detail))
+    }
+
+    /// True when the diagnostic names `attr` (its last path segment, e.g. `grant_types`
+    /// for `saas.grant_types`) in its message or in the configuration line it points at.
+    pub fn names_attribute(&self, attr: &str) -> bool {
+        let leaf = attr.rsplit('.').next().unwrap_or(attr);
+        let leaf = leaf.split('[').next().unwrap_or(leaf);
+        self.message().contains(leaf)
+            || self
+                .snippet_code
+                .as_deref()
+                .is_some_and(|c| contains_word(c, leaf))
+    }
+
+    /// True when the configuration line Terraform attached is the attribute's own line
+    /// (the provider returned an attribute path that Terraform could resolve).
+    pub fn points_at_attribute(&self, attr: &str) -> bool {
+        let leaf = attr.rsplit('.').next().unwrap_or(attr);
+        let leaf = leaf.split('[').next().unwrap_or(leaf);
+        self.snippet_code
+            .as_deref()
+            .is_some_and(|c| contains_word(c, leaf))
+    }
+}
+
+fn contains_word(haystack: &str, word: &str) -> bool {
+    haystack.match_indices(word).any(|(i, _)| {
+        let before = haystack[..i].chars().next_back();
+        let after = haystack[i + word.len()..].chars().next();
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !ident(before) && !ident(after)
+    })
+}
+
+/// At which command a bad configuration was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Validate,
+    Plan,
+}
+
+// ---------------------------------------------------------------------------------
+// Plan and state views
+// ---------------------------------------------------------------------------------
+
+/// A saved plan as `terraform show -json` renders it.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Address → actions (`["create"]`, `["update"]`, `["delete","create"]`,
+    /// `["create","delete"]`, `["delete"]`, `["no-op"]`, `["read"]`).
+    pub actions: BTreeMap<String, Vec<String>>,
+    /// Address → `change.after_unknown` (true where a value is "(known after apply)").
+    pub after_unknown: BTreeMap<String, Value>,
+    /// Address → `change.after`.
+    pub after: BTreeMap<String, Value>,
+    /// Address → `change.before`.
+    pub before: BTreeMap<String, Value>,
+    /// Address → actions of `resource_drift` (changes made outside Terraform).
+    pub drift: BTreeMap<String, Vec<String>>,
+    /// The whole JSON document.
+    pub raw: Value,
+}
+
+impl Plan {
+    fn from_json(raw: Value) -> Plan {
+        let mut plan = Plan {
+            actions: BTreeMap::new(),
+            after_unknown: BTreeMap::new(),
+            after: BTreeMap::new(),
+            before: BTreeMap::new(),
+            drift: BTreeMap::new(),
+            raw: Value::Null,
+        };
+        for rc in raw
+            .get("resource_changes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(addr) = rc.get("address").and_then(Value::as_str) else {
+                continue;
+            };
+            let change = rc.get("change").cloned().unwrap_or(Value::Null);
+            plan.actions.insert(addr.to_string(), actions_of(&change));
+            plan.after_unknown.insert(
+                addr.to_string(),
+                change.get("after_unknown").cloned().unwrap_or(Value::Null),
+            );
+            plan.after.insert(
+                addr.to_string(),
+                change.get("after").cloned().unwrap_or(Value::Null),
+            );
+            plan.before.insert(
+                addr.to_string(),
+                change.get("before").cloned().unwrap_or(Value::Null),
+            );
+        }
+        for rc in raw
+            .get("resource_drift")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(addr) = rc.get("address").and_then(Value::as_str) else {
+                continue;
+            };
+            let change = rc.get("change").cloned().unwrap_or(Value::Null);
+            plan.drift.insert(addr.to_string(), actions_of(&change));
+        }
+        plan.raw = raw;
+        plan
+    }
+
+    /// Actions planned for `addr` (`None` when the address is not in the plan).
+    pub fn actions_of(&self, addr: &str) -> Option<Vec<&str>> {
+        self.actions
+            .get(addr)
+            .map(|a| a.iter().map(String::as_str).collect())
+    }
+
+    /// True when every planned change is a no-op (or a data source read).
+    pub fn is_empty(&self) -> bool {
+        self.actions
+            .values()
+            .all(|a| a.iter().all(|x| x == "no-op" || x == "read"))
+    }
+
+    /// True when `attr` (top-level) of `addr` is unknown in the plan.
+    pub fn is_unknown(&self, addr: &str, attr: &str) -> bool {
+        self.after_unknown
+            .get(addr)
+            .and_then(|u| u.get(attr))
+            .is_some_and(|v| v == &Value::Bool(true))
+    }
+
+    /// Addresses whose actions are not a pure no-op.
+    pub fn changed(&self) -> BTreeMap<&str, Vec<&str>> {
+        self.actions
+            .iter()
+            .filter(|(_, a)| !a.iter().all(|x| x == "no-op" || x == "read"))
+            .map(|(k, a)| (k.as_str(), a.iter().map(String::as_str).collect()))
+            .collect()
+    }
+}
+
+fn actions_of(change: &Value) -> Vec<String> {
+    change
+        .get("actions")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// State as `terraform show -json` renders it: every resource (root and child modules,
+/// managed and data) by address.
+#[derive(Clone, Debug)]
+pub struct State {
+    /// Address → `values`.
+    pub resources: BTreeMap<String, Value>,
+    /// Address → `sensitive_values` (see the 1.0.3 pitfall: often empty).
+    pub sensitive: BTreeMap<String, Value>,
+    pub raw: Value,
+}
+
+impl State {
+    fn from_json(raw: Value) -> State {
+        let mut state = State {
+            resources: BTreeMap::new(),
+            sensitive: BTreeMap::new(),
+            raw: Value::Null,
+        };
+        if let Some(root) = raw.pointer("/values/root_module") {
+            collect_module(root, &mut state);
+        }
+        state.raw = raw;
+        state
+    }
+
+    /// The values of `addr`.
+    pub fn get(&self, addr: &str) -> Option<&Value> {
+        self.resources.get(addr)
+    }
+
+    /// A string attribute (dotted path, e.g. `saas.client_id`) of `addr`, or a
+    /// failure naming what is missing.
+    pub fn attr(&self, addr: &str, path: &str) -> Result<String, Failure> {
+        let values = self.get(addr).ok_or_else(|| {
+            Failure::msg(format!(
+                "{addr} is not in the state; state: {}",
+                self.addresses_text()
+            ))
+        })?;
+        let v = get_path(values, path)
+            .ok_or_else(|| Failure::msg(format!("{addr}.{path} is not in the state: {values}")))?;
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| Failure::msg(format!("{addr}.{path} is not a string: {v}")))
+    }
+
+    /// Any attribute (dotted path) of `addr`.
+    pub fn value(&self, addr: &str, path: &str) -> Option<&Value> {
+        self.get(addr).and_then(|v| get_path(v, path))
+    }
+
+    /// Managed resource addresses.
+    pub fn addresses(&self) -> Vec<&str> {
+        self.resources.keys().map(String::as_str).collect()
+    }
+
+    fn addresses_text(&self) -> String {
+        format!("{:?}", self.addresses())
+    }
+}
+
+fn collect_module(module: &Value, state: &mut State) {
+    for r in module
+        .get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(addr) = r.get("address").and_then(Value::as_str) {
+            state.resources.insert(
+                addr.to_string(),
+                r.get("values").cloned().unwrap_or(Value::Null),
+            );
+            state.sensitive.insert(
+                addr.to_string(),
+                r.get("sensitive_values").cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+    for child in module
+        .get("child_modules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        collect_module(child, state);
+    }
+}
+
+/// Follows a dotted path (`a.b.0.c`) through objects and arrays.
+pub fn get_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .filter(|s| !s.is_empty())
+        .try_fold(v, |cur, seg| match cur {
+            Value::Object(m) => m.get(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        })
+}
+
+/// Removes a dotted path from a JSON value (no-op when absent).
+fn remove_path(v: &mut Value, path: &str) {
+    let (parent, leaf) = match path.rsplit_once('.') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, path),
+    };
+    let target = match parent {
+        Some(p) => p.split('.').try_fold(&mut *v, |cur, seg| match cur {
+            Value::Object(m) => m.get_mut(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(move |i| a.get_mut(i)),
+            _ => None,
+        }),
+        None => Some(v),
+    };
+    if let Some(Value::Object(m)) = target {
+        m.remove(leaf);
+    }
+}
+
+/// Lists every differing path of two JSON values.
+pub fn json_diff(a: &Value, b: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_into("", a, b, &mut out);
+    out
+}
+
+fn diff_into(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_into(
+                    &p,
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (ea, eb)) in x.iter().zip(y).enumerate() {
+                diff_into(&format!("{path}.{i}"), ea, eb, out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} != {b}")),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Locating terraform and the provider
+// ---------------------------------------------------------------------------------
+
+/// The repository root (the root crate's manifest directory).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `$TERRAFORM`, else `<repo>/.tools/bin/terraform`, if it exists.
+pub fn terraform_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TERRAFORM").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        return Some(if p.components().count() == 1 {
+            which(&p).unwrap_or(p)
+        } else {
+            p
+        });
+    }
+    let local = repo_root().join(".tools/bin/terraform");
+    local.is_file().then_some(local)
+}
+
+fn which(name: &Path) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The provider binary cargo built for these tests.
+pub fn provider_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-cfaccess"))
+}
+
+fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// A random lowercase hex string of `n` characters.
+pub fn random_hex(n: usize) -> String {
+    let mut s = String::new();
+    while s.len() < n {
+        s.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    s.truncate(n);
+    s
+}
+
+// ---------------------------------------------------------------------------------
+// The harness
+// ---------------------------------------------------------------------------------
+
+/// Options for [`Harness`]; `Harness::builder()` gives the defaults.
+#[derive(Clone, Debug)]
+pub struct HarnessBuilder {
+    token: String,
+    rate_limit: RateLimit,
+    seed: Option<Seed>,
+    accounts: Vec<String>,
+}
+
+impl HarnessBuilder {
+    /// API token the emulator accepts (default: random).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = token.into();
+        self
+    }
+
+    /// Emulator rate limit (default: off).
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// Seed data (default: `Seed::downstream_demo()`); `None` = empty account.
+    pub fn seed(mut self, seed: Option<Seed>) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Account ids the token may use (default: the emulator's default account). The
+    /// first one becomes `CLOUDFLARE_ACCOUNT_ID`.
+    pub fn accounts(mut self, accounts: Vec<String>) -> Self {
+        self.accounts = accounts;
+        self
+    }
+
+    /// Starts the emulator and prepares the working directory. `Ok(None)` when
+    /// terraform is absent outside CI (after printing why the test is skipped).
+    pub async fn build(self) -> Result<Option<Harness>, Failure> {
+        let Some(terraform) = terraform_path() else {
+            let msg = "terraform not found: set $TERRAFORM or run `make terraform` (scripts/install-terraform.sh installs 1.0.3 into .tools/bin)";
+            if is_ci() {
+                return Err(Failure::msg(format!(
+                    "{msg}; CI is set, so a missing terraform is a failure"
+                )));
+            }
+            eprintln!("\n!!!!!!!! SKIPPED acceptance test: {msg} !!!!!!!!\n");
+            return Ok(None);
+        };
+        Harness::start(self, terraform).await.map(Some)
+    }
+}
+
+/// One command that was run, for the failure transcript.
+#[derive(Clone, Debug)]
+struct Entry {
+    output: Output,
+}
+
+/// A per-test Terraform working directory wired to its own emulator.
+pub struct Harness {
+    emulator: Emulator,
+    terraform: PathBuf,
+    tmp: Option<tempfile::TempDir>,
+    root: PathBuf,
+    work: PathBuf,
+    cli_config: PathBuf,
+    token: String,
+    account_id: String,
+    seed_app_ids: BTreeSet<String>,
+    seed_policy_ids: BTreeSet<String>,
+    seed_attachments: BTreeMap<String, Vec<(String, u64)>>,
+    env: Mutex<BTreeMap<String, Option<String>>>,
+    provider_body: Mutex<String>,
+    config: Mutex<String>,
+    transcript: Mutex<Vec<Entry>>,
+}
+
+impl Harness {
+    /// Defaults: random token, rate limit off, `downstream_demo` seed, default account.
+    pub fn builder() -> HarnessBuilder {
+        HarnessBuilder {
+            token: format!("acc-token-{}", random_hex(32)),
+            rate_limit: RateLimit::disabled(),
+            seed: Some(Seed::downstream_demo()),
+            accounts: Vec::new(),
+        }
+    }
+
+    /// A harness with the defaults. Panics when terraform is missing; use `harness!()`
+    /// to skip instead outside CI.
+    pub async fn new() -> Harness {
+        match Harness::builder().build().await {
+            Ok(Some(h)) => h,
+            Ok(None) => panic!("terraform not found (use harness!() to skip outside CI)"),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    async fn start(b: HarnessBuilder, terraform: PathBuf) -> Result<Harness, Failure> {
+        let emulator = Emulator::start(EmulatorConfig {
+            token: Some(b.token.clone()),
+            accounts: b.accounts.clone(),
+            rate_limit: Some(b.rate_limit.clone()),
+            seed: b.seed.clone(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Failure::msg(format!("emulator did not start: {e}")))?;
+        let account_id = b
+            .accounts
+            .first()
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_string());
+
+        let tmp = tempfile::Builder::new()
+            .prefix("cfaccess-acc-")
+            .tempdir()
+            .map_err(|e| Failure::msg(format!("temp dir: {e}")))?;
+        let root = tmp.path().to_path_buf();
+        let work = root.join("work");
+        let plugins = root.join("plugins");
+        let home = root.join("home");
+        for d in [&work, &plugins, &home] {
+            std::fs::create_dir_all(d)
+                .map_err(|e| Failure::msg(format!("mkdir {}: {e}", d.display())))?;
+        }
+        // A directory holding only our binary, so dev_overrides cannot pick up anything
+        // else cargo leaves next to it.
+        let binary = provider_binary();
+        std::os::unix::fs::symlink(&binary, plugins.join("terraform-provider-cfaccess"))
+            .map_err(|e| Failure::msg(format!("symlink provider {}: {e}", binary.display())))?;
+        let cli_config = root.join("dev.tfrc");
+        let tfrc = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            plugins.display()
+        );
+        std::fs::write(&cli_config, tfrc)
+            .map_err(|e| Failure::msg(format!("write dev.tfrc: {e}")))?;
+
+        let seed_apps = emulator.apps(&account_id);
+        let seed_policies = emulator.policies(&account_id);
+        let seed_attachments = seed_apps
+            .iter()
+            .filter_map(|a| Some((id_of(a)?, attachments_of(a))))
+            .collect();
+
+        let mut env = BTreeMap::new();
+        env.insert("CLOUDFLARE_API_TOKEN".to_string(), Some(b.token.clone()));
+        env.insert(
+            "CLOUDFLARE_ACCOUNT_ID".to_string(),
+            Some(account_id.clone()),
+        );
+        env.insert("CLOUDFLARE_BASE_URL".to_string(), Some(emulator.base_url()));
+
+        let h = Harness {
+            seed_app_ids: seed_apps.iter().filter_map(id_of).collect(),
+            seed_policy_ids: seed_policies.iter().filter_map(id_of).collect(),
+            seed_attachments,
+            emulator,
+            terraform,
+            tmp: Some(tmp),
+            root,
+            work,
+            cli_config,
+            token: b.token,
+            account_id,
+            env: Mutex::new(env),
+            provider_body: Mutex::new(DEFAULT_PROVIDER_BODY.to_string()),
+            config: Mutex::new(String::new()),
+            transcript: Mutex::new(Vec::new()),
+        };
+        if std::env::var_os("ACC_KEEP_DIRS").is_some() {
+            eprintln!("acceptance working directory: {}", h.root.display());
+        }
+        Ok(h)
+    }
+
+    // --- accessors ---------------------------------------------------------------
+
+    /// The test's emulator.
+    pub fn emulator(&self) -> &Emulator {
+        &self.emulator
+    }
+
+    /// The API token the emulator accepts (and the provider gets through the env).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// `CLOUDFLARE_ACCOUNT_ID` of this harness.
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    /// The terraform working directory.
+    pub fn dir(&self) -> &Path {
+        &self.work
+    }
+
+    /// The harness's private scratch root (holds `work/`, `home/`, `dev.tfrc`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `prefix-<8 random hex>`: names that never collide between tests or runs.
+    pub fn name(&self, prefix: &str) -> String {
+        format!("{prefix}-{}", random_hex(8))
+    }
+
+    /// Ids of the seed apps (present before the test started).
+    pub fn seed_app_ids(&self) -> &BTreeSet<String> {
+        &self.seed_app_ids
+    }
+
+    /// Ids of the seed policies.
+    pub fn seed_policy_ids(&self) -> &BTreeSet<String> {
+        &self.seed_policy_ids
+    }
+
+    /// Sets (or with `None` removes) an environment variable for every later terraform
+    /// command, e.g. `set_env("CLOUDFLARE_API_TOKEN", None)`.
+    pub fn set_env(&self, key: &str, value: Option<&str>) {
+        lock(&self.env).insert(key.to_string(), value.map(str::to_string));
+    }
+
+    /// Body of the `provider "cfaccess" {}` block that [`Harness::write_config`] adds
+    /// (default [`DEFAULT_PROVIDER_BODY`]).
+    pub fn set_provider_body(&self, body: &str) {
+        *lock(&self.provider_body) = body.to_string();
+    }
+
+    // --- configuration -------------------------------------------------------------
+
+    /// Writes `main.tf`: the given HCL, preceded by the `terraform { required_providers }`
+    /// block unless it has one, and by `provider "cfaccess" { <provider body> }` unless
+    /// it configures the provider itself.
+    pub fn write_config(&self, hcl: &str) -> Result<(), Failure> {
+        let mut text = String::new();
+        if !hcl.contains("required_providers") {
+            text.push_str(TERRAFORM_BLOCK);
+            text.push('\n');
+        }
+        if !Regex::new(r#"provider\s+"cfaccess"\s*\{"#).is_ok_and(|re| re.is_match(hcl)) {
+            text.push_str(&format!(
+                "provider \"cfaccess\" {{\n  {}\n}}\n\n",
+                lock(&self.provider_body)
+            ));
+        }
+        text.push_str(hcl);
+        text.push('\n');
+        self.write_raw_config(&text)
+    }
+
+    /// Writes `main.tf` exactly as given.
+    pub fn write_raw_config(&self, text: &str) -> Result<(), Failure> {
+        std::fs::write(self.work.join("main.tf"), text)
+            .map_err(|e| self.failure(format!("write main.tf: {e}"), None))?;
+        *lock(&self.config) = text.to_string();
+        Ok(())
+    }
+
+    /// The `main.tf` last written.
+    pub fn config_text(&self) -> String {
+        lock(&self.config).clone()
+    }
+
+    // --- running terraform -------------------------------------------------------------
+
+    /// Runs `terraform <args>` in the working directory and returns its output whatever
+    /// the exit code; fails only on a crash or a timeout.
+    pub async fn run(&self, args: &[&str]) -> Result<Output, Failure> {
+        self.run_in(&self.work, args).await
+    }
+
+    async fn run_in(&self, dir: &Path, args: &[&str]) -> Result<Output, Failure> {
+        let mut cmd = self.command(dir, args);
+        let command_text = format!("terraform {}", args.join(" "));
+        let child = cmd.spawn().map_err(|e| {
+            self.failure(
+                format!("cannot run {}: {e}", self.terraform.display()),
+                None,
+            )
+        })?;
+        let out = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
+            Ok(Ok(o)) => Output {
+                command: command_text.clone(),
+                code: o.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            },
+            Ok(Err(e)) => return Err(self.failure(format!("{command_text}: {e}"), None)),
+            Err(_) => {
+                return Err(self.failure(
+                    format!("{command_text} did not finish within {COMMAND_TIMEOUT:?}"),
+                    None,
+                ));
+            }
+        };
+        self.record(&out);
+        if let Some(marker) = out.crash_marker() {
+            return Err(self.failure(
+                format!("{command_text} crashed (output contains {marker:?})"),
+                Some(&out),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn command(&self, dir: &Path, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.terraform);
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            // Its own process group, so an interrupt can reach terraform and the
+            // provider together, as Ctrl-C in a terminal does.
+            .process_group(0);
+        for key in [
+            "PATH",
+            "TMPDIR",
+            "LANG",
+            "TF_LOG",
+            "TF_LOG_CORE",
+            "TF_LOG_PROVIDER",
+            "TF_LOG_PATH",
+            "RUST_BACKTRACE",
+        ] {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.env("HOME", self.root.join("home"))
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1");
+        for (k, v) in lock(&self.env).iter() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd
+    }
+
+    fn record(&self, out: &Output) {
+        lock(&self.transcript).push(Entry {
+            output: out.clone(),
+        });
+    }
+
+    /// Runs a command that must succeed (exit 0).
+    pub async fn run_ok(&self, args: &[&str]) -> Result<Output, Failure> {
+        let out = self.run(args).await?;
+        if out.code != 0 {
+            return Err(self.failure(
+                format!("`{}` failed with exit code {}", out.command, out.code),
+                Some(&out),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// `terraform validate -no-color`, must succeed.
+    pub async fn validate(&self) -> Result<Output, Failure> {
+        self.run_ok(&["validate", "-no-color"]).await
+    }
+
+    /// `terraform apply -auto-approve`, must succeed.
+    pub async fn apply(&self) -> Result<Output, Failure> {
+        self.apply_with(&[]).await
+    }
+
+    /// `terraform apply -auto-approve <extra>` (e.g. `-parallelism=10`), must succeed.
+    pub async fn apply_with(&self, extra: &[&str]) -> Result<Output, Failure> {
+        let mut args = vec!["apply", "-auto-approve", "-input=false", "-no-color"];
+        args.extend_from_slice(extra);
+        self.run_ok(&args).await
+    }
+
+    /// `terraform apply` that must fail with an error whose (normalised) text matches
+    /// `pattern`; returns the output.
+    pub async fn apply_expect_error(&self, pattern: &str) -> Result<Output, Failure> {
+        self.apply_expect_error_with(&[], pattern).await
+    }
+
+    /// As [`Harness::apply_expect_error`] with extra arguments.
+    pub async fn apply_expect_error_with(
+        &self,
+        extra: &[&str],
+        pattern: &str,
+    ) -> Result<Output, Failure> {
+        let mut args = vec!["apply", "-auto-approve", "-input=false", "-no-color"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args).await?;
+        self.expect_error_output(out, pattern)
+    }
+
+    /// `terraform plan` that must fail with an error matching `pattern`.
+    pub async fn plan_expect_error(&self, pattern: &str) -> Result<Output, Failure> {
+        let out = self.run(&["plan", "-input=false", "-no-color"]).await?;
+        self.expect_error_output(out, pattern)
+    }
+
+    /// `terraform validate` that must fail with an error matching `pattern`.
+    pub async fn validate_expect_error(&self, pattern: &str) -> Result<Output, Failure> {
+        let out = self.run(&["validate", "-no-color"]).await?;
+        self.expect_error_output(out, pattern)
+    }
+
+    fn expect_error_output(&self, out: Output, pattern: &str) -> Result<Output, Failure> {
+        let re = Regex::new(pattern)
+            .map_err(|e| self.failure(format!("bad regex {pattern:?}: {e}"), None))?;
+        if out.code == 0 {
+            return Err(self.failure(
+                format!(
+                    "`{}` succeeded but an error matching /{pattern}/ was expected",
+                    out.command
+                ),
+                Some(&out),
+            ));
+        }
+        if !re.is_match(&out.normalized()) {
+            return Err(self.failure(
+                format!(
+                    "`{}` failed, but not with an error matching /{pattern}/",
+                    out.command
+                ),
+                Some(&out),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// `terraform plan -detailed-exitcode`: 0 = no changes, 2 = changes; any other code
+    /// (or a crash, which also exits 2) is a failure.
+    pub async fn plan_exit_code(&self) -> Result<i32, Failure> {
+        let out = self
+            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+            .await?;
+        match out.code {
+            0 | 2 => Ok(out.code),
+            c => Err(self.failure(format!("`{}` errored (exit {c})", out.command), Some(&out))),
+        }
+    }
+
+    /// Fails unless a plan proposes no change.
+    pub async fn assert_empty_plan(&self) -> Result<(), Failure> {
+        let out = self
+            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+            .await?;
+        match out.code {
+            0 => Ok(()),
+            2 => Err(self.failure(
+                "expected an empty plan, but terraform plans changes",
+                Some(&out),
+            )),
+            c => Err(self.failure(
+                format!("expected an empty plan, but plan errored (exit {c})"),
+                Some(&out),
+            )),
+        }
+    }
+
+    /// Fails unless a plan proposes some change.
+    pub async fn assert_nonempty_plan(&self) -> Result<(), Failure> {
+        let out = self
+            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+            .await?;
+        match out.code {
+            2 => Ok(()),
+            0 => Err(self.failure(
+                "expected a non-empty plan, but terraform plans no changes",
+                Some(&out),
+            )),
+            c => Err(self.failure(
+                format!("expected a non-empty plan, but plan errored (exit {c})"),
+                Some(&out),
+            )),
+        }
+    }
+
+    /// A saved plan (`plan -out`) rendered by `show -json`.
+    pub async fn plan(&self) -> Result<Plan, Failure> {
+        self.saved_plan(&[]).await
+    }
+
+    /// Address → planned actions, e.g. `["update"]`, `["delete","create"]`, `["no-op"]`.
+    pub async fn plan_actions(&self) -> Result<BTreeMap<String, Vec<String>>, Failure> {
+        Ok(self.plan().await?.actions)
+    }
+
+    /// `plan -refresh-only` saved and rendered: `drift` holds what changed outside
+    /// Terraform.
+    pub async fn refresh_only_plan(&self) -> Result<Plan, Failure> {
+        self.saved_plan(&["-refresh-only"]).await
+    }
+
+    async fn saved_plan(&self, extra: &[&str]) -> Result<Plan, Failure> {
+        let file = format!("plan-{}.tfplan", random_hex(6));
+        let out_arg = format!("-out={file}");
+        let mut args = vec!["plan", "-input=false", "-no-color", out_arg.as_str()];
+        args.extend_from_slice(extra);
+        self.run_ok(&args).await?;
+        let shown = self.run_ok(&["show", "-json", "-no-color", &file]).await?;
+        let _ = std::fs::remove_file(self.work.join(&file));
+        let raw: Value = serde_json::from_str(&shown.stdout).map_err(|e| {
+            self.failure(
+                format!("`terraform show -json` of the plan is not JSON: {e}"),
+                Some(&shown),
+            )
+        })?;
+        Ok(Plan::from_json(raw))
+    }
+
+    /// The current state (`terraform show -json`).
+    pub async fn state_json(&self) -> Result<State, Failure> {
+        self.state_in(&self.work).await
+    }
+
+    async fn state_in(&self, dir: &Path) -> Result<State, Failure> {
+        let out = self.run_in(dir, &["show", "-json", "-no-color"]).await?;
+        if out.code != 0 {
+            return Err(self.failure("`terraform show -json` failed", Some(&out)));
+        }
+        let raw: Value = serde_json::from_str(&out.stdout).map_err(|e| {
+            self.failure(
+                format!("`terraform show -json` is not JSON: {e}"),
+                Some(&out),
+            )
+        })?;
+        Ok(State::from_json(raw))
+    }
+
+    /// `terraform show` (human form), must succeed.
+    pub async fn show(&self) -> Result<Output, Failure> {
+        self.run_ok(&["show", "-no-color"]).await
+    }
+
+    /// `terraform import ADDR ID` in the working directory, must succeed.
+    pub async fn import(&self, addr: &str, id: &str) -> Result<Output, Failure> {
+        self.run_ok(&["import", "-input=false", "-no-color", addr, id])
+            .await
+    }
+
+    /// `terraform import` that must fail with an error matching `pattern`.
+    pub async fn import_expect_error(
+        &self,
+        addr: &str,
+        id: &str,
+        pattern: &str,
+    ) -> Result<Output, Failure> {
+        let out = self
+            .run(&["import", "-input=false", "-no-color", addr, id])
+            .await?;
+        self.expect_error_output(out, pattern)
+    }
+
+    /// terraform-plugin-testing's ImportStateVerify: imports `id` as `addr` into a
+    /// fresh working directory holding the same configuration, then requires the
+    /// imported object to equal the one in this directory's state (no attribute
+    /// ignored except the dotted paths in `ignore`, e.g. `saas.client_secret`) and a
+    /// plan there to be empty. Returns the imported values.
+    pub async fn import_verify(
+        &self,
+        addr: &str,
+        id: &str,
+        ignore: &[&str],
+    ) -> Result<Value, Failure> {
+        let created = self.state_json().await?.get(addr).cloned().ok_or_else(|| {
+            self.failure(
+                format!("{addr} is not in the state, nothing to compare an import with"),
+                None,
+            )
+        })?;
+        let dir = self.root.join(format!("import-{}", random_hex(6)));
+        std::fs::create_dir_all(&dir).map_err(|e| self.failure(format!("mkdir: {e}"), None))?;
+        std::fs::write(dir.join("main.tf"), self.config_text())
+            .map_err(|e| self.failure(format!("write: {e}"), None))?;
+        let out = self
+            .run_in(&dir, &["import", "-input=false", "-no-color", addr, id])
+            .await?;
+        if out.code != 0 {
+            return Err(self.failure(format!("import of {addr} ({id}) failed"), Some(&out)));
+        }
+        let imported = self
+            .state_in(&dir)
+            .await?
+            .get(addr)
+            .cloned()
+            .ok_or_else(|| {
+                self.failure(
+                    format!("{addr} missing from the state after import"),
+                    Some(&out),
+                )
+            })?;
+        let (mut a, mut b) = (created, imported.clone());
+        for path in ignore {
+            remove_path(&mut a, path);
+            remove_path(&mut b, path);
+        }
+        let diff = json_diff(&a, &b);
+        if !diff.is_empty() {
+            return Err(self.failure(
+                format!(
+                    "imported {addr} differs from the created one (created != imported):\n  {}",
+                    diff.join("\n  ")
+                ),
+                None,
+            ));
+        }
+        let plan = self
+            .run_in(
+                &dir,
+                &["plan", "-detailed-exitcode", "-input=false", "-no-color"],
+            )
+            .await?;
+        if plan.code != 0 {
+            return Err(self.failure(
+                format!(
+                    "plan after importing {addr} is not empty (exit {})",
+                    plan.code
+                ),
+                Some(&plan),
+            ));
+        }
+        Ok(imported)
+    }
+
+    /// `terraform destroy`, then checks that the state is empty and that the emulator
+    /// holds nothing but the seed objects with their original attachments.
+    pub async fn destroy(&self) -> Result<Output, Failure> {
+        let out = self
+            .run_ok(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+            .await?;
+        let state = self.state_json().await?;
+        let managed: Vec<&str> = state
+            .addresses()
+            .into_iter()
+            .filter(|a| !a.starts_with("data.") && !a.contains(".data."))
+            .collect();
+        if !managed.is_empty() {
+            return Err(self.failure(
+                format!("state still holds {managed:?} after destroy"),
+                Some(&out),
+            ));
+        }
+        self.assert_emulator_empty_of_ours()?;
+        Ok(out)
+    }
+
+    /// The emulator holds no app or policy other than the seed ones, and every seed app
+    /// has exactly the attachments it started with.
+    pub fn assert_emulator_empty_of_ours(&self) -> Result<(), Failure> {
+        let apps = self.emulator.apps(&self.account_id);
+        let policies = self.emulator.policies(&self.account_id);
+        let extra_apps: Vec<String> = apps
+            .iter()
+            .filter(|a| id_of(a).is_none_or(|id| !self.seed_app_ids.contains(&id)))
+            .map(|a| {
+                format!(
+                    "{} ({})",
+                    id_of(a).unwrap_or_default(),
+                    a.get("name").and_then(Value::as_str).unwrap_or("")
+                )
+            })
+            .collect();
+        let extra_policies: Vec<String> = policies
+            .iter()
+            .filter(|p| id_of(p).is_none_or(|id| !self.seed_policy_ids.contains(&id)))
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    id_of(p).unwrap_or_default(),
+                    p.get("name").and_then(Value::as_str).unwrap_or("")
+                )
+            })
+            .collect();
+        if !extra_apps.is_empty() || !extra_policies.is_empty() {
+            return Err(self.failure(
+                format!("the emulator still holds objects that are not seed objects: apps {extra_apps:?}, policies {extra_policies:?}"),
+                None,
+            ));
+        }
+        self.assert_seed_untouched()
+    }
+
+    /// Every seed app still has exactly its original `(policy id, precedence)` list.
+    pub fn assert_seed_untouched(&self) -> Result<(), Failure> {
+        for (app_id, original) in &self.seed_attachments {
+            let now = self
+                .emulator
+                .app(&self.account_id, app_id)
+                .map(|a| attachments_of(&a));
+            if now.as_ref() != Some(original) {
+                return Err(self.failure(
+                    format!("seed app {app_id} attachments changed: was {original:?}, now {now:?}"),
+                    None,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `(policy id, precedence)` attachments of an app as the emulator holds them.
+    pub fn attachments(&self, app_id: &str) -> Vec<(String, u64)> {
+        self.emulator
+            .app(&self.account_id, app_id)
+            .map(|a| attachments_of(&a))
+            .unwrap_or_default()
+    }
+
+    // --- diagnostics and bad input -------------------------------------------------------
+
+    /// `terraform validate -json` diagnostics (errors and warnings).
+    pub async fn validate_diagnostics(&self) -> Result<(Output, Vec<Diag>), Failure> {
+        let out = self.run(&["validate", "-json", "-no-color"]).await?;
+        let doc: Value = serde_json::from_str(&out.stdout).map_err(|e| {
+            self.failure(
+                format!("`terraform validate -json` is not JSON: {e}"),
+                Some(&out),
+            )
+        })?;
+        let diags = doc
+            .get("diagnostics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(Diag::from_json)
+            .collect();
+        Ok((out, diags))
+    }
+
+    /// `terraform plan -json` diagnostics (machine-readable UI lines of type
+    /// `diagnostic`).
+    pub async fn plan_diagnostics(&self) -> Result<(Output, Vec<Diag>), Failure> {
+        let out = self
+            .run(&["plan", "-json", "-input=false", "-no-color"])
+            .await?;
+        let diags = out
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v.get("type").and_then(Value::as_str) == Some("diagnostic"))
+            .filter_map(|v| v.get("diagnostic").map(Diag::from_json))
+            .collect();
+        Ok((out, diags))
+    }
+
+    /// The bad-input check: the current configuration must be refused by `validate` or,
+    /// failing that, by `plan`, with an error whose message matches `pattern` and that
+    /// names `attr` (in its text or its configuration line); the emulator must have
+    /// received no write at all. Returns the stage that refused it.
+    pub async fn expect_invalid(&self, pattern: &str, attr: &str) -> Result<Stage, Failure> {
+        let re = Regex::new(pattern)
+            .map_err(|e| self.failure(format!("bad regex {pattern:?}: {e}"), None))?;
+        let writes_before = self.emulator.write_count();
+        let (out, diags) = self.validate_diagnostics().await?;
+        let (stage, out, diags) = if diags.iter().any(Diag::is_error) {
+            (Stage::Validate, out, diags)
+        } else {
+            let (out, diags) = self.plan_diagnostics().await?;
+            if !diags.iter().any(Diag::is_error) {
+                return Err(self.failure(
+                    format!("the configuration was accepted by validate and plan; expected an error matching /{pattern}/ naming {attr}"),
+                    Some(&out),
+                ));
+            }
+            (Stage::Plan, out, diags)
+        };
+        let errors: Vec<&Diag> = diags.iter().filter(|d| d.is_error()).collect();
+        let matching = errors.iter().find(|d| re.is_match(&d.message()));
+        let Some(diag) = matching else {
+            let got: Vec<String> = errors.iter().map(|d| d.message()).collect();
+            return Err(self.failure(
+                format!("{stage:?} failed, but no error matches /{pattern}/; errors: {got:#?}"),
+                Some(&out),
+            ));
+        };
+        if !diag.names_attribute(attr) {
+            return Err(self.failure(
+                format!(
+                    "the error does not name the attribute {attr:?}: {:?} (config line: {:?})",
+                    diag.message(),
+                    diag.snippet_code
+                ),
+                Some(&out),
+            ));
+        }
+        let writes: Vec<String> = self
+            .emulator
+            .request_log()
+            .iter()
+            .filter(|r| is_write(&r.method))
+            .map(format_request)
+            .collect();
+        if self.emulator.write_count() != writes_before || !writes.is_empty() {
+            return Err(self.failure(
+                format!("a refused configuration still wrote to the API: {writes:?}"),
+                Some(&out),
+            ));
+        }
+        Ok(stage)
+    }
+
+    // --- interrupts ------------------------------------------------------------------------
+
+    /// Starts `terraform apply -auto-approve <extra>` in the background.
+    pub fn spawn_apply(&self, extra: &[&str]) -> Result<Running, Failure> {
+        let mut args: Vec<String> = ["apply", "-auto-approve", "-input=false", "-no-color"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = self
+            .command(&self.work, &refs)
+            .spawn()
+            .map_err(|e| self.failure(format!("cannot run terraform: {e}"), None))?;
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pump = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>,
+                    buf: Arc<Mutex<String>>| {
+            tokio::spawn(async move {
+                let Some(mut pipe) = pipe else { return };
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                    lock(&buf).push_str(&String::from_utf8_lossy(&chunk[..n]));
+                }
+            })
+        };
+        let out_task = pump(
+            child.stdout.take().map(|p| Box::new(p) as _),
+            stdout.clone(),
+        );
+        let err_task = pump(
+            child.stderr.take().map(|p| Box::new(p) as _),
+            stderr.clone(),
+        );
+        Ok(Running {
+            child,
+            stdout,
+            stderr,
+            tasks: vec![out_task, err_task],
+            command: format!("terraform {}", args.join(" ")),
+        })
+    }
+
+    /// Records the output of a background command and fails on a crash.
+    pub fn finish(&self, out: &Output) -> Result<(), Failure> {
+        self.record(out);
+        if let Some(marker) = out.crash_marker() {
+            return Err(self.failure(
+                format!("{} crashed (output contains {marker:?})", out.command),
+                Some(out),
+            ));
+        }
+        Ok(())
+    }
+
+    // --- reports -------------------------------------------------------------------------
+
+    /// The emulator's request log, one `METHOD path?query -> status` line each.
+    pub fn request_log_text(&self) -> String {
+        self.emulator
+            .request_log()
+            .iter()
+            .map(format_request)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A failure carrying `out` (or else the last command's output), the emulator's
+    /// request log and the working directory.
+    pub fn failure(&self, message: impl Into<String>, out: Option<&Output>) -> Failure {
+        let last = out
+            .cloned()
+            .or_else(|| lock(&self.transcript).last().map(|e| e.output.clone()));
+        let mut report = String::new();
+        if let Some(o) = last {
+            report.push_str(&o.report());
+        }
+        report.push_str(&format!("--- main.tf ---\n{}\n", self.config_text()));
+        report.push_str(&format!(
+            "--- emulator request log ---\n{}\n",
+            tail(&self.request_log_text(), REPORT_TAIL_LINES)
+        ));
+        report.push_str(&format!(
+            "--- working directory: {} ---\n",
+            self.work.display()
+        ));
+        Failure {
+            message: message.into(),
+            report,
+        }
+    }
+
+    /// A test-level failure with the harness context (for custom checks).
+    pub fn fail<T>(&self, message: impl Into<String>) -> Result<T, Failure> {
+        Err(self.failure(message, None))
+    }
+
+    /// Checks `cond`, failing with `message` and the harness context otherwise.
+    pub fn check(&self, cond: bool, message: impl Into<String>) -> Result<(), Failure> {
+        if cond { Ok(()) } else { self.fail(message) }
+    }
+
+    /// Adds an emulator fault.
+    pub fn fault(&self, fault: Fault) {
+        self.emulator.add_fault(fault);
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let transcript = lock(&self.transcript);
+            eprintln!(
+                "===== acceptance harness transcript ({} commands) =====",
+                transcript.len()
+            );
+            for e in transcript.iter() {
+                eprintln!("{}", e.output.report());
+            }
+            eprintln!("--- main.tf ---\n{}", lock(&self.config));
+            eprintln!(
+                "--- emulator request log ---\n{}",
+                tail(&self.request_log_text(), REPORT_TAIL_LINES)
+            );
+        }
+        if std::env::var_os("ACC_KEEP_DIRS").is_some()
+            && let Some(tmp) = self.tmp.take()
+        {
+            let kept = tmp.keep();
+            eprintln!("kept acceptance working directory {}", kept.display());
+        }
+    }
+}
+
+/// A terraform command running in the background (see [`Harness::spawn_apply`]).
+pub struct Running {
+    child: tokio::process::Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    command: String,
+}
+
+impl Running {
+    /// stdout so far.
+    pub fn stdout_so_far(&self) -> String {
+        lock(&self.stdout).clone()
+    }
+
+    /// Waits until stdout contains `needle` (true) or the process exits or `limit`
+    /// passes (false).
+    pub async fn wait_for_stdout(&mut self, needle: &str, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if lock(&self.stdout).contains(needle) {
+                return true;
+            }
+            if matches!(self.child.try_wait(), Ok(Some(_)))
+                || tokio::time::Instant::now() >= deadline
+            {
+                return lock(&self.stdout).contains(needle);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGINT to terraform's whole process group (terraform and its provider
+    /// plugins), as Ctrl-C in a terminal does.
+    pub async fn interrupt(&self) -> Result<(), Failure> {
+        let Some(pid) = self.child.id() else {
+            return Err(Failure::msg(
+                "terraform already exited before the interrupt",
+            ));
+        };
+        let status = tokio::process::Command::new("kill")
+            .args(["-INT", "--", &format!("-{pid}")])
+            .status()
+            .await
+            .map_err(|e| Failure::msg(format!("kill: {e}")))?;
+        if !status.success() {
+            return Err(Failure::msg(format!("kill -INT -{pid} failed: {status}")));
+        }
+        Ok(())
+    }
+
+    /// Waits for the process to exit (at most `limit`; then it is killed and `Err`).
+    pub async fn wait(mut self, limit: Duration) -> Result<Output, Output> {
+        let status = tokio::time::timeout(limit, self.child.wait()).await;
+        let timed_out = !matches!(status, Ok(Ok(_)));
+        if timed_out {
+            let _ = self.child.kill().await;
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        let code = match status {
+            Ok(Ok(s)) => s.code().unwrap_or(-1),
+            _ => -1,
+        };
+        let out = Output {
+            command: self.command.clone(),
+            code,
+            stdout: lock(&self.stdout).clone(),
+            stderr: lock(&self.stderr).clone(),
+        };
+        if timed_out { Err(out) } else { Ok(out) }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn id_of(v: &Value) -> Option<String> {
+    v.get("id").and_then(Value::as_str).map(str::to_string)
+}
+
+/// `(policy id, precedence)` pairs of an app object, in the order the API lists them.
+pub fn attachments_of(app: &Value) -> Vec<(String, u64)> {
+    app.get("policies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let id = p.get("id").and_then(Value::as_str)?.to_string();
+            let precedence = p.get("precedence").and_then(Value::as_u64).unwrap_or(0);
+            Some((id, precedence))
+        })
+        .collect()
+}
+
+/// True for methods that change state.
+pub fn is_write(method: &str) -> bool {
+    matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
+}
+
+/// `METHOD path?query -> status [dropped]`.
+pub fn format_request(r: &LoggedRequest) -> String {
+    let query = r
+        .query
+        .as_deref()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let dropped = if r.dropped { " [response dropped]" } else { "" };
+    format!(
+        "{} {}{} -> {}{}",
+        r.method, r.path, query, r.status, dropped
+    )
+}
+
+/// Requests in the log matching `method` (None = any) whose path matches `path_re`.
+pub fn requests_matching<'a>(
+    log: &'a [LoggedRequest],
+    method: Option<&str>,
+    path_re: &str,
+) -> Vec<&'a LoggedRequest> {
+    let re = Regex::new(path_re).ok();
+    log.iter()
+        .filter(|r| method.is_none_or(|m| r.method.eq_ignore_ascii_case(m)))
+        .filter(|r| re.as_ref().is_some_and(|re| re.is_match(&r.path)))
+        .collect()
+}
+
+#[cfg(test)]
+mod self_tests {
+    use super::*;
+
+    #[test]
+    fn normalize_strips_boxes_and_wrapping() {
+        let text = "╷\n│ Error: Missing Cloudflare API token\n│ \n│ Set api_token in the provider block or\n│ the CLOUDFLARE_API_TOKEN environment variable.\n╵\n";
+        assert_eq!(
+            normalize(text),
+            "Error: Missing Cloudflare API token Set api_token in the provider block or the CLOUDFLARE_API_TOKEN environment variable."
+        );
+    }
+
+    #[test]
+    fn crash_markers_are_found() {
+        let out = Output {
+            command: "terraform plan".into(),
+            code: 2,
+            stdout: String::new(),
+            stderr: "panic: runtime error\ngoroutine 1 [running]:".into(),
+        };
+        assert_eq!(out.crash_marker(), Some("panic:"));
+        let ok = Output {
+            command: "terraform plan".into(),
+            code: 2,
+            stdout: "Plan: 1 to add".into(),
+            stderr: String::new(),
+        };
+        assert_eq!(ok.crash_marker(), None);
+    }
+
+    #[test]
+    fn plan_json_is_read() {
+        let raw = serde_json::json!({
+            "resource_changes": [
+                {"address": "a.x", "change": {"actions": ["delete", "create"], "after_unknown": {"id": true}, "after": {"name": "n"}}},
+                {"address": "a.y", "change": {"actions": ["no-op"]}}
+            ],
+            "resource_drift": [{"address": "a.y", "change": {"actions": ["update"]}}]
+        });
+        let plan = Plan::from_json(raw);
+        assert_eq!(plan.actions_of("a.x"), Some(vec!["delete", "create"]));
+        assert!(plan.is_unknown("a.x", "id"));
+        assert!(!plan.is_unknown("a.x", "name"));
+        assert!(!plan.is_empty());
+        assert_eq!(plan.changed().len(), 1);
+        assert_eq!(plan.drift.get("a.y"), Some(&vec!["update".to_string()]));
+    }
+
+    #[test]
+    fn state_json_is_read_with_child_modules() {
+        let raw = serde_json::json!({"values": {"root_module": {
+            "resources": [{"address": "a.x", "values": {"id": "1", "saas": {"client_id": "c"}}}],
+            "child_modules": [{"resources": [{"address": "module.m.a.y", "values": {"id": "2"}}]}]
+        }}});
+        let state = State::from_json(raw);
+        assert_eq!(state.attr("a.x", "id").unwrap(), "1");
+        assert_eq!(state.attr("a.x", "saas.client_id").unwrap(), "c");
+        assert_eq!(state.attr("module.m.a.y", "id").unwrap(), "2");
+        assert!(state.attr("a.z", "id").is_err());
+    }
+
+    #[test]
+    fn diff_and_remove_path() {
+        let a = serde_json::json!({"id": "1", "saas": {"client_secret": "s", "scopes": ["a"]}});
+        let mut b =
+            serde_json::json!({"id": "1", "saas": {"client_secret": null, "scopes": ["b"]}});
+        assert_eq!(json_diff(&a, &b).len(), 2);
+        let mut a2 = a.clone();
+        remove_path(&mut a2, "saas.client_secret");
+        remove_path(&mut b, "saas.client_secret");
+        assert_eq!(
+            json_diff(&a2, &b),
+            vec!["saas.scopes.0: \"a\" != \"b\"".to_string()]
+        );
+    }
+
+    #[test]
+    fn diag_names_attributes() {
+        let d = Diag::from_json(&serde_json::json!({
+            "severity": "error", "summary": "Invalid decision", "detail": "Linked App Token needs Service Auth",
+            "snippet": {"code": "  decision = \"allow\"", "highlight_start_offset": 13, "highlight_end_offset": 20}
+        }));
+        assert!(d.names_attribute("decision"));
+        assert!(d.points_at_attribute("decision"));
+        assert!(!d.names_attribute("precedence"));
+        assert_eq!(d.highlight.as_deref(), Some("\"allow\""));
+        assert!(contains_word("a saas.grant_types = 1", "grant_types"));
+        assert!(!contains_word("grant_typesx", "grant_types"));
+    }
+}
