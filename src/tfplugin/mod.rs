@@ -1,6 +1,7 @@
 //! The Terraform plugin protocol layer (tfplugin6 over go-plugin) and a small framework
 //! for writing resources. Nothing here knows about Cloudflare.
 
+pub mod codec;
 pub mod diag;
 pub mod framework;
 pub mod plan;
