@@ -56,12 +56,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     reply(status, json!({"error": message.into()}))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
-async fn summary(State(shared): S) -> Response {
+pub(crate) async fn summary(State(shared): S) -> Response {
     let state = shared.read();
     let accounts: serde_json::Map<String, Value> = state
         .accounts
@@ -175,7 +174,7 @@ async fn list_faults(State(shared): S) -> Response {
 async fn add_fault(State(shared): S, bytes: Bytes) -> Response {
     let req: FaultRequest = match parse_json(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
     match req.into_fault() {
         Ok(fault) => {
@@ -203,7 +202,7 @@ async fn get_state(State(shared): S) -> Response {
 async fn put_state(State(shared): S, bytes: Bytes) -> Response {
     let file: StateFile = match parse_json(&bytes) {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
     let mut new_state = match Store::from_file(file) {
         Ok(s) => s,
@@ -257,7 +256,7 @@ async fn patch_app(
 ) -> Response {
     let patch: Value = match parse_json(&bytes) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
     let mut state = shared.write();
     let Some(account) = state.account_mut(&acc) else {
@@ -282,7 +281,7 @@ async fn patch_policy(
 ) -> Response {
     let patch: Value = match parse_json(&bytes) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
     let mut state = shared.write();
     let Some(account) = state.account_mut(&acc) else {
@@ -337,7 +336,7 @@ async fn put_attachments(
 ) -> Response {
     let links: Vec<AttachmentRequest> = match parse_json(&bytes) {
         Ok(l) => l,
-        Err(resp) => return resp,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
     let links = links.into_iter().map(|l| (l.id, l.precedence)).collect();
     let mut state = shared.write();
@@ -371,7 +370,7 @@ struct LoginRequest {
 async fn edge_login(State(shared): S, bytes: Bytes) -> Response {
     let req: LoginRequest = match parse_json(&bytes) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
     if !req.email.contains('@') {
         return error(StatusCode::BAD_REQUEST, "email must be an e-mail address");

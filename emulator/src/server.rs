@@ -27,6 +27,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(api::PREFIX, any(api::entry))
         .route(&format!("{}/{{*rest}}", api::PREFIX), any(api::entry))
         .route("/cdn-cgi/access/certs", get(crate::admin::certs))
+        .route("/__emulator/", get(crate::admin::summary))
         .nest("/__emulator", crate::admin::router())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -21,7 +21,6 @@ pub(crate) struct Shared {
     pub state_file: Option<PathBuf>,
     /// Account that seed objects without an account belong to.
     pub default_account: String,
-    signer: OnceLock<Result<Signer, String>>,
 }
 
 /// A poisoned lock only means another handler panicked; the data is still consistent
@@ -46,7 +45,6 @@ impl Shared {
             token,
             state_file,
             default_account,
-            signer: OnceLock::new(),
         }
     }
 
@@ -84,10 +82,12 @@ impl Shared {
         }
     }
 
-    /// The edge's signing key, generated on first use (RSA generation takes a moment
-    /// and most tests never need it).
-    pub fn signer(&self) -> Result<&Signer, String> {
-        self.signer
+    /// The edge's signing key, generated on first use and shared by every emulator in
+    /// the process: RSA key generation is slow in unoptimised test builds (seconds), and
+    /// most tests never need a key at all.
+    pub fn signer(&self) -> Result<&'static Signer, String> {
+        static SIGNER: OnceLock<Result<Signer, String>> = OnceLock::new();
+        SIGNER
             .get_or_init(Signer::generate)
             .as_ref()
             .map_err(Clone::clone)

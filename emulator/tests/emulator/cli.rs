@@ -1,0 +1,111 @@
+//! The `cfaccess-emulator` binary: flags, the "listening on" line, and the token check.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use super::common::ACC;
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("cfaccess-emulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    (Child(child), url)
+}
+
+#[tokio::test]
+async fn binary_serves_the_demo_seed_with_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let state_arg = state.to_str().unwrap();
+    let (child, url) = spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--seed-demo",
+        "--token",
+        "secret",
+        "--rate-limit",
+        "off",
+        "--state",
+        state_arg,
+        "--fault",
+        "DELETE:/**:503:1",
+    ]);
+    let client = reqwest::Client::new();
+    let apps_url = format!("{url}/client/v4/accounts/{ACC}/access/apps");
+    let ok: Value = client
+        .get(&apps_url)
+        .bearer_auth("secret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["result"].as_array().unwrap().len(), 2);
+    let denied = client
+        .get(&apps_url)
+        .bearer_auth("other")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status().as_u16(), 403);
+    let id = ok["result"][0]["id"].as_str().unwrap();
+    let faulted = client
+        .delete(format!("{apps_url}/{id}"))
+        .bearer_auth("secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faulted.status().as_u16(), 503);
+    drop(child);
+    assert!(state.exists());
+}
+
+#[test]
+fn help_and_bad_flags() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--state",
+        "--seed",
+        "--seed-demo",
+        "--token",
+        "--account",
+        "--rate-limit",
+        "--fault",
+    ] {
+        assert!(text.contains(flag), "{flag} documented");
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
+        .arg("--nope")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

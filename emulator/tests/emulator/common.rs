@@ -1,0 +1,226 @@
+//! Test helpers: an emulator plus a small JSON client.
+
+use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit};
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+pub const ACC: &str = DEFAULT_ACCOUNT_ID;
+pub const TOKEN: &str = "test-token";
+
+/// A response: status, headers and the parsed JSON body.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn result(&self) -> &Value {
+        &self.body["result"]
+    }
+
+    /// The first error code; panics (with the body) when the envelope is not a failure.
+    pub fn code(&self) -> i64 {
+        assert_failure_envelope(&self.body);
+        self.body["errors"][0]["code"].as_i64().unwrap()
+    }
+
+    pub fn message(&self) -> String {
+        self.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// Asserts `status` and a success envelope, returning `result`.
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status, body: {}",
+            self.body
+        );
+        assert_eq!(self.body["success"], json!(true), "{}", self.body);
+        assert_eq!(self.body["errors"], json!([]));
+        assert_eq!(self.body["messages"], json!([]));
+        self.result()
+    }
+
+    /// Asserts `status`, a failure envelope and `code`.
+    #[track_caller]
+    pub fn err(&self, status: u16, code: i64) {
+        assert_eq!(
+            self.status, status,
+            "unexpected status, body: {}",
+            self.body
+        );
+        assert_eq!(self.code(), code, "{}", self.body);
+    }
+}
+
+#[track_caller]
+pub fn assert_failure_envelope(body: &Value) {
+    assert_eq!(body["success"], json!(false), "{body}");
+    assert_eq!(body["result"], Value::Null, "{body}");
+    assert_eq!(body["messages"], json!([]), "{body}");
+    let errors = body["errors"].as_array().expect("errors array");
+    assert!(!errors.is_empty(), "{body}");
+    for e in errors {
+        assert!(e["code"].is_i64() && e["message"].is_string(), "{body}");
+    }
+}
+
+pub struct Api {
+    pub emu: Emulator,
+    pub client: reqwest::Client,
+    pub token: Option<String>,
+}
+
+/// A config with the rate limit off (most tests send many requests).
+pub fn fast_config() -> EmulatorConfig {
+    EmulatorConfig {
+        rate_limit: Some(RateLimit::disabled()),
+        ..EmulatorConfig::default()
+    }
+}
+
+impl Api {
+    pub async fn start() -> Api {
+        Api::with(fast_config()).await
+    }
+
+    pub async fn with(config: EmulatorConfig) -> Api {
+        let emu = Emulator::start(config).await.expect("emulator starts");
+        Api {
+            emu,
+            client: reqwest::Client::new(),
+            token: Some(TOKEN.to_string()),
+        }
+    }
+
+    /// URL of `path` under the default account's `/access`.
+    pub fn access(&self, path: &str) -> String {
+        format!("{}/accounts/{ACC}/access{path}", self.emu.base_url())
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Resp {
+        let mut req = self.client.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.expect("request succeeds");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"));
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        let url = self.access(path);
+        self.raw(method, &url, body, self.token.as_deref()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.call(Method::PUT, path, Some(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Admin API call (no auth).
+    pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.emu.admin_url());
+        let mut req = self.client.request(method, url);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON admin body: {text}")),
+        )
+    }
+
+    /// Creates a self-hosted app and returns its result object.
+    pub async fn self_hosted(&self, name: &str, domain: &str) -> Value {
+        self.post(
+            "/apps",
+            json!({"type": "self_hosted", "name": name, "domain": domain}),
+        )
+        .await
+        .ok(201)
+        .clone()
+    }
+
+    /// Creates a SaaS OIDC app and returns the 201 result (with `client_secret`).
+    pub async fn saas_oidc(&self, name: &str) -> Value {
+        self.post(
+            "/apps",
+            json!({"type": "saas", "name": name, "saas_app": {"auth_type": "oidc", "redirect_uris": ["https://mcp.example.com/cb"]}}),
+        )
+        .await
+        .ok(201)
+        .clone()
+    }
+
+    /// Creates a reusable policy and returns its result object.
+    pub async fn policy(&self, body: Value) -> Value {
+        self.post("/policies", body).await.ok(201).clone()
+    }
+
+    /// A `non_identity` policy linking `app_uid`.
+    pub async fn linked_policy(&self, name: &str, app_uid: &str) -> Value {
+        self.policy(json!({
+            "name": name, "decision": "non_identity",
+            "include": [{"linked_app_token": {"app_uid": app_uid}}]
+        }))
+        .await
+    }
+
+    pub async fn allow_policy(&self, name: &str) -> Value {
+        self.policy(json!({"name": name, "decision": "allow", "include": [{"email_domain": {"domain": "example.com"}}]}))
+            .await
+    }
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_string()
+}
+
+pub fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
