@@ -19,6 +19,12 @@ use super::models::policy::{Policy, PolicyBody};
 use super::models::timestamp::parse_rfc3339;
 use super::transport::{Attempt, ClientStats, Request, Success, Transport, with_attempts};
 
+/// What a create was for, to recognise the object after a lost response.
+enum CreateTarget<'a> {
+    App(&'a Value),
+    Policy(&'a PolicyBody),
+}
+
 /// How far a server's `created_at` may lag our clock and still count as "created by
 /// our request" when recovering from an ambiguous create.
 const CREATE_CLOCK_SKEW: Duration = Duration::from_secs(120);
@@ -263,11 +269,10 @@ impl Client {
     /// `saas_app.client_secret` (Cloudflare returns it only in the create response).
     pub async fn create_app(&self, account: &str, body: &Value) -> Result<App, ApiError> {
         let request = Request::new(Method::POST, apps_path(account)).with_body(body);
-        let app: App = self
-            .create_with_recovery(&request, async |since| {
-                self.find_created_app(account, body, since).await
-            })
+        let result = self
+            .create_with_recovery(account, &request, CreateTarget::App(body))
             .await?;
+        let app: App = decode(&request, result)?;
         self.inner.apps.put(account, &app.id, app.clone());
         Ok(app)
     }
@@ -416,11 +421,10 @@ impl Client {
     ) -> Result<Policy, ApiError> {
         let json = body.to_value();
         let request = Request::new(Method::POST, policies_path(account)).with_body(&json);
-        let policy: Policy = self
-            .create_with_recovery(&request, async |since| {
-                self.find_created_policy(account, body, since).await
-            })
+        let result = self
+            .create_with_recovery(account, &request, CreateTarget::Policy(body))
             .await?;
+        let policy: Policy = decode(&request, result)?;
         self.inner.policies.put(account, &policy.id, policy.clone());
         Ok(policy)
     }
@@ -488,22 +492,48 @@ impl Client {
 
     // ----- ambiguous creates --------------------------------------------------------
 
-    /// POSTs `request`; retries that are certain not to duplicate (429, 971, connect
-    /// failures) go straight out again, while failures after which the server may have
-    /// created the object (no response, 5xx) first call `find`, which looks for an
-    /// object matching the body created since the first attempt started.
-    async fn create_with_recovery<T: DeserializeOwned>(
+    /// Looks for the object a lost create may have made; returns it as JSON.
+    async fn find_created(
         &self,
+        account: &str,
+        target: &CreateTarget<'_>,
+        since: OffsetDateTime,
+    ) -> Result<Option<Value>, ApiError> {
+        let found = match target {
+            CreateTarget::App(body) => self
+                .find_created_app(account, body, since)
+                .await?
+                .map(|app| serde_json::to_value(&app)),
+            CreateTarget::Policy(body) => self
+                .find_created_policy(account, body, since)
+                .await?
+                .map(|policy| serde_json::to_value(&policy)),
+        };
+        found.transpose().map_err(|e| ApiError::Decode {
+            method: "GET".into(),
+            path: account_path(account, ""),
+            message: e.to_string(),
+        })
+    }
+
+    /// POSTs `request` and returns the `result` JSON. Retries that are certain not to
+    /// duplicate (429, 971, connect failures) go straight out again, while failures
+    /// after which the server may have created the object (no response, 5xx) first
+    /// look for an object matching `target` created since the first attempt started.
+    async fn create_with_recovery(
+        &self,
+        account: &str,
         request: &Request<'_>,
-        find: impl AsyncFn(OffsetDateTime) -> Result<Option<T>, ApiError>,
-    ) -> Result<T, ApiError> {
+        target: CreateTarget<'_>,
+    ) -> Result<Value, ApiError> {
+        let find = |since| self.find_created(account, &target, since);
         let transport = &self.inner.transport;
         let since = OffsetDateTime::now_utc();
         let mut attempt = 1;
         let mut maybe_created = false;
         loop {
             match transport.attempt(request, attempt).await {
-                Attempt::Done(Ok(success)) => return decode(request, success.envelope.result),
+                Attempt::Done(Ok(success)) => return Ok(success.envelope.result),
                 Attempt::Done(Err(error)) => {
                     // After a lost response, a 4xx (say a duplicate-domain 400) may be
                     // caused by our own earlier attempt having succeeded.
@@ -527,10 +557,16 @@ impl Client {
                         }
                         return Err(with_attempts(error, attempt));
                     }
-                    // Wait first: a request that timed out on our side may still be
-                    // committing on the server.
+                    // Wait first, and not less than one backoff step when the server
+                    // may be acting on it: a request that timed out on our side may
+                    // still be committing.
+                    let settle = if ambiguous {
+                        transport.min_backoff
+                    } else {
+                        Duration::ZERO
+                    };
                     transport
-                        .wait_before_retry(request, attempt, retry_after, &error)
+                        .wait_before_retry(request, attempt, retry_after, &error, settle)
                         .await?;
                     if ambiguous && let Some(found) = find(since).await? {
                         return Ok(found);
@@ -566,5 +602,60 @@ mod tests {
         assert!(created_since(Some("2026-08-20T09:50:00Z"), since).is_none());
         assert!(created_since(None, since).is_none());
         assert!(created_since(Some("garbage"), since).is_none());
+    }
+}
+
+/// Resources hold these futures across `.await` points in boxed `Send` futures; a
+/// closure-based helper once made them `Send` only for one specific lifetime, so
+/// this module checks the higher-ranked form the callers need.
+#[cfg(test)]
+mod send_checks {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    use super::*;
+    use crate::cloudflare::models::app::PolicyLink;
+
+    type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
+
+    #[allow(dead_code)]
+    fn create_app<'a>(c: &'a Client, a: &'a str, b: &'a Value) -> Boxed<'a, App> {
+        Box::pin(c.create_app(a, b))
+    }
+    #[allow(dead_code)]
+    fn create_policy<'a>(c: &'a Client, a: &'a str, b: &'a PolicyBody) -> Boxed<'a, Policy> {
+        Box::pin(c.create_policy(a, b))
+    }
+    #[allow(dead_code)]
+    fn reads<'a>(c: &'a Client, a: &'a str, id: &'a str) -> Vec<Boxed<'a, ()>> {
+        vec![
+            Box::pin(async move { c.get_app(a, id).await.map(drop) }),
+            Box::pin(async move { c.get_policy(a, id).await.map(drop) }),
+            Box::pin(async move { c.apps_with_policy(a, id).await.map(drop) }),
+            Box::pin(async move { c.list_apps(a, &AppFilter::default()).await.map(drop) }),
+            Box::pin(async move { c.list_policies(a).await.map(drop) }),
+        ]
+    }
+    #[allow(dead_code)]
+    fn writes<'a>(
+        c: &'a Client,
+        a: &'a str,
+        id: &'a str,
+        b: &'a Value,
+        p: &'a PolicyBody,
+    ) -> Vec<Boxed<'a, ()>> {
+        vec![
+            Box::pin(async move { c.update_app(a, id, b).await.map(drop) }),
+            Box::pin(async move { c.update_policy(a, id, p).await.map(drop) }),
+            Box::pin(async move { c.delete_app(a, id).await.map(drop) }),
+            Box::pin(async move { c.delete_policy(a, id).await.map(drop) }),
+            Box::pin(async move { c.attach_policy(a, id, id, None).await.map(drop) }),
+            Box::pin(async move { c.detach_policy(a, id, id).await.map(drop) }),
+            Box::pin(async move {
+                c.modify_attachments(a, id, |links: &mut Vec<PolicyLink>| Ok(!links.is_empty()))
+                    .await
+                    .map(drop)
+            }),
+        ]
     }
 }

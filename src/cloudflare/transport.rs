@@ -93,7 +93,7 @@ pub(crate) struct Transport {
     limiter: RateLimiter,
     pub(crate) max_retries: u32,
     request_timeout: Duration,
-    min_backoff: Duration,
+    pub(crate) min_backoff: Duration,
     max_backoff: Duration,
     max_retry_after: Duration,
     pub(crate) stop: CancellationToken,
@@ -181,7 +181,7 @@ impl Transport {
                     if attempt > self.max_retries {
                         return Err(with_attempts(error, attempt));
                     }
-                    self.wait_before_retry(request, attempt, retry_after, &error)
+                    self.wait_before_retry(request, attempt, retry_after, &error, Duration::ZERO)
                         .await?;
                     attempt += 1;
                 }
@@ -189,15 +189,17 @@ impl Transport {
         }
     }
 
-    /// Sleeps before retry number `attempt` (1-based count of attempts made so far).
+    /// Sleeps before retry number `attempt` (1-based count of attempts made so far),
+    /// never less than `at_least`.
     pub async fn wait_before_retry(
         &self,
         request: &Request<'_>,
         attempt: u32,
         retry_after: Option<Duration>,
         error: &ApiError,
+        at_least: Duration,
     ) -> Result<(), ApiError> {
-        let delay = self.backoff(attempt, retry_after);
+        let delay = self.backoff(attempt, retry_after).max(at_least);
         tracing::info!(
             method = %request.method,
             path = %request.path,

@@ -1,0 +1,1572 @@
+//! The Cloudflare Access API client against the emulator (library mode) and, for
+//! wire-level details the emulator cannot show (request headers, raw bytes, odd
+//! responses), against a tiny scripted HTTP server.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use cfaccess::cloudflare::{
+    ApiError, App, AppFilter, Client, ClientConfig, Decision, Deleted, PolicyBody, PolicyLink,
+    Rule, SecretString,
+};
+use cfaccess_emulator::{
+    DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, Fault, FaultKind, RateLimit, Seed, demo_ids,
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "cfat-test-token-7f3a9c1e5b";
+const ACC: &str = DEFAULT_ACCOUNT_ID;
+
+async fn emulator_with(seed: Option<Seed>) -> Emulator {
+    capture_logs();
+    Emulator::start(EmulatorConfig {
+        token: Some(TOKEN.into()),
+        rate_limit: Some(RateLimit::disabled()),
+        seed,
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+/// Fast retries, no client-side rate limit; `tweak` adjusts the rest.
+fn config(base_url: &str, tweak: impl FnOnce(&mut ClientConfig)) -> ClientConfig {
+    capture_logs();
+    let mut config = ClientConfig {
+        base_url: base_url.to_owned(),
+        api_token: SecretString::new(TOKEN),
+        requests_per_second: 0.0,
+        min_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        request_timeout: Duration::from_secs(10),
+        terraform_version: Some("1.0.3".into()),
+        ..Default::default()
+    };
+    tweak(&mut config);
+    config
+}
+
+fn client(emulator: &Emulator) -> Client {
+    client_with(emulator, |_| {})
+}
+
+fn client_with(emulator: &Emulator, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
+    Client::new(
+        config(&emulator.base_url(), tweak),
+        CancellationToken::new(),
+    )
+    .unwrap()
+}
+
+fn allow_policy(name: &str) -> PolicyBody {
+    PolicyBody {
+        name: name.into(),
+        decision: Decision::Allow,
+        include: vec![Rule::EmailDomain {
+            domain: "example.com".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+fn linked_policy(name: &str, app_uid: &str) -> PolicyBody {
+    PolicyBody {
+        name: name.into(),
+        decision: Decision::NonIdentity,
+        include: vec![Rule::linked_app_token(app_uid)],
+        ..Default::default()
+    }
+}
+
+fn self_hosted(name: &str) -> Value {
+    let domain = format!(
+        "{}.internal.example.com",
+        name.to_lowercase().replace(' ', "-")
+    );
+    json!({
+        "type": "self_hosted",
+        "name": name,
+        "domain": domain,
+        "destinations": [{"type": "public", "uri": domain}],
+    })
+}
+
+fn seed_with(apps: usize, policies: usize) -> Seed {
+    Seed {
+        apps: (0..apps).map(|i| self_hosted(&format!("app {i:03}"))).collect(),
+        policies: (0..policies)
+            .map(|i| json!({"name": format!("policy {i:03}"), "decision": "allow", "include": [{"everyone": {}}]}))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Requests in the emulator log whose path (after `/client/v4`) matches.
+fn logged(
+    emulator: &Emulator,
+    method: &str,
+    path_suffix: &str,
+) -> Vec<cfaccess_emulator::LoggedRequest> {
+    emulator
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == method && r.path.ends_with(path_suffix))
+        .collect()
+}
+
+fn links_of(app: &Value) -> BTreeMap<String, u64> {
+    app["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["precedence"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+// ----- CRUD ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+
+    let mut body = self_hosted("Round Trip");
+    body["tags"] = json!(["b-tag", "a-tag"]);
+    body["service_auth_401_redirect"] = json!(true);
+    body["policies"] = json!([{"id": demo_ids::INTERNAL_API_EMPLOYEES_POLICY, "precedence": 1}]);
+    let created = client.create_app(ACC, &body).await.unwrap();
+    assert_eq!(created.app_type, "self_hosted");
+    assert_eq!(created.name.as_deref(), Some("Round Trip"));
+    assert_eq!(
+        created.domain.as_deref(),
+        Some("round-trip.internal.example.com")
+    );
+    assert!(created.aud.is_some());
+    assert_eq!(
+        created.policy_links(),
+        vec![PolicyLink {
+            id: demo_ids::INTERNAL_API_EMPLOYEES_POLICY.into(),
+            precedence: 1
+        }]
+    );
+
+    let fetched = client.get_app(ACC, &created.id).await.unwrap();
+    assert_eq!(fetched.id, created.id);
+    assert_eq!(
+        fetched.extra.get("service_auth_401_redirect"),
+        Some(&json!(true))
+    );
+
+    // An update built from the read: only the name changes, unknown fields and the
+    // attachment (not sent) survive.
+    let mut app = fetched.clone();
+    app.name = Some("Round Trip Renamed".into());
+    let update = app.to_update_body();
+    assert!(update.get("policies").is_none());
+    let updated = client.update_app(ACC, &created.id, &update).await.unwrap();
+    assert_eq!(updated.name.as_deref(), Some("Round Trip Renamed"));
+    let stored = emulator.app(ACC, &created.id).unwrap();
+    assert_eq!(stored["service_auth_401_redirect"], json!(true));
+    assert_eq!(stored["tags"], json!(["a-tag", "b-tag"]));
+    assert_eq!(
+        links_of(&stored).get(demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
+        Some(&1)
+    );
+    // The coalesced read sees the write.
+    let again = client.get_app(ACC, &created.id).await.unwrap();
+    assert_eq!(again.name.as_deref(), Some("Round Trip Renamed"));
+
+    let listed = client
+        .list_apps(ACC, &AppFilter::by_name("Round Trip Renamed"))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, created.id);
+    assert_eq!(
+        client
+            .list_apps(ACC, &AppFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    assert_eq!(
+        client.delete_app(ACC, &created.id).await.unwrap(),
+        Deleted::Now
+    );
+    assert_eq!(
+        client.delete_app(ACC, &created.id).await.unwrap(),
+        Deleted::AlreadyGone
+    );
+    let gone = client.get_app(ACC, &created.id).await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+    assert!(emulator.app(ACC, &created.id).is_none());
+}
+
+#[tokio::test]
+async fn saas_oidc_app_returns_its_secret_once() {
+    let emulator = emulator_with(None).await;
+    let client = client(&emulator);
+    let body = json!({
+        "type": "saas",
+        "name": "mcp-server",
+        "saas_app": {
+            "auth_type": "oidc",
+            "redirect_uris": ["https://mcp.example.com/callback"],
+            "grant_types": ["authorization_code_with_pkce", "refresh_tokens"],
+            "scopes": ["openid", "email"],
+        }
+    });
+    let created = client.create_app(ACC, &body).await.unwrap();
+    let saas = created.saas_app.as_ref().unwrap();
+    assert_eq!(saas.auth_type.as_deref(), Some("oidc"));
+    assert!(saas.client_id.as_deref().is_some_and(|id| !id.is_empty()));
+    let secret = saas
+        .client_secret
+        .as_ref()
+        .expect("secret in the create response");
+    assert!(!secret.expose().is_empty());
+    assert!(!format!("{created:?}").contains(secret.expose()));
+    assert_eq!(saas.access_token_lifetime.as_deref(), Some("5m"));
+
+    let read = client.get_app_uncached(ACC, &created.id).await.unwrap();
+    assert!(read.saas_app.as_ref().unwrap().client_secret.is_none());
+    let update = read.to_update_body();
+    assert!(update["saas_app"].get("client_id").is_none());
+    let updated = client.update_app(ACC, &created.id, &update).await.unwrap();
+    assert_eq!(updated.saas_app.unwrap().client_id, saas.client_id);
+}
+
+#[tokio::test]
+async fn policy_crud_round_trip() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+
+    let body = linked_policy("mcp can call api", demo_ids::COMPANY_WIKI_APP);
+    let created = client.create_policy(ACC, &body).await.unwrap();
+    assert_eq!(created.decision, Decision::NonIdentity);
+    assert_eq!(
+        created.include,
+        vec![Rule::linked_app_token(demo_ids::COMPANY_WIKI_APP)]
+    );
+    assert_eq!(created.session_duration, None);
+    assert_eq!(created.reusable, Some(true));
+    let sent = &logged(&emulator, "POST", "/access/policies")[0];
+    assert!(
+        sent.body
+            .as_ref()
+            .unwrap()
+            .get("session_duration")
+            .is_none()
+    );
+
+    let fetched = client.get_policy(ACC, &created.id).await.unwrap();
+    assert_eq!(fetched.name, "mcp can call api");
+
+    let mut update = fetched.to_body();
+    update.session_duration = Some("30m".into());
+    update.require = vec![Rule::Email {
+        email: "a@example.com".into(),
+    }];
+    let updated = client
+        .update_policy(ACC, &created.id, &update)
+        .await
+        .unwrap();
+    assert_eq!(updated.session_duration.as_deref(), Some("30m"));
+    assert_eq!(
+        client.get_policy(ACC, &created.id).await.unwrap().require,
+        update.require
+    );
+
+    let all = client.list_policies(ACC).await.unwrap();
+    assert_eq!(all.len(), 3);
+
+    assert_eq!(
+        client.delete_policy(ACC, &created.id).await.unwrap(),
+        Deleted::Now
+    );
+    assert_eq!(
+        client.delete_policy(ACC, &created.id).await.unwrap(),
+        Deleted::AlreadyGone
+    );
+    assert!(
+        client
+            .get_policy(ACC, &created.id)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[tokio::test]
+async fn not_found_is_its_own_error() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let missing = "00000000-0000-4000-8000-000000000000";
+    for err in [
+        client.get_app(ACC, missing).await.unwrap_err(),
+        client.get_app_uncached(ACC, missing).await.unwrap_err(),
+        client.get_policy(ACC, missing).await.unwrap_err(),
+        client
+            .update_policy(ACC, missing, &allow_policy("x"))
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(err.is_not_found(), "{err}");
+        assert_eq!(err.status(), Some(404));
+        assert!(err.to_string().contains(missing), "{err}");
+    }
+    assert_eq!(
+        client.delete_app(ACC, missing).await.unwrap(),
+        Deleted::AlreadyGone
+    );
+    // A validation failure is not a 404 and carries the API's code and message.
+    let err = client
+        .create_policy(
+            ACC,
+            &linked_policy("bad", "11111111-1111-4111-8111-111111111111"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert!(err.cf_errors().iter().any(|e| e.code == 12130), "{err}");
+    assert!(err.to_string().contains("POST /accounts/"), "{err}");
+}
+
+#[tokio::test]
+async fn unknown_rule_kinds_survive_read_and_rewrite() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let future_rule = json!({"future_rule": {"alpha": [1, 2, {"b": null}], "beta": "x"}});
+    let legacy_okta = json!({"okta": {"connection_id": "c", "email": "e@example.com"}});
+    assert!(
+        emulator.mutate_policy(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY, |p| {
+            p["include"]
+                .as_array_mut()
+                .unwrap()
+                .push(future_rule.clone());
+            p["exclude"] = json!([legacy_okta.clone()]);
+        })
+    );
+    let policy = client
+        .get_policy(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .await
+        .unwrap();
+    assert_eq!(
+        policy.include[0],
+        Rule::EmailDomain {
+            domain: "example.com".into()
+        }
+    );
+    assert_eq!(policy.include[1], Rule::Other(future_rule.clone()));
+    assert_eq!(policy.exclude, vec![Rule::Other(legacy_okta.clone())]);
+    let body = policy.to_body().to_value();
+    assert_eq!(body["include"][1], future_rule);
+    assert_eq!(body["exclude"][0], legacy_okta);
+}
+
+// ----- pagination and coalescing -----------------------------------------------------
+
+#[tokio::test]
+async fn lists_follow_every_page() {
+    let emulator = emulator_with(Some(seed_with(5, 7))).await;
+    let client = client_with(&emulator, |c| c.page_size = 2);
+
+    let policies = client.list_policies(ACC).await.unwrap();
+    assert_eq!(policies.len(), 7);
+    assert_eq!(
+        policies.iter().map(|p| &p.id).collect::<HashSet<_>>().len(),
+        7
+    );
+    let pages = logged(&emulator, "GET", "/access/policies");
+    let queries: Vec<&str> = pages.iter().map(|r| r.query.as_deref().unwrap()).collect();
+    assert_eq!(
+        queries,
+        [
+            "page=1&per_page=2",
+            "page=2&per_page=2",
+            "page=3&per_page=2",
+            "page=4&per_page=2"
+        ]
+    );
+
+    emulator.clear_request_log();
+    let apps = client.list_apps(ACC, &AppFilter::default()).await.unwrap();
+    assert_eq!(apps.len(), 5);
+    assert_eq!(logged(&emulator, "GET", "/access/apps").len(), 3);
+
+    // The default page size is the API maximum, always sent.
+    emulator.clear_request_log();
+    let default_client = client_with(&emulator, |_| {});
+    default_client
+        .list_apps(ACC, &AppFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        logged(&emulator, "GET", "/access/apps")[0].query.as_deref(),
+        Some("page=1&per_page=1000")
+    );
+}
+
+#[tokio::test]
+async fn coalesced_gets_cost_one_shared_list() {
+    let emulator = emulator_with(Some(seed_with(5, 7))).await;
+    let client = client_with(&emulator, |c| c.page_size = 2);
+    let ids: Vec<String> = emulator
+        .policies(ACC)
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    emulator.clear_request_log();
+
+    // Concurrent first gets: one list (4 pages), no single GETs.
+    let tasks: Vec<_> = ids
+        .iter()
+        .cloned()
+        .map(|id| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_policy(ACC, &id).await })
+        })
+        .collect();
+    for (task, id) in tasks.into_iter().zip(&ids) {
+        assert_eq!(&task.await.unwrap().unwrap().id, id);
+    }
+    let log = emulator.request_log();
+    assert_eq!(
+        log.len(),
+        4,
+        "{:?}",
+        log.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
+    assert!(log.iter().all(|r| r.path.ends_with("/access/policies")));
+
+    // Writes keep the snapshot current without further reads.
+    let created = client
+        .create_policy(ACC, &allow_policy("fresh"))
+        .await
+        .unwrap();
+    let mut body = created.to_body();
+    body.name = "fresh renamed".into();
+    client.update_policy(ACC, &created.id, &body).await.unwrap();
+    emulator.clear_request_log();
+    assert_eq!(
+        client.get_policy(ACC, &created.id).await.unwrap().name,
+        "fresh renamed"
+    );
+    assert!(emulator.request_log().is_empty());
+    client.delete_policy(ACC, &created.id).await.unwrap();
+    emulator.clear_request_log();
+    assert!(
+        client
+            .get_policy(ACC, &created.id)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    // A snapshot miss falls back to one direct GET.
+    assert_eq!(emulator.request_log().len(), 1);
+
+    // Disabled coalescing: one GET per call.
+    let direct = client_with(&emulator, |c| c.coalesce_reads = false);
+    emulator.clear_request_log();
+    for id in &ids {
+        direct.get_policy(ACC, id).await.unwrap();
+    }
+    assert_eq!(emulator.request_log().len(), ids.len());
+}
+
+#[tokio::test]
+async fn apps_with_policy_reads_the_app_snapshot() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let policy = client
+        .create_policy(ACC, &allow_policy("shared"))
+        .await
+        .unwrap();
+    client
+        .attach_policy(ACC, demo_ids::INTERNAL_API_APP, &policy.id, Some(5))
+        .await
+        .unwrap();
+    client
+        .attach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
+        .await
+        .unwrap();
+    let found = client.apps_with_policy(ACC, &policy.id).await.unwrap();
+    let mut pairs: Vec<(String, u32)> = found
+        .iter()
+        .map(|r| (r.app_id.clone(), r.precedence))
+        .collect();
+    pairs.sort();
+    let mut expected = vec![
+        (demo_ids::INTERNAL_API_APP.to_owned(), 5),
+        (demo_ids::COMPANY_WIKI_APP.to_owned(), 2),
+    ];
+    expected.sort();
+    assert_eq!(pairs, expected);
+    assert!(found.iter().all(|r| r.app_type == "self_hosted"));
+
+    // Detaching updates the snapshot; a second lookup costs nothing.
+    client
+        .detach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id)
+        .await
+        .unwrap();
+    emulator.clear_request_log();
+    let found = client.apps_with_policy(ACC, &policy.id).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].app_id, demo_ids::INTERNAL_API_APP);
+    assert!(emulator.request_log().is_empty());
+}
+
+// ----- retries, rate limits, cancellation --------------------------------------------
+
+#[tokio::test]
+async fn server_errors_are_retried_until_success() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    emulator.add_fault(Fault {
+        method: Some("GET".into()),
+        path: "/accounts/*/access/policies/*".into(),
+        kind: FaultKind::Status(500),
+        count: 2,
+    });
+    let policy = client
+        .get_policy_uncached(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .await
+        .unwrap();
+    assert_eq!(policy.name, "Employees");
+    let statuses: Vec<u16> = emulator.request_log().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [500, 500, 200]);
+    assert_eq!(client.stats().retries, 2);
+
+    // A 500 on create: nothing was committed, so after looking (and finding nothing)
+    // the POST is sent again and exactly one policy results.
+    emulator.clear_request_log();
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::Status(500),
+        count: 1,
+    });
+    let created = client
+        .create_policy(ACC, &allow_policy("after 500"))
+        .await
+        .unwrap();
+    let named: Vec<Value> = emulator
+        .policies(ACC)
+        .into_iter()
+        .filter(|p| p["name"] == "after 500")
+        .collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0]["id"], json!(created.id));
+    assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 2);
+
+    // Retries are bounded.
+    let bounded = client_with(&emulator, |c| c.max_retries = 2);
+    emulator.add_fault(Fault {
+        method: Some("GET".into()),
+        path: "/accounts/*/access/apps/*".into(),
+        kind: FaultKind::Status(503),
+        count: u32::MAX,
+    });
+    let err = bounded
+        .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert!(err.to_string().contains("after 3 attempts"), "{err}");
+}
+
+#[tokio::test]
+async fn rate_limited_requests_wait_for_retry_after() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    // Backoff steps far below one second, so only retry-after can explain the wait.
+    let client = client_with(&emulator, |c| {
+        c.min_backoff = Duration::from_millis(1);
+        c.max_backoff = Duration::from_millis(5);
+    });
+    emulator.add_fault(Fault {
+        method: Some("GET".into()),
+        path: "/accounts/*/access/apps/*".into(),
+        kind: FaultKind::RateLimited {
+            retry_after_secs: 1,
+        },
+        count: 1,
+    });
+    let app = client
+        .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+        .await
+        .unwrap();
+    assert_eq!(app.id, demo_ids::INTERNAL_API_APP);
+    let log = emulator.request_log();
+    assert_eq!(log.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200]);
+    let gap = log[1].time.duration_since(log[0].time).unwrap();
+    // retry-after (1 s) plus at most 10 % jitter; the upper bound only guards against
+    // the header being ignored in favour of a long backoff, not speed.
+    assert!(gap >= Duration::from_millis(990), "retried after {gap:?}");
+    assert!(gap < Duration::from_secs(5), "retried after {gap:?}");
+    assert_eq!(client.stats().throttled, 1);
+}
+
+#[tokio::test]
+async fn client_limiter_keeps_concurrent_tasks_under_the_server_limit() {
+    let emulator = Emulator::start(EmulatorConfig {
+        token: Some(TOKEN.into()),
+        rate_limit: Some(RateLimit {
+            requests: 5,
+            per: Duration::from_secs(1),
+        }),
+        seed: Some(Seed::downstream_demo()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = client_with(&emulator, |c| {
+        c.requests_per_second = 3.0;
+        c.rate_limit_burst = 1;
+    });
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    client
+                        .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let log = emulator.request_log();
+    assert_eq!(log.len(), 12);
+    assert!(
+        log.iter().all(|r| r.status == 200),
+        "a request was throttled by the server"
+    );
+    assert_eq!(client.stats().throttled, 0);
+}
+
+#[tokio::test]
+async fn cancellation_ends_a_backoff_wait() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let stop = CancellationToken::new();
+    let client = Client::new(
+        config(&emulator.base_url(), |c| {
+            c.max_retry_after = Duration::from_secs(600)
+        }),
+        stop.clone(),
+    )
+    .unwrap();
+    emulator.add_fault(Fault {
+        method: None,
+        path: "/accounts/*/access/apps/*".into(),
+        kind: FaultKind::RateLimited {
+            retry_after_secs: 300,
+        },
+        count: u32::MAX,
+    });
+    let task = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            client
+                .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+                .await
+        })
+    };
+    while emulator.request_log().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    // The guard is far shorter than the 300 s wait that cancellation must cut short.
+    let result = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
+    assert_eq!(emulator.request_log().len(), 1);
+    // Once stopped, nothing more is sent.
+    assert!(
+        client
+            .get_policy(ACC, "x")
+            .await
+            .unwrap_err()
+            .is_cancelled()
+    );
+    assert_eq!(emulator.request_log().len(), 1);
+}
+
+// ----- ambiguous creates ---------------------------------------------------------------
+
+#[tokio::test]
+async fn lost_create_responses_never_duplicate() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::DropAfterCommit,
+        count: 1,
+    });
+    let policy = client
+        .create_policy(
+            ACC,
+            &linked_policy("dropped once", demo_ids::COMPANY_WIKI_APP),
+        )
+        .await
+        .unwrap();
+    let named: Vec<Value> = emulator
+        .policies(ACC)
+        .into_iter()
+        .filter(|p| p["name"] == "dropped once")
+        .collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0]["id"], json!(policy.id));
+    assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 1);
+
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/apps".into(),
+        kind: FaultKind::DropAfterCommit,
+        count: 1,
+    });
+    let app = client
+        .create_app(ACC, &self_hosted("Dropped App"))
+        .await
+        .unwrap();
+    let named: Vec<Value> = emulator
+        .apps(ACC)
+        .into_iter()
+        .filter(|a| a["name"] == "Dropped App")
+        .collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0]["id"], json!(app.id));
+    assert_eq!(logged(&emulator, "POST", "/access/apps").len(), 1);
+    // The adopted object is in the snapshot like any created one.
+    assert_eq!(client.get_app(ACC, &app.id).await.unwrap().id, app.id);
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_while_committing_is_adopted() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client_with(&emulator, |c| {
+        c.request_timeout = Duration::from_millis(300);
+        c.min_backoff = Duration::from_millis(1500);
+        c.max_backoff = Duration::from_millis(1500);
+    });
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::Latency(Duration::from_millis(800)),
+        count: 1,
+    });
+    let policy = client
+        .create_policy(ACC, &allow_policy("slow create"))
+        .await
+        .unwrap();
+    let named: Vec<Value> = emulator
+        .policies(ACC)
+        .into_iter()
+        .filter(|p| p["name"] == "slow create")
+        .collect();
+    assert_eq!(named.len(), 1);
+    assert_eq!(named[0]["id"], json!(policy.id));
+}
+
+#[tokio::test]
+async fn an_older_object_with_the_same_name_is_not_adopted() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    // The seeded "Employees" policies are identical in content but older than our
+    // request.
+    for id in [
+        demo_ids::INTERNAL_API_EMPLOYEES_POLICY,
+        demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY,
+    ] {
+        assert!(emulator.mutate_policy(ACC, id, |p| {
+            p["created_at"] = json!("2020-01-01T00:00:00Z");
+        }));
+    }
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::Status(502),
+        count: 1,
+    });
+    let mut body = allow_policy("Employees");
+    body.include = vec![Rule::EmailDomain {
+        domain: "example.com".into(),
+    }];
+    let created = client.create_policy(ACC, &body).await.unwrap();
+    assert_ne!(created.id, demo_ids::INTERNAL_API_EMPLOYEES_POLICY);
+    assert_ne!(created.id, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY);
+}
+
+// ----- attachments -----------------------------------------------------------------------
+
+#[tokio::test]
+async fn twenty_concurrent_attaches_to_one_app_all_land() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let app_id = demo_ids::INTERNAL_API_APP;
+    let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
+
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let policy = client
+            .create_policy(
+                ACC,
+                &linked_policy(&format!("linked {i}"), demo_ids::COMPANY_WIKI_APP),
+            )
+            .await
+            .unwrap();
+        ids.push(policy.id);
+    }
+    emulator.clear_request_log();
+
+    let tasks: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let client = client.clone();
+            let id = id.clone();
+            tokio::spawn(async move {
+                client
+                    .attach_policy(ACC, app_id, &id, Some(i as u32 + 2))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+
+    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    assert_eq!(links.len(), 21);
+    assert_eq!(
+        links.get(foreign),
+        Some(&1),
+        "the pre-existing policy moved or vanished"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(links.get(id), Some(&(i as u64 + 2)), "policy {i}");
+    }
+    // Every PUT carried links only (never expanded policy objects), and kept the
+    // foreign entry at its precedence.
+    let puts = logged(&emulator, "PUT", app_id);
+    assert_eq!(puts.len(), 20);
+    for put in &puts {
+        let policies = put.body.as_ref().unwrap()["policies"].as_array().unwrap();
+        for entry in policies {
+            let keys: HashSet<&str> = entry
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(keys, HashSet::from(["id", "precedence"]));
+        }
+        assert!(policies.contains(&json!({"id": foreign, "precedence": 1})));
+    }
+    // Each attach read the app fresh.
+    assert_eq!(logged(&emulator, "GET", app_id).len(), 20);
+
+    // Without a precedence: appended after the highest, still all distinct.
+    let mut more = Vec::new();
+    for i in 0..5 {
+        more.push(
+            client
+                .create_policy(ACC, &allow_policy(&format!("appended {i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let tasks: Vec<_> = more
+        .iter()
+        .map(|id| {
+            let client = client.clone();
+            let id = id.clone();
+            tokio::spawn(async move { client.attach_policy(ACC, app_id, &id, None).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    let appended: HashSet<u64> = more.iter().map(|id| links[id]).collect();
+    assert_eq!(appended, (22..=26).collect());
+
+    // Concurrent detaches of half of them leave the rest exactly as they were.
+    let tasks: Vec<_> = ids
+        .iter()
+        .step_by(2)
+        .map(|id| {
+            let client = client.clone();
+            let id = id.clone();
+            tokio::spawn(async move { client.detach_policy(ACC, app_id, &id).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().is_some());
+    }
+    let after = links_of(&emulator.app(ACC, app_id).unwrap());
+    assert_eq!(after.len(), 16);
+    for (id, precedence) in &links {
+        let detached = ids.iter().step_by(2).any(|d| d == id);
+        assert_eq!(
+            after.get(id),
+            if detached { None } else { Some(precedence) }
+        );
+    }
+}
+
+#[tokio::test]
+async fn attach_and_detach_write_only_when_needed() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let app_id = demo_ids::INTERNAL_API_APP;
+    let policy = client
+        .create_policy(ACC, &allow_policy("mine"))
+        .await
+        .unwrap();
+    let app = client
+        .attach_policy(ACC, app_id, &policy.id, Some(3))
+        .await
+        .unwrap();
+    assert!(app.policy_links().contains(&PolicyLink {
+        id: policy.id.clone(),
+        precedence: 3
+    }));
+
+    let writes = emulator.write_count();
+    // Same precedence again, or no precedence: already attached.
+    client
+        .attach_policy(ACC, app_id, &policy.id, Some(3))
+        .await
+        .unwrap();
+    client
+        .attach_policy(ACC, app_id, &policy.id, None)
+        .await
+        .unwrap();
+    // Precedence held by another policy: refused before any write.
+    let err = client
+        .attach_policy(ACC, app_id, &policy.id, Some(1))
+        .await
+        .unwrap_err();
+    match &err {
+        ApiError::PrecedenceConflict {
+            app_id: a,
+            precedence,
+            holder,
+        } => {
+            assert_eq!(a, app_id);
+            assert_eq!(*precedence, 1);
+            assert_eq!(holder, demo_ids::INTERNAL_API_EMPLOYEES_POLICY);
+        }
+        other => panic!("expected a precedence conflict, got {other:?}"),
+    }
+    // Not attached to the wiki; an unknown app counts as gone.
+    assert!(
+        client
+            .detach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let missing = "00000000-0000-4000-8000-000000000000";
+    assert!(
+        client
+            .detach_policy(ACC, missing, &policy.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(emulator.write_count(), writes);
+
+    // Moving to a free precedence is one write that keeps the other entry.
+    let moved = client
+        .attach_policy(ACC, app_id, &policy.id, Some(7))
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.policy_links(),
+        vec![
+            PolicyLink {
+                id: demo_ids::INTERNAL_API_EMPLOYEES_POLICY.into(),
+                precedence: 1
+            },
+            PolicyLink {
+                id: policy.id.clone(),
+                precedence: 7
+            },
+        ]
+    );
+    assert_eq!(emulator.write_count(), writes + 1);
+
+    // A policy still attached is refused (409) after bounded retries; once detached it
+    // deletes.
+    let stubborn = client_with(&emulator, |c| c.max_retries = 1);
+    let err = stubborn.delete_policy(ACC, &policy.id).await.unwrap_err();
+    assert_eq!(err.status(), Some(409), "{err}");
+    client.detach_policy(ACC, app_id, &policy.id).await.unwrap();
+    assert_eq!(
+        client.delete_policy(ACC, &policy.id).await.unwrap(),
+        Deleted::Now
+    );
+}
+
+#[tokio::test]
+async fn modify_attachments_keeps_foreign_and_legacy_entries() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let app = client
+        .create_app(ACC, &self_hosted("Legacy Holder"))
+        .await
+        .unwrap();
+    // A legacy app-scoped policy, created the old way.
+    let http = reqwest::Client::new();
+    let response: Value = http
+        .post(format!("{}/accounts/{ACC}/access/apps/{}/policies", emulator.base_url(), app.id))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "legacy", "decision": "allow", "precedence": 4, "include": [{"everyone": {}}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(response["success"], json!(true), "{response}");
+    let legacy_id = response["result"]["id"].as_str().unwrap().to_owned();
+
+    let mine = client
+        .create_policy(ACC, &allow_policy("reusable"))
+        .await
+        .unwrap();
+    let written = client
+        .modify_attachments(ACC, &app.id, |links| {
+            assert_eq!(
+                links,
+                &vec![PolicyLink {
+                    id: legacy_id.clone(),
+                    precedence: 4
+                }]
+            );
+            links.push(PolicyLink {
+                id: mine.id.clone(),
+                precedence: 1,
+            });
+            Ok(true)
+        })
+        .await
+        .unwrap();
+    let expected = vec![
+        PolicyLink {
+            id: mine.id.clone(),
+            precedence: 1,
+        },
+        PolicyLink {
+            id: legacy_id.clone(),
+            precedence: 4,
+        },
+    ];
+    assert_eq!(written.policy_links(), expected);
+    assert_eq!(
+        App::policy_links(&client.get_app_uncached(ACC, &app.id).await.unwrap()),
+        expected
+    );
+
+    // An edit that would send duplicates is refused without a write.
+    let writes = emulator.write_count();
+    let err = client
+        .modify_attachments(ACC, &app.id, |links| {
+            links.push(PolicyLink {
+                id: "other".into(),
+                precedence: 4,
+            });
+            Ok(true)
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::InvalidAttachments { .. }), "{err}");
+    assert_eq!(emulator.write_count(), writes);
+}
+
+#[tokio::test]
+async fn attaching_to_a_deleted_app_is_not_found() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let policy = client
+        .create_policy(ACC, &allow_policy("orphan"))
+        .await
+        .unwrap();
+    assert!(emulator.delete_app_out_of_band(ACC, demo_ids::COMPANY_WIKI_APP));
+    let err = client
+        .attach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+}
+
+// ----- secrets -------------------------------------------------------------------------
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+static LOGS: OnceLock<Captured> = OnceLock::new();
+
+/// Every test of this binary logs (all targets but the emulator, at TRACE) into one
+/// process-wide buffer, installed before the test's first request. A global
+/// subscriber is used because a per-test one misses callsites that other tests'
+/// threads registered first; the token check therefore covers every test's logs.
+fn capture_logs() -> &'static Captured {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::TRACE)
+            .with_target(
+                "cfaccess_emulator",
+                tracing::level_filters::LevelFilter::OFF,
+            );
+        let subscriber = tracing_subscriber::registry().with(filter).with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(captured.clone())
+                .with_ansi(false),
+        );
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    })
+}
+
+#[tokio::test]
+async fn the_token_never_appears_in_logs_or_errors() {
+    let captured = capture_logs();
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let wrong_token = "cfat-wrong-token-2b8d4f6a";
+    let wrong = Client::new(
+        ClientConfig {
+            api_token: SecretString::new(wrong_token),
+            ..config(&emulator.base_url(), |_| {})
+        },
+        CancellationToken::new(),
+    )
+    .unwrap();
+
+    let mut errors: Vec<ApiError> = Vec::new();
+    emulator.add_fault(Fault {
+        method: Some("GET".into()),
+        path: "/accounts/*/access/policies/*".into(),
+        kind: FaultKind::Status(500),
+        count: 1,
+    });
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::DropAfterCommit,
+        count: 1,
+    });
+    client
+        .get_policy_uncached(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .await
+        .unwrap();
+    let created = client
+        .create_policy(ACC, &allow_policy("logged"))
+        .await
+        .unwrap();
+    client
+        .attach_policy(ACC, demo_ids::INTERNAL_API_APP, &created.id, None)
+        .await
+        .unwrap();
+    errors.push(
+        client
+            .get_app(ACC, "00000000-0000-4000-8000-000000000000")
+            .await
+            .unwrap_err(),
+    );
+    errors.push(
+        client
+            .create_policy(ACC, &linked_policy("bad", "nope"))
+            .await
+            .unwrap_err(),
+    );
+    errors.push(
+        wrong
+            .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+            .await
+            .unwrap_err(),
+    );
+    errors.push(wrong.list_policies(ACC).await.unwrap_err());
+    assert_eq!(errors[2].status(), Some(403));
+
+    let unreachable = Client::new(
+        config("http://127.0.0.1:1/client/v4", |c| c.max_retries = 1),
+        CancellationToken::new(),
+    )
+    .unwrap();
+    errors.push(unreachable.get_policy_uncached(ACC, "p").await.unwrap_err());
+    assert!(
+        matches!(errors.last(), Some(ApiError::Transport { .. })),
+        "{:?}",
+        errors.last()
+    );
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for secret in [TOKEN, wrong_token] {
+        assert!(!logs.contains(secret), "token leaked into the logs");
+        for err in &errors {
+            assert!(!err.to_string().contains(secret), "token in {err}");
+            assert!(!format!("{err:?}").contains(secret), "token in {err:?}");
+        }
+        assert!(!format!("{client:?}").contains(secret));
+        assert!(!format!("{wrong:?}").contains(secret));
+    }
+    // The debug lines that are there say what was called and how it went.
+    let request_line = logs
+        .lines()
+        .find(|l| l.contains("cloudflare api request") && l.contains("status=500"))
+        .unwrap_or_else(|| panic!("no debug line for the failed attempt in:\n{logs}"));
+    for field in ["method=GET", "path=/accounts/", "attempt=1", "latency_ms="] {
+        assert!(
+            request_line.contains(field),
+            "{field} missing in {request_line}"
+        );
+    }
+    assert!(logs.contains("attempt=2"));
+}
+
+// ----- wire details, against a scripted server ----------------------------------------
+
+mod scripted {
+    //! An HTTP/1.1 server that answers each request from a script and records the raw
+    //! request bytes. Every response closes the connection.
+
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// One recorded request.
+    #[derive(Clone, Debug)]
+    pub struct Raw {
+        pub head: String,
+        pub body: Vec<u8>,
+    }
+
+    impl Raw {
+        pub fn request_line(&self) -> &str {
+            self.head.lines().next().unwrap_or_default()
+        }
+        pub fn header(&self, name: &str) -> Option<String> {
+            self.head.lines().skip(1).find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_owned())
+            })
+        }
+    }
+
+    /// What to do with request number `n` (0-based).
+    pub enum Reply {
+        Respond {
+            status: u16,
+            headers: Vec<(&'static str, String)>,
+            body: String,
+        },
+        /// Read the request, then close without answering.
+        Hangup,
+    }
+
+    pub fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply::Respond {
+            status,
+            headers: vec![],
+            body: body.to_string(),
+        }
+    }
+
+    pub async fn serve(
+        script: impl Fn(usize, &Raw) -> Reply + Send + Sync + 'static,
+    ) -> (String, Arc<Mutex<Vec<Raw>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/client/v4", listener.local_addr().unwrap());
+        let seen: Arc<Mutex<Vec<Raw>>> = Arc::default();
+        let record = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break Some(at);
+                    }
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break None,
+                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let Some(head_end) = head_end else { continue };
+                let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+                let mut raw = Raw {
+                    head,
+                    body: buffer[head_end + 4..].to_vec(),
+                };
+                let length: usize = raw
+                    .header("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                while raw.body.len() < length {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => raw.body.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let index = {
+                    let mut seen = record.lock().unwrap();
+                    seen.push(raw.clone());
+                    seen.len() - 1
+                };
+                match script(index, &raw) {
+                    Reply::Hangup => drop(socket),
+                    Reply::Respond {
+                        status,
+                        headers,
+                        body,
+                    } => {
+                        let mut response = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                            body.len()
+                        );
+                        for (key, value) in headers {
+                            response.push_str(&format!("{key}: {value}\r\n"));
+                        }
+                        response.push_str("\r\n");
+                        response.push_str(&body);
+                        let _ = socket.write_all(response.as_bytes()).await;
+                        let _ = socket.shutdown().await;
+                    }
+                }
+            }
+        });
+        (base, seen)
+    }
+}
+
+fn ok_envelope(result: Value) -> Value {
+    json!({"success": true, "errors": [], "messages": [], "result": result})
+}
+
+fn policy_json(id: &str, name: &str, created_at: &str) -> Value {
+    json!({"id": id, "name": name, "decision": "allow", "include": [{"everyone": {}}],
+           "exclude": [], "require": [], "created_at": created_at, "reusable": true})
+}
+
+#[tokio::test]
+async fn requests_carry_auth_user_agent_and_json_content_type() {
+    let (base, seen) = scripted::serve(|_, raw| {
+        if raw.request_line().starts_with("GET") {
+            scripted::json(
+                200,
+                json!({"success": true, "errors": [], "messages": [], "result": [],
+                "result_info": {"page": 1, "per_page": 1000, "count": 0, "total_count": 0}}),
+            )
+        } else {
+            scripted::json(
+                201,
+                ok_envelope(policy_json("p1", "n", "2026-01-01T00:00:00Z")),
+            )
+        }
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    assert!(client.list_policies("acc").await.unwrap().is_empty());
+    let body = PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy("n")
+    };
+    client.create_policy("acc", &body).await.unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[0].request_line(),
+        "GET /client/v4/accounts/acc/access/policies?page=1&per_page=1000 HTTP/1.1"
+    );
+    for raw in &seen {
+        assert_eq!(
+            raw.header("authorization").as_deref(),
+            Some(format!("Bearer {TOKEN}").as_str())
+        );
+        assert_eq!(
+            raw.header("user-agent").as_deref(),
+            Some(
+                format!(
+                    "terraform-provider-cfaccess/{} (+terraform 1.0.3)",
+                    env!("CARGO_PKG_VERSION")
+                )
+                .as_str()
+            )
+        );
+    }
+    assert_eq!(seen[0].header("content-type"), None);
+    assert_eq!(
+        seen[1].request_line(),
+        "POST /client/v4/accounts/acc/access/policies HTTP/1.1"
+    );
+    assert_eq!(
+        seen[1].header("content-type").as_deref(),
+        Some("application/json")
+    );
+    let sent: Value = serde_json::from_slice(&seen[1].body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"name": "n", "decision": "allow", "include": [{"everyone": {}}], "exclude": [], "require": []})
+    );
+}
+
+#[tokio::test]
+async fn throttle_code_971_and_proxy_errors_are_retried() {
+    let (base, seen) = scripted::serve(|n, _| match n {
+        0 => scripted::json(400, json!({"success": false, "result": null, "messages": [],
+            "errors": [{"code": 971, "message": "Please wait and consider throttling your request speed",
+                        "documentation_url": "https://developers.cloudflare.com", "source": {"pointer": "/"}}]})),
+        1 => scripted::Reply::Respond { status: 502, headers: vec![], body: "<html>Bad gateway</html>".into() },
+        2 => scripted::Reply::Hangup,
+        _ => scripted::json(200, ok_envelope(policy_json("p1", "n", "2026-01-01T00:00:00Z"))),
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let policy = client.get_policy_uncached("acc", "p1").await.unwrap();
+    assert_eq!(policy.id, "p1");
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    let stats = client.stats();
+    assert_eq!((stats.requests, stats.retries, stats.throttled), (4, 3, 1));
+}
+
+#[tokio::test]
+async fn failures_report_every_code_and_non_json_bodies() {
+    let (base, _) = scripted::serve(|n, _| match n {
+        0 => scripted::json(
+            400,
+            json!({"success": false, "result": null, "messages": [],
+            "errors": [{"code": 11018, "message": "access.api.error.invalid_policy_precedence"},
+                       {"code": 12045, "message": "access.api.error.invalid_application_id"}]}),
+        ),
+        _ => scripted::Reply::Respond {
+            status: 403,
+            headers: vec![],
+            body: "<html>Forbidden by WAF</html>".into(),
+        },
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let err = client
+        .update_app("acc", "a1", &json!({"type": "self_hosted"}))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("PUT /accounts/acc/access/apps/a1"), "{text}");
+    assert!(
+        text.contains("[11018] access.api.error.invalid_policy_precedence"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[12045] access.api.error.invalid_application_id"),
+        "{text}"
+    );
+    let err = client.get_app_uncached("acc", "a1").await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert!(err.to_string().contains("Forbidden by WAF"), "{err}");
+    assert!(err.hint().is_some());
+}
+
+#[tokio::test]
+async fn unknown_rules_are_written_back_byte_for_byte() {
+    let rule = r#"{"future_rule":{"alpha":[1,2.5,{"b":null}],"beta":"x"}}"#;
+    let stored = format!(
+        r#"{{"success":true,"errors":[],"messages":[],"result":{{"id":"p1","name":"n","decision":"bypass","include":[{rule}],"exclude":[],"require":[],"approval_required":false}}}}"#
+    );
+    let (base, seen) = scripted::serve(move |_, _| scripted::Reply::Respond {
+        status: 200,
+        headers: vec![],
+        body: stored.clone(),
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let policy = client.get_policy_uncached("acc", "p1").await.unwrap();
+    assert!(matches!(policy.include[0], Rule::Other(_)));
+    client
+        .update_policy("acc", "p1", &policy.to_body())
+        .await
+        .unwrap();
+    let put = String::from_utf8(seen.lock().unwrap()[1].body.clone()).unwrap();
+    assert!(put.contains(&format!(r#""include":[{rule}]"#)), "{put}");
+    assert!(put.contains(r#""approval_required":false"#), "{put}");
+}
+
+#[tokio::test]
+async fn a_reset_create_is_found_by_its_name_and_age() {
+    let (base, seen) = scripted::serve(|n, raw| {
+        if n == 0 {
+            return scripted::Reply::Hangup;
+        }
+        assert!(
+            raw.request_line().starts_with("GET"),
+            "the POST must not be resent: {}",
+            raw.request_line()
+        );
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        scripted::json(
+            200,
+            json!({"success": true, "errors": [], "messages": [],
+            "result": [policy_json("old", "n", "2020-01-01T00:00:00Z"),
+                       policy_json("other", "different name", &now),
+                       policy_json("ours", "n", &now)],
+            "result_info": {"page": 1, "per_page": 1000, "count": 3, "total_count": 3}}),
+        )
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let body = PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy("n")
+    };
+    let policy = client.create_policy("acc", &body).await.unwrap();
+    assert_eq!(policy.id, "ours");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
