@@ -69,7 +69,12 @@ struct SchemaDoc {
 }
 
 fn section_marker(line: &str) -> Option<Section> {
-    let t = line.trim().trim_start_matches('#').trim().trim_end_matches(':').trim();
+    let t = line
+        .trim()
+        .trim_start_matches('#')
+        .trim()
+        .trim_end_matches(':')
+        .trim();
     match t {
         "Required" => Some(Section::Required),
         "Optional" => Some(Section::Optional),
@@ -120,17 +125,29 @@ fn parse_schema_doc(page: &str) -> Option<SchemaDoc> {
 fn page_problems(label: &str, page: &str, schema: &Schema) -> Vec<String> {
     let mut problems = Vec::new();
     if !schema.description.is_empty() && !page.contains(&schema.description) {
-        problems.push(format!("{label}: the schema description is not on the page verbatim: {:?}", schema.description));
+        problems.push(format!(
+            "{label}: the schema description is not on the page verbatim: {:?}",
+            schema.description
+        ));
     }
     let Some(doc) = parse_schema_doc(page) else {
         problems.push(format!("{label}: no \"## Schema\" section"));
         return problems;
     };
     let mut expected_blocks = vec![String::new()];
-    check_block(label, &doc, "", &schema.attributes, &mut expected_blocks, &mut problems);
+    check_block(
+        label,
+        &doc,
+        "",
+        &schema.attributes,
+        &mut expected_blocks,
+        &mut problems,
+    );
     for block in doc.blocks.keys() {
         if !expected_blocks.contains(block) {
-            problems.push(format!("{label}: documents a nested schema `{block}` that the schema does not have"));
+            problems.push(format!(
+                "{label}: documents a nested schema `{block}` that the schema does not have"
+            ));
         }
     }
     problems
@@ -146,13 +163,23 @@ fn check_block(
 ) {
     let empty = Vec::new();
     let lines = doc.blocks.get(block).unwrap_or(&empty);
-    let path_of = |name: &str| if block.is_empty() { name.to_string() } else { format!("{block}.{name}") };
+    let path_of = |name: &str| {
+        if block.is_empty() {
+            name.to_string()
+        } else {
+            format!("{block}.{name}")
+        }
+    };
     for attr in attributes {
         let path = path_of(&attr.name);
         let found: Vec<&DocLine> = lines.iter().filter(|l| l.name == attr.name).collect();
         let [line] = found.as_slice() else {
             if found.is_empty() {
-                let place = if block.is_empty() { "## Schema".to_string() } else { format!("### Nested Schema for `{block}`") };
+                let place = if block.is_empty() {
+                    "## Schema".to_string()
+                } else {
+                    format!("### Nested Schema for `{block}`")
+                };
                 problems.push(format!(
                     "{label}: attribute `{path}` is not documented; add under {place} / {}: - `{}` (…) {}",
                     Section::of(attr.mode).heading(),
@@ -160,12 +187,17 @@ fn check_block(
                     attr.description
                 ));
             } else {
-                problems.push(format!("{label}: attribute `{path}` is documented {} times", found.len()));
+                problems.push(format!(
+                    "{label}: attribute `{path}` is documented {} times",
+                    found.len()
+                ));
             }
             continue;
         };
         if attr.description.trim().is_empty() {
-            problems.push(format!("{label}: attribute `{path}` has no description in the schema"));
+            problems.push(format!(
+                "{label}: attribute `{path}` has no description in the schema"
+            ));
         } else if !line.text.contains(&attr.description) {
             problems.push(format!(
                 "{label}: attribute `{path}`: the page's line does not hold the schema description verbatim\n    schema: {}\n    page:   {}",
@@ -181,12 +213,19 @@ fn check_block(
             ));
         }
         if attr.sensitive && !line.text.contains("Sensitive") {
-            problems.push(format!("{label}: attribute `{path}` is sensitive but its line does not say \"Sensitive\""));
+            problems.push(format!(
+                "{label}: attribute `{path}` is sensitive but its line does not say \"Sensitive\""
+            ));
         }
         if attr.requires_replace() && !line.text.to_ascii_lowercase().contains("replace") {
-            problems.push(format!("{label}: attribute `{path}` forces replacement but its line does not say so"));
+            problems.push(format!(
+                "{label}: attribute `{path}` forces replacement but its line does not say so"
+            ));
         }
-        if let AttrType::Nested { attributes: nested, .. } = &attr.ty {
+        if let AttrType::Nested {
+            attributes: nested, ..
+        } = &attr.ty
+        {
             if !doc.blocks.contains_key(&path) {
                 problems.push(format!("{label}: nested attribute `{path}` has no \"### Nested Schema for `{path}`\" section"));
             }
@@ -196,7 +235,10 @@ fn check_block(
     }
     for line in lines {
         if !attributes.iter().any(|a| a.name == line.name) {
-            problems.push(format!("{label}: documents `{}` which the schema does not have", path_of(&line.name)));
+            problems.push(format!(
+                "{label}: documents `{}` which the schema does not have",
+                path_of(&line.name)
+            ));
         }
     }
 }
@@ -251,7 +293,10 @@ fn resource_pages_document_every_attribute() {
 fn data_source_pages_document_every_attribute() {
     let provider = CfAccessProvider::new();
     let data_sources = provider.data_sources();
-    assert!(!data_sources.is_empty(), "the provider registers no data sources");
+    assert!(
+        !data_sources.is_empty(),
+        "the provider registers no data sources"
+    );
     let mut problems = Vec::new();
     for ds in data_sources {
         let rel = format!("docs/data-sources/{}.md", short_name(ds.type_name()));
@@ -270,13 +315,31 @@ fn page_checker_reports_drift() {
     let schema = Schema::new(
         "A thing.",
         vec![
-            Attribute::string("name").required().description("Name of the thing."),
-            Attribute::string("secret").optional().sensitive().description("The secret."),
-            Attribute::string("kind").optional_computed().plan_modifier(PlanModifier::RequiresReplace).description("Kind."),
-            Attribute::string("id").computed().description("Identifier."),
-            Attribute::nested("saas", Nesting::Single, vec![Attribute::string_list("scopes").optional().description("OIDC scopes.")])
+            Attribute::string("name")
+                .required()
+                .description("Name of the thing."),
+            Attribute::string("secret")
                 .optional()
-                .description("SaaS settings."),
+                .sensitive()
+                .description("The secret."),
+            Attribute::string("kind")
+                .optional_computed()
+                .plan_modifier(PlanModifier::RequiresReplace)
+                .description("Kind."),
+            Attribute::string("id")
+                .computed()
+                .description("Identifier."),
+            Attribute::nested(
+                "saas",
+                Nesting::Single,
+                vec![
+                    Attribute::string_list("scopes")
+                        .optional()
+                        .description("OIDC scopes."),
+                ],
+            )
+            .optional()
+            .description("SaaS settings."),
         ],
     );
     let good = "A thing.\n\n## Schema\n\n### Required\n\n- `name` (String) Name of the thing.\n\n### Optional\n\n\
@@ -288,23 +351,53 @@ fn page_checker_reports_drift() {
     assert_eq!(page_problems("good", good, &schema), Vec::<String>::new());
 
     let cases = [
-        (good.replace("Name of the thing.", "Name."), "not hold the schema description"),
-        (good.replace("- `id` (String) Identifier.\n", ""), "`id` is not documented"),
+        (
+            good.replace("Name of the thing.", "Name."),
+            "not hold the schema description",
+        ),
+        (
+            good.replace("- `id` (String) Identifier.\n", ""),
+            "`id` is not documented",
+        ),
         (good.replace(", Sensitive", ""), "sensitive"),
-        (good.replace(" Changing it forces replacement.", ""), "forces replacement"),
-        (good.replace("### Read-Only", "### Optional"), "expected Read-Only"),
-        (good.replace("- `scopes` (List of String) OIDC scopes.", "- `scope` (List of String) OIDC scopes."), "`saas.scope` which the schema does not have"),
-        (good.replace("Nested Schema for `saas`", "Nested Schema for `sas`"), "nested schema `sas`"),
+        (
+            good.replace(" Changing it forces replacement.", ""),
+            "forces replacement",
+        ),
+        (
+            good.replace("### Read-Only", "### Optional"),
+            "expected Read-Only",
+        ),
+        (
+            good.replace(
+                "- `scopes` (List of String) OIDC scopes.",
+                "- `scope` (List of String) OIDC scopes.",
+            ),
+            "`saas.scope` which the schema does not have",
+        ),
+        (
+            good.replace("Nested Schema for `saas`", "Nested Schema for `sas`"),
+            "nested schema `sas`",
+        ),
         (good.replace("A thing.\n", ""), "schema description"),
-        (good.replace("## Schema", "## Attributes"), "no \"## Schema\" section"),
+        (
+            good.replace("## Schema", "## Attributes"),
+            "no \"## Schema\" section",
+        ),
     ];
     for (page, expected) in cases {
         let problems = page_problems("case", &page, &schema);
-        assert!(problems.iter().any(|p| p.contains(expected)), "expected a problem containing {expected:?}, got {problems:#?}");
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected a problem containing {expected:?}, got {problems:#?}"
+        );
     }
     // A nested attribute's own description is checked like any other.
     let problems = page_problems("case", good, &schema_with_other_saas_description);
-    assert!(problems.iter().any(|p| p.contains("`saas`")), "{problems:#?}");
+    assert!(
+        problems.iter().any(|p| p.contains("`saas`")),
+        "{problems:#?}"
+    );
 }
 
 // ----- registry layout -------------------------------------------------------------------
@@ -333,10 +426,13 @@ fn every_type_has_registry_layout_examples_and_pages() {
         need(format!("examples/data-sources/{name}/data-source.tf"));
         need(format!("docs/data-sources/{}.md", short_name(name)));
     }
-    let manifest = std::fs::read_to_string(root.join("terraform-registry-manifest.json")).unwrap_or_default();
+    let manifest =
+        std::fs::read_to_string(root.join("terraform-registry-manifest.json")).unwrap_or_default();
     let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap_or_default();
     if manifest != serde_json::json!({"version": 1, "metadata": {"protocol_versions": ["6.0"]}}) {
-        problems.push(format!("terraform-registry-manifest.json must declare protocol 6.0 only, got {manifest}"));
+        problems.push(format!(
+            "terraform-registry-manifest.json must declare protocol 6.0 only, got {manifest}"
+        ));
     }
     assert_no_problems("registry layout", problems);
 }
@@ -365,22 +461,39 @@ fn import_examples_name_a_declared_resource() {
     let mut problems = Vec::new();
     for r in provider.resources() {
         let dir = root.join("examples/resources").join(r.type_name());
-        let (Ok(script), Ok(config)) = (read(&dir.join("import.sh")), read(&dir.join("resource.tf"))) else {
-            problems.push(format!("{}: import.sh or resource.tf missing", dir.display()));
+        let (Ok(script), Ok(config)) =
+            (read(&dir.join("import.sh")), read(&dir.join("resource.tf")))
+        else {
+            problems.push(format!(
+                "{}: import.sh or resource.tf missing",
+                dir.display()
+            ));
             continue;
         };
         let declared = declarations(&config);
-        let imports: Vec<&str> = script.lines().filter(|l| l.trim_start().starts_with("terraform import ")).collect();
+        let imports: Vec<&str> = script
+            .lines()
+            .filter(|l| l.trim_start().starts_with("terraform import "))
+            .collect();
         if imports.is_empty() {
-            problems.push(format!("{}/import.sh has no `terraform import` command", r.type_name()));
+            problems.push(format!(
+                "{}/import.sh has no `terraform import` command",
+                r.type_name()
+            ));
         }
         for line in imports {
             let address = line.split_whitespace().nth(2).unwrap_or("");
             let ok = address.split_once('.').is_some_and(|(ty, name)| {
-                ty == r.type_name() && declared.iter().any(|(k, t, n)| k == "resource" && t == ty && n == name)
+                ty == r.type_name()
+                    && declared
+                        .iter()
+                        .any(|(k, t, n)| k == "resource" && t == ty && n == name)
             });
             if !ok {
-                problems.push(format!("{}/import.sh imports `{address}`, which resource.tf does not declare", r.type_name()));
+                problems.push(format!(
+                    "{}/import.sh imports `{address}`, which resource.tf does not declare",
+                    r.type_name()
+                ));
             }
         }
     }
@@ -390,7 +503,9 @@ fn import_examples_name_a_declared_resource() {
 // ----- examples: fmt and validate --------------------------------------------------------
 
 fn tf_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut has_tf = false;
     let mut subdirs = Vec::new();
     for entry in entries.flatten() {
@@ -418,7 +533,8 @@ fn examples_are_formatted_and_valid() {
     let mut dirs = Vec::new();
     tf_dirs(&root.join("examples"), &mut dirs);
     assert!(
-        dirs.iter().any(|d| d.ends_with("examples/mcp-linked-apps")) && dirs.iter().any(|d| d.ends_with("examples/provider")),
+        dirs.iter().any(|d| d.ends_with("examples/mcp-linked-apps"))
+            && dirs.iter().any(|d| d.ends_with("examples/provider")),
         "examples/provider and examples/mcp-linked-apps must exist; found {dirs:?}"
     );
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -429,7 +545,10 @@ fn examples_are_formatted_and_valid() {
         let rel = dir.strip_prefix(&root).unwrap_or(dir).display().to_string();
         let fmt = run_terraform(dir, &cli_config, &["fmt", "-check", "-diff", "."], &[]);
         if !fmt.status.success() {
-            problems.push(format!("{rel}: terraform fmt -check failed\n{}", output_text(&fmt)));
+            problems.push(format!(
+                "{rel}: terraform fmt -check failed\n{}",
+                output_text(&fmt)
+            ));
         }
 
         let config: String = std::fs::read_dir(dir)
@@ -439,8 +558,11 @@ fn examples_are_formatted_and_valid() {
             .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n");
-        let foreign: Vec<String> =
-            declarations(&config).into_iter().filter(|(_, ty, _)| !ty.starts_with("cfaccess_")).map(|(k, t, _)| format!("{k} {t}")).collect();
+        let foreign: Vec<String> = declarations(&config)
+            .into_iter()
+            .filter(|(_, ty, _)| !ty.starts_with("cfaccess_"))
+            .map(|(k, t, _)| format!("{k} {t}"))
+            .collect();
         if !foreign.is_empty() {
             // Other providers cannot be installed offline; fmt above still checked it.
             println!("{rel}: not validated (uses {})", foreign.join(", "));
@@ -458,10 +580,16 @@ fn examples_are_formatted_and_valid() {
             )
             .expect("write providers file");
         }
-        if config.lines().any(|l| l.trim_start().starts_with("module ")) {
+        if config
+            .lines()
+            .any(|l| l.trim_start().starts_with("module "))
+        {
             let get = run_terraform(&work, &cli_config, &["get", "-no-color"], &[]);
             if !get.status.success() {
-                problems.push(format!("{rel}: terraform get failed\n{}", output_text(&get)));
+                problems.push(format!(
+                    "{rel}: terraform get failed\n{}",
+                    output_text(&get)
+                ));
                 continue;
             }
         }
@@ -469,17 +597,25 @@ fn examples_are_formatted_and_valid() {
         if validate.status.success() {
             validated += 1;
         } else {
-            problems.push(format!("{rel}: terraform validate failed\n{}", output_text(&validate)));
+            problems.push(format!(
+                "{rel}: terraform validate failed\n{}",
+                output_text(&validate)
+            ));
         }
     }
     assert_no_problems("examples", problems);
-    assert!(validated >= 2, "only {validated} example dirs were validated");
+    assert!(
+        validated >= 2,
+        "only {validated} example dirs were validated"
+    );
 }
 
 // ----- links -----------------------------------------------------------------------------
 
 fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -520,13 +656,21 @@ fn local_links_in_docs_resolve() {
             }
         };
         for target in link_targets(&text) {
-            if target.is_empty() || target.starts_with('#') || target.contains("://") || target.starts_with("mailto:") {
+            if target.is_empty()
+                || target.starts_with('#')
+                || target.contains("://")
+                || target.starts_with("mailto:")
+            {
                 continue;
             }
             let path = target.split('#').next().unwrap_or("");
             let resolved = file.parent().unwrap_or(&root).join(path);
             if !resolved.exists() {
-                let rel = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+                let rel = file
+                    .strip_prefix(&root)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
                 problems.push(format!("{rel}: link to {target} does not resolve"));
             }
         }

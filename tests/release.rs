@@ -28,13 +28,20 @@ fn release_into(dist: &Path) {
         .env_remove("GPG_FINGERPRINT")
         .output()
         .expect("run scripts/release.sh");
-    assert!(out.status.success(), "scripts/release.sh failed\n{}", output_text(&out));
+    assert!(
+        out.status.success(),
+        "scripts/release.sh failed\n{}",
+        output_text(&out)
+    );
 }
 
 /// `<hex>  <file>` lines of the SHA256SUMS file, as a map file → hex.
 fn checksums(text: &str) -> std::collections::BTreeMap<String, String> {
     text.lines()
-        .filter_map(|l| l.split_once("  ").map(|(h, f)| (f.to_string(), h.to_string())))
+        .filter_map(|l| {
+            l.split_once("  ")
+                .map(|(h, f)| (f.to_string(), h.to_string()))
+        })
         .collect()
 }
 
@@ -48,16 +55,24 @@ fn release_zip_installs_from_a_filesystem_mirror_and_plans() {
     let zip = format!("terraform-provider-cfaccess_{VERSION}_linux_amd64.zip");
     let manifest = format!("terraform-provider-cfaccess_{VERSION}_manifest.json");
     let sums = format!("terraform-provider-cfaccess_{VERSION}_SHA256SUMS");
-    let mut files: Vec<String> =
-        std::fs::read_dir(&dist).expect("read dist").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut files: Vec<String> = std::fs::read_dir(&dist)
+        .expect("read dist")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     files.sort();
     let mut expected = vec![zip.clone(), manifest.clone(), sums.clone()];
     expected.sort();
     assert_eq!(files, expected);
 
-    let manifest_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dist.join(&manifest)).expect("read manifest")).expect("manifest is JSON");
-    assert_eq!(manifest_json, serde_json::json!({"version": 1, "metadata": {"protocol_versions": ["6.0"]}}));
+    let manifest_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dist.join(&manifest)).expect("read manifest"),
+    )
+    .expect("manifest is JSON");
+    assert_eq!(
+        manifest_json,
+        serde_json::json!({"version": 1, "metadata": {"protocol_versions": ["6.0"]}})
+    );
 
     let sums_text = std::fs::read_to_string(dist.join(&sums)).expect("read SHA256SUMS");
     let sums_map = checksums(&sums_text);
@@ -66,8 +81,16 @@ fn release_zip_installs_from_a_filesystem_mirror_and_plans() {
         v.sort();
         v
     });
-    let check = Command::new("sha256sum").args(["--check", "--strict", &sums]).current_dir(&dist).output().expect("run sha256sum");
-    assert!(check.status.success(), "SHA256SUMS does not match the files\n{}", output_text(&check));
+    let check = Command::new("sha256sum")
+        .args(["--check", "--strict", &sums])
+        .current_dir(&dist)
+        .output()
+        .expect("run sha256sum");
+    assert!(
+        check.status.success(),
+        "SHA256SUMS does not match the files\n{}",
+        output_text(&check)
+    );
 
     // A packed filesystem mirror, as a private registry mirror would serve it.
     let mirror = tmp.path().join("mirror");
@@ -121,7 +144,11 @@ output "api_domain" {{
     )
     .expect("write main.tf");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let emulator = runtime
         .block_on(Emulator::start(EmulatorConfig {
             token: Some(TOKEN.into()),
@@ -136,27 +163,66 @@ output "api_domain" {{
         ("CLOUDFLARE_ACCOUNT_ID", DEFAULT_ACCOUNT_ID.to_string()),
     ];
 
-    let init = run_terraform(&work, &cli_config, &["init", "-input=false", "-no-color"], &env);
+    let init = run_terraform(
+        &work,
+        &cli_config,
+        &["init", "-input=false", "-no-color"],
+        &env,
+    );
     let init_text = output_text(&init);
-    assert!(init.status.success(), "terraform init from the mirror failed\n{init_text}");
-    assert!(init_text.contains(&format!("Installing cfaccess/cfaccess v{VERSION}")), "{init_text}");
+    assert!(
+        init.status.success(),
+        "terraform init from the mirror failed\n{init_text}"
+    );
+    assert!(
+        init_text.contains(&format!("Installing cfaccess/cfaccess v{VERSION}")),
+        "{init_text}"
+    );
 
     // Terraform hashed the zip itself: its zh: hash must be the one in SHA256SUMS.
-    let lock = std::fs::read_to_string(work.join(".terraform.lock.hcl")).expect("terraform init writes a lock file");
+    let lock = std::fs::read_to_string(work.join(".terraform.lock.hcl"))
+        .expect("terraform init writes a lock file");
     let zip_sum = &sums_map[&zip];
-    assert!(lock.contains(&format!("\"zh:{zip_sum}\"")), "lock file lacks zh:{zip_sum}\n{lock}");
+    assert!(
+        lock.contains(&format!("\"zh:{zip_sum}\"")),
+        "lock file lacks zh:{zip_sum}\n{lock}"
+    );
 
-    let plan = run_terraform(&work, &cli_config, &["plan", "-input=false", "-no-color", "-detailed-exitcode"], &env);
+    let plan = run_terraform(
+        &work,
+        &cli_config,
+        &["plan", "-input=false", "-no-color", "-detailed-exitcode"],
+        &env,
+    );
     let plan_text = output_text(&plan);
-    assert_eq!(plan.status.code(), Some(2), "plan should propose changes\n{plan_text}");
-    assert!(!plan_text.contains("crash"), "terraform crashed\n{plan_text}");
-    assert!(plan_text.contains("cfaccess_mcp_server_app.mcp will be created"), "{plan_text}");
-    assert!(plan_text.contains("cfaccess_linked_app_policy.mcp_to_api will be created"), "{plan_text}");
-    assert!(plan_text.contains("api.internal.example.com"), "the data source did not read the emulator\n{plan_text}");
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "plan should propose changes\n{plan_text}"
+    );
+    assert!(
+        !plan_text.contains("crash"),
+        "terraform crashed\n{plan_text}"
+    );
+    assert!(
+        plan_text.contains("cfaccess_mcp_server_app.mcp will be created"),
+        "{plan_text}"
+    );
+    assert!(
+        plan_text.contains("cfaccess_linked_app_policy.mcp_to_api will be created"),
+        "{plan_text}"
+    );
+    assert!(
+        plan_text.contains("api.internal.example.com"),
+        "the data source did not read the emulator\n{plan_text}"
+    );
 
     // The provider from the zip talked to the API (the data source) and wrote nothing.
     let log = emulator.request_log();
-    assert!(log.iter().any(|r| r.method == "GET"), "no API request reached the emulator");
+    assert!(
+        log.iter().any(|r| r.method == "GET"),
+        "no API request reached the emulator"
+    );
     assert_eq!(emulator.write_count(), 0, "a plan must not write: {log:#?}");
     drop(emulator);
     drop(runtime);

@@ -37,7 +37,9 @@ pub fn provider_binary() -> PathBuf {
 /// test build (dev_overrides: Terraform 1.0.3 then needs no `terraform init`).
 pub fn write_dev_overrides_config(dir: &Path) -> PathBuf {
     let binary = provider_binary();
-    let bin_dir = binary.parent().expect("the provider binary has a parent directory");
+    let bin_dir = binary
+        .parent()
+        .expect("the provider binary has a parent directory");
     let config = format!(
         "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
         bin_dir.display()
@@ -49,7 +51,12 @@ pub fn write_dev_overrides_config(dir: &Path) -> PathBuf {
 
 /// Runs `terraform <args>` in `dir` with the given CLI config and extra environment,
 /// non-interactively and without calling HashiCorp's checkpoint service.
-pub fn run_terraform(dir: &Path, cli_config: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+pub fn run_terraform(
+    dir: &Path,
+    cli_config: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Output {
     let mut cmd = Command::new(terraform());
     cmd.args(args)
         .current_dir(dir)
@@ -61,7 +68,8 @@ pub fn run_terraform(dir: &Path, cli_config: &Path, args: &[&str], env: &[(&str,
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap_or_else(|e| panic!("cannot run terraform {args:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run terraform {args:?}: {e}"))
 }
 
 /// stdout and stderr of a command, for failure messages.
