@@ -608,6 +608,46 @@ fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
+/// Fixed ids of the extra apps in [`extended_seed`].
+pub mod seed_ids {
+    /// A self-hosted app standing in for an MCP server (a valid `linked_app_uids` entry).
+    pub const MCP_SELF_HOSTED_APP: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
+    /// An Access for SaaS (OIDC) app.
+    pub const SAAS_APP: &str = "7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c05";
+    /// A browser-rendered SSH app.
+    pub const SSH_APP: &str = "8b2e3d4c-5f60-4b7c-9d8e-0f1a2b3c4d06";
+    /// An app of Cloudflare's first-class `mcp` type.
+    pub const MCP_TYPE_APP: &str = "9c3f4e5d-6071-4c8d-8e9f-1a2b3c4d5e07";
+}
+
+/// `Seed::downstream_demo()` plus one app of each kind the bad-input cases need: a
+/// self-hosted "MCP server", a SaaS app, an SSH app and an `mcp`-type app.
+pub fn extended_seed() -> Seed {
+    let mut seed = Seed::downstream_demo();
+    seed.apps.extend([
+        serde_json::json!({
+            "id": seed_ids::MCP_SELF_HOSTED_APP, "type": "self_hosted", "name": "Seed MCP server",
+            "domain": "mcp.internal.example.com",
+        }),
+        serde_json::json!({
+            "id": seed_ids::SAAS_APP, "type": "saas", "name": "Seed SaaS app",
+            "saas_app": {
+                "auth_type": "oidc", "redirect_uris": ["https://saas.example.com/callback"],
+                "grant_types": ["authorization_code"], "scopes": ["openid"],
+            },
+        }),
+        serde_json::json!({
+            "id": seed_ids::SSH_APP, "type": "ssh", "name": "Seed bastion",
+            "domain": "ssh.internal.example.com",
+        }),
+        serde_json::json!({
+            "id": seed_ids::MCP_TYPE_APP, "type": "mcp", "name": "Seed MCP-type app",
+            "domain": "mcp-type.internal.example.com",
+        }),
+    ]);
+    seed
+}
+
 /// A random lowercase hex string of `n` characters.
 pub fn random_hex(n: usize) -> String {
     let mut s = String::new();
