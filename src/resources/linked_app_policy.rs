@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::cloudflare::{ApiError, App, Client, Decision, Policy, PolicyBody, Rule};
+use crate::cloudflare::{ApiError, App, AppFilter, Client, Decision, Policy, PolicyBody, Rule};
 use crate::errors;
 use crate::provider::{Api, ProviderData, is_account_id};
-use crate::tfplugin::validate::{is_uuid, parse_go_duration};
+use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
     ApplyResult, Attribute, AttributePath, Context, Diagnostics, ImportResult, PlanModifier,
     PlanRequest, ReadResult, Resource, Schema, Validator, Value,
@@ -158,7 +158,548 @@ fn validate_account_id(v: &Value, path: &AttributePath, diags: &mut Diagnostics)
     }
 }
 
-/// The resource.
+// ----- model ----------------------------------------------------------------------
+
+/// The resource's values once known (apply, read, import). Computed attributes that
+/// are still unknown in a plan are `None`.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Model {
+    id: Option<String>,
+    name: String,
+    /// Linked app UUIDs; in state, descriptive entries for foreign rules (see
+    /// [`foreign_rule_entry`]).
+    linked_app_uids: BTreeSet<String>,
+    /// `None`: attachments not managed.
+    target_app_ids: Option<BTreeSet<String>>,
+    precedence: Option<u32>,
+    decision: Option<String>,
+    session_duration: Option<String>,
+    account_id: Option<String>,
+    app_count: Option<i64>,
+}
+
+impl Model {
+    /// Reads a plan or state object whose configured attributes are known.
+    fn from_value(v: &Value) -> Result<Model, String> {
+        let name = match v.get(attr::NAME) {
+            Some(Value::String(s)) => s.clone(),
+            other => return Err(format!("name is not a known string ({other:?})")),
+        };
+        let linked_app_uids = match v.get(attr::LINKED_APP_UIDS) {
+            Some(set @ (Value::Set(_) | Value::List(_))) if set.is_wholly_known() => {
+                set.known_strings().into_iter().collect()
+            }
+            other => return Err(format!("linked_app_uids is not a known set ({other:?})")),
+        };
+        let target_app_ids = match v.get(attr::TARGET_APP_IDS) {
+            None | Some(Value::Null) => None,
+            Some(set @ (Value::Set(_) | Value::List(_))) if set.is_wholly_known() => {
+                Some(set.known_strings().into_iter().collect())
+            }
+            Some(other) => return Err(format!("target_app_ids is not a known set ({other:?})")),
+        };
+        let precedence = match v.get(attr::PRECEDENCE) {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(
+                n.as_i64()
+                    .and_then(|i| u32::try_from(i).ok())
+                    .filter(|p| *p >= 1)
+                    .ok_or_else(|| format!("precedence {n} is not a whole number ≥ 1"))?,
+            ),
+            Some(other) => return Err(format!("precedence is not a known number ({other:?})")),
+        };
+        let opt_string = |name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
+        Ok(Model {
+            id: opt_string(attr::ID),
+            name,
+            linked_app_uids,
+            target_app_ids,
+            precedence,
+            decision: opt_string(attr::DECISION),
+            session_duration: opt_string(attr::SESSION_DURATION),
+            account_id: opt_string(attr::ACCOUNT_ID),
+            app_count: v.get(attr::APP_COUNT).and_then(Value::as_i64),
+        })
+    }
+
+    /// The state object (every attribute present; sets sorted).
+    fn to_value(&self) -> Value {
+        Value::object([
+            (attr::ID, Value::opt_string(self.id.clone())),
+            (attr::NAME, Value::string(self.name.clone())),
+            (
+                attr::LINKED_APP_UIDS,
+                Value::string_set(self.linked_app_uids.iter().cloned()),
+            ),
+            (
+                attr::TARGET_APP_IDS,
+                self.target_app_ids
+                    .as_ref()
+                    .map_or(Value::Null, |t| Value::string_set(t.iter().cloned())),
+            ),
+            (
+                attr::PRECEDENCE,
+                self.precedence
+                    .map_or(Value::Null, |p| Value::int(i64::from(p))),
+            ),
+            (attr::DECISION, Value::opt_string(self.decision.clone())),
+            (
+                attr::SESSION_DURATION,
+                Value::opt_string(self.session_duration.clone()),
+            ),
+            (attr::ACCOUNT_ID, Value::opt_string(self.account_id.clone())),
+            (
+                attr::APP_COUNT,
+                self.app_count.map_or(Value::Null, Value::int),
+            ),
+        ])
+    }
+
+    /// The request body: our exact include list (one rule per uid, sorted), no
+    /// exclude/require, `session_duration` only when set; unmanaged fields of
+    /// `current` (approval settings, MFA, …) carried over.
+    fn policy_body(&self, current: Option<&Policy>) -> PolicyBody {
+        let mut body = current.map(Policy::to_body).unwrap_or_default();
+        body.name = self.name.clone();
+        body.decision = Decision::NonIdentity;
+        body.include = self
+            .linked_app_uids
+            .iter()
+            .map(Rule::linked_app_token)
+            .collect();
+        body.exclude = Vec::new();
+        body.require = Vec::new();
+        body.session_duration = self.session_duration.clone();
+        body
+    }
+
+    /// True when the policy object itself (not its attachments) must be rewritten.
+    fn policy_differs(&self, planned: &Model) -> bool {
+        self.name != planned.name
+            || self.linked_app_uids != planned.linked_app_uids
+            || self.decision.as_deref() != Some(NON_IDENTITY)
+            || self.session_duration != planned.session_duration
+    }
+}
+
+/// How a rule other than `linked_app_token` (or any exclude/require rule) found in
+/// the policy appears in `linked_app_uids`: never a UUID, so it can never equal a
+/// configuration and the plan shows its removal.
+fn foreign_rule_entry(section: &str, rule: &Rule) -> String {
+    format!("unmanaged {section} rule: {}", rule.to_value())
+}
+
+/// `linked_app_uids` as the policy holds them, foreign rules included.
+fn linked_uids_of(policy: &Policy) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for rule in &policy.include {
+        match rule {
+            Rule::LinkedAppToken { app_uid } => out.insert(app_uid.clone()),
+            other => out.insert(foreign_rule_entry("include", other)),
+        };
+    }
+    for rule in &policy.exclude {
+        out.insert(foreign_rule_entry("exclude", rule));
+    }
+    for rule in &policy.require {
+        out.insert(foreign_rule_entry("require", rule));
+    }
+    out
+}
+
+/// Why a policy cannot be managed by this resource (import), if it cannot.
+fn import_refusal(policy: &Policy) -> Option<String> {
+    if policy.decision != Decision::NonIdentity {
+        return Some(format!(
+            "its decision is {:?}. This resource manages only Linked App Token policies, whose \
+             decision must be \"non_identity\" (Service Auth): Linked App Token rules work only with it.",
+            policy.decision.as_str()
+        ));
+    }
+    let foreign: Vec<String> = policy
+        .include
+        .iter()
+        .filter(|r| !matches!(r, Rule::LinkedAppToken { .. }))
+        .map(|r| format!("include {}", r.kind()))
+        .chain(
+            policy
+                .exclude
+                .iter()
+                .map(|r| format!("exclude {}", r.kind())),
+        )
+        .chain(
+            policy
+                .require
+                .iter()
+                .map(|r| format!("require {}", r.kind())),
+        )
+        .collect();
+    if !foreign.is_empty() {
+        return Some(format!(
+            "it has rules other than linked_app_token ({}). This resource manages policies whose only \
+             rules are linked_app_token include rules; importing this one would make the next apply \
+             remove the other rules. Manage it with a general-purpose Access policy resource instead.",
+            foreign.join(", ")
+        ));
+    }
+    if policy.include.is_empty() {
+        return Some("it has no linked_app_token rule.".to_string());
+    }
+    None
+}
+
+/// The session duration to keep in state: the API's, except where it is only a
+/// restatement of the prior value (same duration written differently) or the API's
+/// documented default for a policy created without one.
+fn session_from_api(prior: Option<&str>, api: Option<&str>) -> Option<String> {
+    match (prior, api) {
+        (_, None) => None,
+        (None, Some(a)) if parse_go_duration(a) == Some(API_DEFAULT_SESSION_DURATION_SECS) => None,
+        (Some(p), Some(a))
+            if parse_go_duration(p).is_some() && parse_go_duration(p) == parse_go_duration(a) =>
+        {
+            Some(p.to_string())
+        }
+        (_, Some(a)) => Some(a.to_string()),
+    }
+}
+
+/// `account_id` for [`ProviderData::api`]: unknown (provider default not known at
+/// plan time) means the provider default.
+fn account_arg(v: &Value) -> Value {
+    match v.get(attr::ACCOUNT_ID) {
+        Some(Value::String(s)) => Value::string(s.clone()),
+        _ => Value::Null,
+    }
+}
+
+fn set_of(v: Option<&Value>) -> BTreeSet<String> {
+    v.map(Value::known_strings)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+// ----- checks before any write ----------------------------------------------------
+
+/// What a write is about to do, i.e. what must be checked against the API first.
+#[derive(Debug, Default)]
+struct WritePlan {
+    /// Targets that will be attached (not attached before).
+    new_targets: Vec<String>,
+    /// Targets whose slot `precedence` must be free.
+    precedence_targets: Vec<String>,
+    precedence: Option<u32>,
+    /// Linked uids that are new in the policy.
+    new_linked: Vec<String>,
+    /// Our own policy id (a slot it already holds is free for it).
+    own_id: Option<String>,
+}
+
+impl WritePlan {
+    /// From the prior state (`Null` on create) and a planned object whose set
+    /// elements may be partly unknown (unknown ones are skipped).
+    fn between(prior: &Value, planned: &Value) -> WritePlan {
+        let creating = prior.is_null();
+        let prior_targets = set_of(prior.get(attr::TARGET_APP_IDS));
+        let prior_linked = set_of(prior.get(attr::LINKED_APP_UIDS));
+        let planned_targets = match planned.get(attr::TARGET_APP_IDS) {
+            Some(v @ (Value::Set(_) | Value::List(_))) => set_of(Some(v)),
+            _ => BTreeSet::new(),
+        };
+        let precedence = planned
+            .get(attr::PRECEDENCE)
+            .and_then(Value::as_i64)
+            .and_then(|p| u32::try_from(p).ok());
+        let prior_precedence = prior.get(attr::PRECEDENCE).and_then(Value::as_i64);
+        let precedence_changed = !creating && prior_precedence != precedence.map(i64::from);
+        let new_targets: Vec<String> = planned_targets
+            .difference(&prior_targets)
+            .cloned()
+            .collect();
+        let precedence_targets = match precedence {
+            None => Vec::new(),
+            Some(_) if precedence_changed => planned_targets.iter().cloned().collect(),
+            Some(_) => new_targets.clone(),
+        };
+        WritePlan {
+            new_targets,
+            precedence_targets,
+            precedence,
+            new_linked: set_of(planned.get(attr::LINKED_APP_UIDS))
+                .difference(&prior_linked)
+                .cloned()
+                .collect(),
+            own_id: prior
+                .get(attr::ID)
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    }
+}
+
+/// How an application is named in messages.
+fn describe_app(app: &App) -> String {
+    match app.name.as_deref() {
+        Some(name) if !name.is_empty() => format!("{name:?} ({})", app.id),
+        _ => app.id.clone(),
+    }
+}
+
+/// The name of the policy at `index` of an app's attachments, if the API expanded it.
+fn attached_policy_name(app: &App, policy_id: &str) -> String {
+    let name = app
+        .policies
+        .iter()
+        .find(|p| p.id == policy_id)
+        .and_then(|p| p.rest.get("name"))
+        .and_then(serde_json::Value::as_str);
+    match name {
+        Some(n) => format!("{n:?} ({policy_id})"),
+        None => policy_id.to_string(),
+    }
+}
+
+/// Checks every precondition of `plan` against the API (coalesced reads only).
+/// Returns the diagnostics and, for messages later, the names of the apps read.
+async fn check_before_write(
+    client: &Client,
+    account: &str,
+    plan: &WritePlan,
+    planned: &Value,
+) -> (Diagnostics, Vec<App>) {
+    let mut diags = Diagnostics::new();
+    let mut seen = Vec::new();
+    let targets_path = AttributePath::root(attr::TARGET_APP_IDS);
+    let linked_path = AttributePath::root(attr::LINKED_APP_UIDS);
+
+    check_overlap(planned, &mut diags);
+
+    let mut to_read: BTreeSet<String> = plan.new_targets.iter().cloned().collect();
+    to_read.extend(plan.precedence_targets.iter().cloned());
+    for target in &to_read {
+        let app = match client.get_app(account, target).await {
+            Ok(app) => app,
+            Err(e) if e.is_not_found() => {
+                diags.attr_error(
+                    targets_path.clone(),
+                    "Target application not found",
+                    format!(
+                        "No Access application with ID {target} exists in account {account}. It may have \
+                         been deleted outside Terraform: remove it from target_app_ids, or use the ID of \
+                         an existing self-hosted application."
+                    ),
+                );
+                continue;
+            }
+            Err(e) => {
+                diags.0.push(errors::api_error_at(
+                    &format!("read target application {target}"),
+                    &e,
+                    Some(targets_path.clone()),
+                ));
+                continue;
+            }
+        };
+        if app.app_type != "self_hosted" {
+            diags.attr_error(
+                targets_path.clone(),
+                "Target application is not self-hosted",
+                format!(
+                    "Application {} has type {:?}. Linked App Token policies can only be attached to \
+                     self-hosted applications (type \"self_hosted\"); Cloudflare Access does not apply \
+                     them to SaaS, SSH, VNC, MCP or other application types.",
+                    describe_app(&app),
+                    app.app_type
+                ),
+            );
+        } else if let Some(p) = plan.precedence
+            && plan.precedence_targets.contains(target)
+            && let Some(holder) = app
+                .policy_links()
+                .into_iter()
+                .find(|l| l.precedence == p && Some(&l.id) != plan.own_id.as_ref())
+        {
+            diags.attr_error(
+                AttributePath::root(attr::PRECEDENCE),
+                "Precedence already in use",
+                format!(
+                    "Precedence {p} on application {} is already used by policy {}. Choose a precedence \
+                     that is free on every target, or omit precedence to place this policy after the \
+                     existing ones. Other policies are never moved by this resource.",
+                    describe_app(&app),
+                    attached_policy_name(&app, &holder.id)
+                ),
+            );
+        }
+        seen.push(app);
+    }
+
+    for uid in &plan.new_linked {
+        match client.get_app(account, uid).await {
+            Ok(app) if app.app_type == "self_hosted" || app.app_type == "saas" => seen.push(app),
+            Ok(app) => diags.attr_error(
+                linked_path.clone(),
+                "Linked application has an unsupported type",
+                format!(
+                    "Application {} has type {:?}. A Linked App Token rule accepts tokens issued for a \
+                     self-hosted or SaaS (OIDC) Access application: use the ID of your MCP server's \
+                     application.",
+                    describe_app(&app),
+                    app.app_type
+                ),
+            ),
+            Err(e) if e.is_not_found() => diags.attr_error(
+                linked_path.clone(),
+                "Linked application not found",
+                format!(
+                    "No Access application with ID {uid} exists in account {account}. linked_app_uids \
+                     must hold IDs of existing self-hosted or SaaS Access applications (the MCP server \
+                     applications)."
+                ),
+            ),
+            Err(e) => diags.0.push(errors::api_error_at(
+                &format!("read linked application {uid}"),
+                &e,
+                Some(linked_path.clone()),
+            )),
+        }
+    }
+    (diags, seen)
+}
+
+/// A downstream app that is also a linked app would accept its own tokens: a
+/// configuration mistake (known values only).
+fn check_overlap(config: &Value, diags: &mut Diagnostics) {
+    let targets = set_of(config.get(attr::TARGET_APP_IDS));
+    let linked = set_of(config.get(attr::LINKED_APP_UIDS));
+    for id in targets.intersection(&linked) {
+        diags.attr_error(
+            AttributePath::root(attr::TARGET_APP_IDS),
+            "Target is also a linked application",
+            format!(
+                "Application {id} is listed in both target_app_ids and linked_app_uids. target_app_ids \
+                 are the downstream applications the MCP server calls; linked_app_uids are the MCP server \
+                 applications whose tokens they accept. An application cannot be both."
+            ),
+        );
+    }
+}
+
+fn app_label(apps: &[App], id: &str) -> String {
+    apps.iter()
+        .find(|a| a.id == id)
+        .map_or_else(|| id.to_string(), describe_app)
+}
+
+/// The API's count of applications using the policy, read after our writes; falls
+/// back to the applications seen holding it.
+async fn current_app_count(
+    client: &Client,
+    account: &str,
+    policy_id: &str,
+    fallback: usize,
+) -> i64 {
+    match client.get_policy_uncached(account, policy_id).await {
+        Ok(policy) => {
+            if let Some(n) = policy.app_count.and_then(|n| i64::try_from(n).ok()) {
+                return n;
+            }
+        }
+        Err(e) => {
+            tracing::debug!(policy_id, error = %e, "re-reading the policy for app_count failed")
+        }
+    }
+    match client.apps_with_policy(account, policy_id).await {
+        Ok(apps) => apps.len() as i64,
+        Err(_) => fallback as i64,
+    }
+}
+
+/// Attaches/detaches so the policy is on exactly `wanted`, starting from `attached`.
+/// Returns the apps it is attached to afterwards and one diagnostic per failure; goes
+/// on with the other apps after a failure (each edit is independent) unless stopped.
+#[allow(clippy::too_many_arguments)]
+async fn converge_attachments(
+    ctx: &Context,
+    client: &Client,
+    account: &str,
+    policy_id: &str,
+    mut attached: BTreeSet<String>,
+    wanted: &BTreeSet<String>,
+    precedence: Option<u32>,
+    move_existing: bool,
+    names: &[App],
+) -> (BTreeSet<String>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let path = AttributePath::root(attr::TARGET_APP_IDS);
+    let extra: Vec<String> = attached.difference(wanted).cloned().collect();
+    for app_id in extra {
+        if ctx.stop.is_cancelled() {
+            break;
+        }
+        match client.detach_policy(account, &app_id, policy_id).await {
+            Ok(_) => {
+                tracing::info!(tf_resource_type = TYPE_NAME, policy_id, app_id = %app_id, "detached");
+                attached.remove(&app_id);
+            }
+            Err(e) => diags.0.push(errors::api_error_at(
+                &format!(
+                    "detach policy {policy_id} from application {}",
+                    app_label(names, &app_id)
+                ),
+                &e,
+                Some(path.clone()),
+            )),
+        }
+    }
+    for app_id in wanted {
+        if ctx.stop.is_cancelled() {
+            diags.error(
+                "Operation cancelled",
+                format!("Stopped before attaching policy {policy_id} to application {app_id}."),
+            );
+            break;
+        }
+        let needed = !attached.contains(app_id) || (move_existing && precedence.is_some());
+        if !needed {
+            continue;
+        }
+        match client
+            .attach_policy(account, app_id, policy_id, precedence)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(tf_resource_type = TYPE_NAME, policy_id, app_id = %app_id, ?precedence, "attached");
+                attached.insert(app_id.clone());
+            }
+            Err(e) => diags.0.push(errors::api_error_at(
+                &format!(
+                    "attach policy {policy_id} to application {}",
+                    app_label(names, app_id)
+                ),
+                &e,
+                Some(path.clone()),
+            )),
+        }
+    }
+    (attached, diags)
+}
+
+/// `Client::create_policy` on owned arguments: awaited with borrowed ones next to
+/// other borrowing futures, the client's recovery closure trips rustc's "Send is not
+/// general enough" inside `async_trait` methods.
+fn create_policy_owned(
+    client: Client,
+    account: String,
+    body: PolicyBody,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<Policy, ApiError>> + Send>> {
+    Box::pin(async move { client.create_policy(&account, &body).await })
+}
+
+// ----- the resource ---------------------------------------------------------------
+
+/// The `cfaccess_linked_app_policy` resource.
 pub struct LinkedAppPolicyResource {
     data: Arc<ProviderData>,
 }
@@ -167,6 +708,29 @@ impl LinkedAppPolicyResource {
     /// A resource served through `data`.
     pub fn new(data: Arc<ProviderData>) -> Self {
         LinkedAppPolicyResource { data }
+    }
+
+    fn api_for(&self, v: &Value, diags: &mut Diagnostics) -> Option<Api> {
+        match self.data.api(&account_arg(v)) {
+            Ok(api) => Some(api),
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        }
+    }
+}
+
+fn model_or_error(v: &Value, what: &str, diags: &mut Diagnostics) -> Option<Model> {
+    match Model::from_value(v) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            diags.error(
+                "Unexpected value",
+                format!("The {what} of {TYPE_NAME} could not be read ({e}). This is a bug in the provider."),
+            );
+            None
+        }
     }
 }
 
@@ -180,82 +744,513 @@ impl Resource for LinkedAppPolicyResource {
         schema()
     }
 
-    // Interim: behaviour lands in the next commit; until then every write fails loudly.
+    async fn validate(&self, _ctx: &Context, config: &Value, diags: &mut Diagnostics) {
+        check_overlap(config, diags);
+    }
+
+    async fn modify_plan(&self, _ctx: &Context, req: &mut PlanRequest, diags: &mut Diagnostics) {
+        if req.planned.is_null() {
+            return;
+        }
+        // Owned fixed value: planning it (instead of Terraform's sticky prior) makes a
+        // decision changed in the dashboard show as drift.
+        if req.config.get(attr::DECISION).is_none_or(Value::is_null) {
+            req.planned.set(attr::DECISION, Value::string(NON_IDENTITY));
+        }
+        // app_count moves only when attachments move (#5608).
+        if !req.is_create() {
+            let planned_targets = req
+                .planned
+                .get(attr::TARGET_APP_IDS)
+                .cloned()
+                .unwrap_or(Value::Null);
+            let prior_targets = req
+                .prior
+                .get(attr::TARGET_APP_IDS)
+                .cloned()
+                .unwrap_or(Value::Null);
+            let count = if planned_targets.is_wholly_known()
+                && planned_targets.semantically_equal(&prior_targets)
+            {
+                req.prior
+                    .get(attr::APP_COUNT)
+                    .cloned()
+                    .unwrap_or(Value::Unknown)
+            } else {
+                Value::Unknown
+            };
+            req.planned.set(attr::APP_COUNT, count);
+        }
+        if !self.data.is_ready() {
+            return;
+        }
+        if req.is_create()
+            && req
+                .planned
+                .get(attr::ACCOUNT_ID)
+                .is_some_and(Value::is_unknown)
+            && let Ok(api) = self.data.api(&Value::Null)
+        {
+            req.planned
+                .set(attr::ACCOUNT_ID, Value::string(api.account_id));
+        }
+        if req
+            .planned
+            .get(attr::ACCOUNT_ID)
+            .is_some_and(Value::is_unknown)
+        {
+            return;
+        }
+        let Some(api) = self.api_for(&req.planned, diags) else {
+            return;
+        };
+        let plan = WritePlan::between(&req.prior, &req.planned);
+        let (checks, _) =
+            check_before_write(&api.client, &api.account_id, &plan, &req.planned).await;
+        diags.extend(checks);
+    }
+
     async fn create(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         _config: &Value,
-        _planned: &Value,
+        planned: &Value,
         _private: &[u8],
     ) -> ApplyResult {
-        let mut diagnostics = Diagnostics::new();
-        diagnostics.error("cfaccess_linked_app_policy: not implemented yet", "");
+        let mut diags = Diagnostics::new();
+        let Some(plan) = model_or_error(planned, "plan", &mut diags) else {
+            return ApplyResult {
+                diagnostics: diags,
+                ..Default::default()
+            };
+        };
+        let Some(api) = self.api_for(planned, &mut diags) else {
+            return ApplyResult {
+                diagnostics: diags,
+                ..Default::default()
+            };
+        };
+        let account = api.account_id.as_str();
+        // Values unknown at plan time are known now: check again before the first write.
+        let write = WritePlan::between(&Value::Null, planned);
+        let (checks, apps) = check_before_write(&api.client, account, &write, planned).await;
+        if checks.has_errors() {
+            return ApplyResult {
+                diagnostics: checks,
+                ..Default::default()
+            };
+        }
+        diags.extend(checks);
+
+        let created = create_policy_owned(
+            api.client.clone(),
+            account.to_string(),
+            plan.policy_body(None),
+        )
+        .await;
+        let policy = match created {
+            Ok(p) => p,
+            Err(e) => {
+                diags.0.push(errors::api_error(
+                    &format!("create policy {:?}", plan.name),
+                    &e,
+                ));
+                return ApplyResult {
+                    diagnostics: diags,
+                    ..Default::default()
+                };
+            }
+        };
+        tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %policy.id, "policy created");
+
+        let mut state = plan.clone();
+        state.id = Some(policy.id.clone());
+        state.account_id = Some(api.account_id.clone());
+        state.decision = Some(NON_IDENTITY.to_string());
+        let mut attached_count = 0;
+        if let Some(wanted) = &plan.target_app_ids {
+            let (attached, attach_diags) = converge_attachments(
+                ctx,
+                &api.client,
+                account,
+                &policy.id,
+                BTreeSet::new(),
+                wanted,
+                plan.precedence,
+                false,
+                &apps,
+            )
+            .await;
+            attached_count = attached.len();
+            if attach_diags.has_errors() {
+                // The policy exists: record it with the attachments that exist, so the
+                // next apply attaches the rest instead of creating a second policy.
+                state.app_count = Some(attached.len() as i64);
+                state.target_app_ids = Some(attached);
+                diags.extend(attach_diags);
+                return ApplyResult {
+                    new_state: Some(state.to_value()),
+                    diagnostics: diags,
+                    ..Default::default()
+                };
+            }
+        }
+        state.app_count =
+            Some(current_app_count(&api.client, account, &policy.id, attached_count).await);
         ApplyResult {
-            diagnostics,
+            new_state: Some(state.to_value()),
+            diagnostics: diags,
             ..Default::default()
         }
     }
 
     async fn read(&self, _ctx: &Context, current: &Value, _private: &[u8]) -> ReadResult {
-        ReadResult {
+        let mut diags = Diagnostics::new();
+        let unchanged = |diagnostics| ReadResult {
             new_state: Some(current.clone()),
+            diagnostics,
+            ..Default::default()
+        };
+        let Some(prior) = model_or_error(current, "state", &mut diags) else {
+            return unchanged(diags);
+        };
+        let Some(id) = prior.id.clone() else {
+            return ReadResult {
+                new_state: None,
+                ..Default::default()
+            };
+        };
+        let Some(api) = self.api_for(current, &mut diags) else {
+            return unchanged(diags);
+        };
+        let account = api.account_id.as_str();
+        let policy = match api.client.get_policy(account, &id).await {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => {
+                tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, "policy gone; dropping from state");
+                return ReadResult {
+                    new_state: None,
+                    ..Default::default()
+                };
+            }
+            Err(e) => {
+                diags
+                    .0
+                    .push(errors::api_error(&format!("read policy {id}"), &e));
+                return unchanged(diags);
+            }
+        };
+        let attachments = match api.client.apps_with_policy(account, &id).await {
+            Ok(a) => a,
+            Err(e) => {
+                diags.0.push(errors::api_error(
+                    &format!("list the applications using policy {id}"),
+                    &e,
+                ));
+                return unchanged(diags);
+            }
+        };
+        let mut state = prior.clone();
+        state.account_id = Some(api.account_id.clone());
+        state.name = policy.name.clone();
+        state.decision = Some(policy.decision.as_str().to_string());
+        state.linked_app_uids = linked_uids_of(&policy);
+        state.session_duration = session_from_api(
+            prior.session_duration.as_deref(),
+            policy.session_duration.as_deref(),
+        );
+        if prior.target_app_ids.is_some() {
+            state.target_app_ids = Some(attachments.iter().map(|a| a.app_id.clone()).collect());
+        }
+        state.app_count = Some(
+            policy
+                .app_count
+                .and_then(|n| i64::try_from(n).ok())
+                .unwrap_or(attachments.len() as i64),
+        );
+        ReadResult {
+            new_state: Some(state.to_value()),
+            diagnostics: diags,
             ..Default::default()
         }
     }
 
     async fn update(
         &self,
-        _ctx: &Context,
-        prior: &Value,
+        ctx: &Context,
+        prior_value: &Value,
         _config: &Value,
-        _planned: &Value,
+        planned: &Value,
         _private: &[u8],
     ) -> ApplyResult {
-        let mut diagnostics = Diagnostics::new();
-        diagnostics.error("cfaccess_linked_app_policy: not implemented yet", "");
+        let mut diags = Diagnostics::new();
+        let unchanged = |diagnostics| ApplyResult {
+            new_state: Some(prior_value.clone()),
+            diagnostics,
+            ..Default::default()
+        };
+        let (Some(prior), Some(plan)) = (
+            model_or_error(prior_value, "prior state", &mut diags),
+            model_or_error(planned, "plan", &mut diags),
+        ) else {
+            return unchanged(diags);
+        };
+        let Some(id) = prior.id.clone() else {
+            diags.error(
+                "Missing policy ID",
+                "The prior state has no policy ID. This is a bug in the provider.",
+            );
+            return unchanged(diags);
+        };
+        let Some(api) = self.api_for(prior_value, &mut diags) else {
+            return unchanged(diags);
+        };
+        let account = api.account_id.as_str();
+        let write = WritePlan::between(prior_value, planned);
+        let (checks, apps) = check_before_write(&api.client, account, &write, planned).await;
+        if checks.has_errors() {
+            return unchanged(checks);
+        }
+        diags.extend(checks);
+
+        let mut state = prior.clone();
+        if prior.policy_differs(&plan) {
+            let current = match api.client.get_policy_uncached(account, &id).await {
+                Ok(p) => p,
+                Err(e) => {
+                    diags.0.push(errors::api_error(
+                        &format!("read policy {id} before updating it"),
+                        &e,
+                    ));
+                    return unchanged(diags);
+                }
+            };
+            if let Err(e) = api
+                .client
+                .update_policy(account, &id, &plan.policy_body(Some(&current)))
+                .await
+            {
+                diags
+                    .0
+                    .push(errors::api_error(&format!("update policy {id}"), &e));
+                return unchanged(diags);
+            }
+            tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, "policy updated");
+        }
+        state.name = plan.name.clone();
+        state.linked_app_uids = plan.linked_app_uids.clone();
+        state.decision = Some(NON_IDENTITY.to_string());
+        state.session_duration = plan.session_duration.clone();
+        state.precedence = plan.precedence;
+
+        if let Some(wanted) = &plan.target_app_ids {
+            let attached = match api.client.apps_with_policy(account, &id).await {
+                Ok(list) => list.into_iter().map(|a| a.app_id).collect(),
+                Err(e) => {
+                    diags.0.push(errors::api_error(
+                        &format!("list the applications using policy {id}"),
+                        &e,
+                    ));
+                    state.app_count = prior.app_count;
+                    return ApplyResult {
+                        new_state: Some(state.to_value()),
+                        diagnostics: diags,
+                        ..Default::default()
+                    };
+                }
+            };
+            let move_existing = plan.precedence != prior.precedence;
+            let (attached, attach_diags) = converge_attachments(
+                ctx,
+                &api.client,
+                account,
+                &id,
+                attached,
+                wanted,
+                plan.precedence,
+                move_existing,
+                &apps,
+            )
+            .await;
+            if attach_diags.has_errors() {
+                state.app_count = Some(attached.len() as i64);
+                state.target_app_ids = Some(attached);
+                diags.extend(attach_diags);
+                return ApplyResult {
+                    new_state: Some(state.to_value()),
+                    diagnostics: diags,
+                    ..Default::default()
+                };
+            }
+        }
+        state.target_app_ids = plan.target_app_ids.clone();
+        state.app_count = match plan.app_count {
+            Some(n) => Some(n),
+            None => {
+                let fallback = state.target_app_ids.as_ref().map_or(0, BTreeSet::len);
+                Some(current_app_count(&api.client, account, &id, fallback).await)
+            }
+        };
         ApplyResult {
-            new_state: Some(prior.clone()),
-            diagnostics,
+            new_state: Some(state.to_value()),
+            diagnostics: diags,
             ..Default::default()
         }
     }
 
-    async fn delete(&self, _ctx: &Context, _prior: &Value, _private: &[u8]) -> Diagnostics {
-        let mut diagnostics = Diagnostics::new();
-        diagnostics.error("cfaccess_linked_app_policy: not implemented yet", "");
-        diagnostics
+    async fn delete(&self, ctx: &Context, prior_value: &Value, _private: &[u8]) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let Some(id) = prior_value
+            .get(attr::ID)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            return diags;
+        };
+        let Some(api) = self.api_for(prior_value, &mut diags) else {
+            return diags;
+        };
+        let account = api.account_id.as_str();
+        // A fresh list (not the snapshot): every app holding the policy, including
+        // attachments made outside Terraform, must let go of it before the DELETE.
+        let holders: BTreeSet<String> =
+            match api.client.list_apps(account, &AppFilter::default()).await {
+                Ok(apps) => apps
+                    .into_iter()
+                    .filter(|app| app.policy_links().iter().any(|l| l.id == id))
+                    .map(|app| app.id)
+                    .collect(),
+                Err(e) => {
+                    diags.0.push(errors::api_error(
+                        &format!("list the applications using policy {id}"),
+                        &e,
+                    ));
+                    return diags;
+                }
+            };
+        let (_, detach_diags) = converge_attachments(
+            ctx,
+            &api.client,
+            account,
+            &id,
+            holders,
+            &BTreeSet::new(),
+            None,
+            false,
+            &[],
+        )
+        .await;
+        if detach_diags.has_errors() {
+            diags.extend(detach_diags);
+            return diags;
+        }
+        match api.client.delete_policy(account, &id).await {
+            Ok(outcome) => {
+                tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, ?outcome, "policy deleted");
+            }
+            Err(e) => diags
+                .0
+                .push(errors::api_error(&format!("delete policy {id}"), &e)),
+        }
+        diags
     }
 
-    async fn import(&self, _ctx: &Context, _id: &str) -> ImportResult {
-        let mut diagnostics = Diagnostics::new();
-        diagnostics.error("cfaccess_linked_app_policy: not implemented yet", "");
+    async fn import(&self, _ctx: &Context, import_id: &str) -> ImportResult {
+        let mut diags = Diagnostics::new();
+        let (account, policy_id) = match errors::parse_import_id(import_id, "policy") {
+            Ok(parts) => parts,
+            Err(d) => {
+                return ImportResult {
+                    diagnostics: d,
+                    ..Default::default()
+                };
+            }
+        };
+        let api = match self.data.api(&Value::opt_string(account)) {
+            Ok(api) => api,
+            Err(d) => {
+                return ImportResult {
+                    diagnostics: d,
+                    ..Default::default()
+                };
+            }
+        };
+        let account = api.account_id.as_str();
+        let policy = match api.client.get_policy(account, &policy_id).await {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => {
+                diags.error(
+                    "Cannot import: policy not found",
+                    format!(
+                        "No reusable Access policy with ID {policy_id} exists in account {account}."
+                    ),
+                );
+                return ImportResult {
+                    diagnostics: diags,
+                    ..Default::default()
+                };
+            }
+            Err(e) => {
+                diags
+                    .0
+                    .push(errors::api_error(&format!("read policy {policy_id}"), &e));
+                return ImportResult {
+                    diagnostics: diags,
+                    ..Default::default()
+                };
+            }
+        };
+        if let Some(why) = import_refusal(&policy) {
+            diags.error(
+                "Cannot import: not a Linked App Token policy",
+                format!(
+                    "Policy {:?} ({policy_id}) cannot be managed as {TYPE_NAME}: {why}",
+                    policy.name
+                ),
+            );
+            return ImportResult {
+                diagnostics: diags,
+                ..Default::default()
+            };
+        }
+        let attached: BTreeSet<String> =
+            match api.client.apps_with_policy(account, &policy_id).await {
+                Ok(list) => list.into_iter().map(|a| a.app_id).collect(),
+                Err(e) => {
+                    diags.0.push(errors::api_error(
+                        &format!("list the applications using policy {policy_id}"),
+                        &e,
+                    ));
+                    return ImportResult {
+                        diagnostics: diags,
+                        ..Default::default()
+                    };
+                }
+            };
+        let state = Model {
+            id: Some(policy.id.clone()),
+            name: policy.name.clone(),
+            linked_app_uids: linked_uids_of(&policy),
+            // Attached nowhere → null, as a create without target_app_ids records.
+            target_app_ids: (!attached.is_empty()).then_some(attached.clone()),
+            precedence: None,
+            decision: Some(policy.decision.as_str().to_string()),
+            session_duration: policy.session_duration.clone(),
+            account_id: Some(api.account_id.clone()),
+            app_count: Some(
+                policy
+                    .app_count
+                    .and_then(|n| i64::try_from(n).ok())
+                    .unwrap_or(attached.len() as i64),
+            ),
+        };
+        tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %policy_id, "imported");
         ImportResult {
-            diagnostics,
+            state: Some(state.to_value()),
+            diagnostics: diags,
             ..Default::default()
         }
     }
-}
-
-#[allow(dead_code)]
-fn _uses(
-    _: (
-        &Api,
-        &Client,
-        &App,
-        &Policy,
-        &PolicyBody,
-        &Rule,
-        &Decision,
-        &ApiError,
-        &BTreeSet<String>,
-    ),
-) {
-    let _ = (
-        is_uuid,
-        parse_go_duration,
-        errors::api_error,
-        API_DEFAULT_SESSION_DURATION_SECS,
-    );
 }
 
 #[cfg(test)]
