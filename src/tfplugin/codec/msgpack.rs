@@ -224,7 +224,7 @@ impl<'a> Decoder<'a> {
                 self.pos += 1;
                 Number::from(i64::from(i8::from_be_bytes([marker])))
             }
-            0xcc..=0xcf | 0xd0..=0xd3 | 0xca | 0xcb => {
+            0xca..=0xd3 => {
                 self.pos += 1;
                 match marker {
                     0xcc => Number::from(u64::from(self.byte()?)),
