@@ -459,10 +459,10 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::read_resource::Request>,
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = req.into_inner();
-        let field = Some(("tf_resource_type", req.type_name.clone()));
+        let type_name = req.type_name.clone();
         let resp = traced(
             "ReadResource",
-            field.as_ref().map(|(k, v)| (*k, v.as_str())),
+            Some(("tf_resource_type", type_name.as_str())),
             self.read(req),
         )
         .await;
