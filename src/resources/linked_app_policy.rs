@@ -506,7 +506,7 @@ async fn check_before_write(
                 targets_path.clone(),
                 "Target application is not self-hosted",
                 format!(
-                    "Application {} has type {:?}. Linked App Token policies can only be attached to \
+                    "Application {} in target_app_ids has type {:?}. Linked App Token policies can only be attached to \
                      self-hosted applications (type \"self_hosted\"); Cloudflare Access does not apply \
                      them to SaaS, SSH, VNC, MCP or other application types.",
                     describe_app(&app),
@@ -542,9 +542,9 @@ async fn check_before_write(
                 linked_path.clone(),
                 "Linked application has an unsupported type",
                 format!(
-                    "Application {} has type {:?}. A Linked App Token rule accepts tokens issued for a \
-                     self-hosted or SaaS (OIDC) Access application: use the ID of your MCP server's \
-                     application.",
+                    "Application {} in linked_app_uids has type {:?}. A Linked App Token rule accepts \
+                     tokens issued for a self-hosted or SaaS (OIDC) Access application: use the ID of \
+                     your MCP server's application.",
                     describe_app(&app),
                     app.app_type
                 ),
@@ -1254,11 +1254,207 @@ impl Resource for LinkedAppPolicyResource {
 }
 
 #[cfg(test)]
+#[path = "linked_app_policy_tests.rs"]
+mod handler_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn schema_is_consistent() {
         assert_eq!(schema().internal_problems(), Vec::<String>::new());
+        let s = schema();
+        let replace: Vec<&str> = s
+            .attributes
+            .iter()
+            .filter(|a| a.requires_replace())
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(replace, vec![attr::ACCOUNT_ID]);
+        assert!(
+            !s.attribute(attr::SESSION_DURATION)
+                .is_some_and(|a| a.mode.computed()),
+            "never defaulted"
+        );
+    }
+
+    fn policy(v: serde_json::Value) -> Policy {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn session_duration_normalisation() {
+        assert_eq!(session_from_api(None, None), None);
+        assert_eq!(
+            session_from_api(Some("24h"), None),
+            None,
+            "removed in the dashboard: drift"
+        );
+        assert_eq!(
+            session_from_api(None, Some("24h")),
+            None,
+            "the API default is not drift"
+        );
+        assert_eq!(session_from_api(None, Some("12h")), Some("12h".into()));
+        assert_eq!(
+            session_from_api(Some("1440m"), Some("24h")),
+            Some("1440m".into())
+        );
+        assert_eq!(
+            session_from_api(Some("24h"), Some("12h")),
+            Some("12h".into())
+        );
+    }
+
+    #[test]
+    fn foreign_rules_and_decisions_never_look_like_our_configuration() {
+        let ours = policy(
+            serde_json::json!({"id": "p", "name": "n", "decision": "non_identity",
+            "include": [{"linked_app_token": {"app_uid": "b"}}, {"linked_app_token": {"app_uid": "a"}}]}),
+        );
+        assert_eq!(
+            linked_uids_of(&ours),
+            ["a", "b"].iter().map(|s| s.to_string()).collect()
+        );
+        assert_eq!(import_refusal(&ours), None);
+
+        let extra = policy(serde_json::json!({"id": "p", "decision": "non_identity",
+            "include": [{"linked_app_token": {"app_uid": "a"}}, {"everyone": {}}],
+            "require": [{"email_domain": {"domain": "example.com"}}]}));
+        let uids = linked_uids_of(&extra);
+        assert_eq!(uids.len(), 3);
+        assert!(
+            uids.contains("unmanaged include rule: {\"everyone\":{}}"),
+            "{uids:?}"
+        );
+        assert!(uids.iter().any(|u| u.starts_with("unmanaged require rule")));
+        let why = import_refusal(&extra).unwrap();
+        assert!(
+            why.contains("include everyone") && why.contains("require email_domain"),
+            "{why}"
+        );
+
+        let allow = policy(serde_json::json!({"id": "p", "decision": "allow",
+            "include": [{"linked_app_token": {"app_uid": "a"}}]}));
+        assert!(import_refusal(&allow).unwrap().contains("\"allow\""));
+    }
+
+    #[test]
+    fn request_body_is_exact_and_keeps_unmanaged_fields() {
+        let model = Model {
+            name: "n".into(),
+            linked_app_uids: ["b", "a"].iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let body = model.policy_body(None).to_value();
+        assert_eq!(
+            body,
+            serde_json::json!({"name": "n", "decision": "non_identity",
+                "include": [{"linked_app_token": {"app_uid": "a"}}, {"linked_app_token": {"app_uid": "b"}}],
+                "exclude": [], "require": []})
+        );
+        let current = policy(
+            serde_json::json!({"id": "p", "name": "old", "decision": "allow",
+            "include": [{"everyone": {}}], "exclude": [{"ip": {"ip": "10.0.0.0/8"}}],
+            "session_duration": "12h", "approval_required": true, "app_count": 3}),
+        );
+        let body = Model {
+            session_duration: Some("30m".into()),
+            ..model
+        }
+        .policy_body(Some(&current))
+        .to_value();
+        assert_eq!(body["approval_required"], serde_json::json!(true));
+        assert_eq!(body["exclude"], serde_json::json!([]));
+        assert_eq!(body["session_duration"], serde_json::json!("30m"));
+        assert!(body.get("app_count").is_none());
+    }
+
+    #[test]
+    fn write_plan_checks_only_what_changes() {
+        let state = Value::object([
+            (attr::ID, Value::string("me")),
+            (attr::TARGET_APP_IDS, Value::string_set(["t1", "t2"])),
+            (attr::LINKED_APP_UIDS, Value::string_set(["l1"])),
+            (attr::PRECEDENCE, Value::int(5)),
+        ]);
+        let same_precedence = Value::object([
+            (
+                attr::TARGET_APP_IDS,
+                Value::Set(vec![
+                    Value::string("t1"),
+                    Value::string("t3"),
+                    Value::Unknown,
+                ]),
+            ),
+            (attr::LINKED_APP_UIDS, Value::string_set(["l1", "l2"])),
+            (attr::PRECEDENCE, Value::int(5)),
+        ]);
+        let w = WritePlan::between(&state, &same_precedence);
+        assert_eq!(w.new_targets, vec!["t3".to_string()]);
+        assert_eq!(w.precedence_targets, vec!["t3".to_string()]);
+        assert_eq!(w.new_linked, vec!["l2".to_string()]);
+        assert_eq!(w.own_id.as_deref(), Some("me"));
+
+        let mut moved = same_precedence.clone();
+        moved.set(attr::PRECEDENCE, Value::int(6));
+        let w = WritePlan::between(&state, &moved);
+        assert_eq!(
+            w.precedence_targets,
+            vec!["t1".to_string(), "t3".to_string()]
+        );
+
+        let w = WritePlan::between(&Value::Null, &state);
+        assert_eq!(w.new_targets.len(), 2);
+        assert_eq!(w.own_id, None);
+    }
+
+    #[test]
+    fn decision_and_precedence_validators() {
+        let mut d = Diagnostics::new();
+        validate_decision(
+            &Value::string("non_identity"),
+            &AttributePath::root("decision"),
+            &mut d,
+        );
+        assert!(d.is_empty());
+        validate_decision(
+            &Value::string("allow"),
+            &AttributePath::root("decision"),
+            &mut d,
+        );
+        assert!(d.iter().next().unwrap().detail.contains("Service Auth"));
+        let mut d = Diagnostics::new();
+        let path = AttributePath::root("precedence");
+        validate_precedence_integer(&Value::int(3), &path, &mut d);
+        assert!(d.is_empty());
+        validate_precedence_integer(
+            &Value::Number(crate::tfplugin::Number::parse("2.5").unwrap()),
+            &path,
+            &mut d,
+        );
+        validate_precedence_integer(
+            &Value::Number(crate::tfplugin::Number::parse("99999999999").unwrap()),
+            &path,
+            &mut d,
+        );
+        assert_eq!(d.0.len(), 2);
+    }
+
+    #[test]
+    fn model_round_trips() {
+        let m = Model {
+            id: Some("i".into()),
+            name: "n".into(),
+            linked_app_uids: ["a".to_string()].into(),
+            target_app_ids: Some(BTreeSet::new()),
+            precedence: Some(3),
+            decision: Some(NON_IDENTITY.into()),
+            session_duration: None,
+            account_id: Some("acc".into()),
+            app_count: Some(0),
+        };
+        assert_eq!(Model::from_value(&m.to_value()).unwrap(), m);
     }
 }

@@ -1,0 +1,1035 @@
+//! Handler-level tests of `cfaccess_linked_app_policy` against the emulator: each
+//! "terraform command" gets a freshly configured provider (as Terraform starts one
+//! process per walk), plans run the framework's generic planning then `modify_plan`,
+//! and every apply is checked for consistency with its plan.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use cfaccess_emulator::{
+    DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, Fault, FaultKind, RateLimit, Seed, demo_ids,
+};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+use crate::provider::CfAccessProvider;
+use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
+use crate::tfplugin::validate::validate_config;
+use crate::tfplugin::{ConfigureRequest, Number, Provider};
+
+const TOKEN: &str = "handler-test-token";
+const ACC: &str = DEFAULT_ACCOUNT_ID;
+const API: &str = demo_ids::INTERNAL_API_APP;
+const WIKI: &str = demo_ids::COMPANY_WIKI_APP;
+const API_EMPLOYEES: &str = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
+const WIKI_EMPLOYEES: &str = demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
+/// Self-hosted MCP server app.
+const MCP: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
+/// SaaS (OIDC) MCP server app.
+const MCP_SAAS: &str = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+/// A third self-hosted downstream app, sorting between API and WIKI.
+const DOCS: &str = "7d0c5e2a-1b3c-4d5e-8f90-a1b2c3d4e5f6";
+/// An SSH app (not a valid target nor linked app).
+const SSH: &str = "8b2e3d4c-5f60-4b7c-9d8e-0f1a2b3c4d06";
+const MISSING: &str = "0f0e0d0c-0b0a-4909-8807-060504030201";
+
+fn seed() -> Seed {
+    let mut seed = Seed::downstream_demo();
+    seed.apps.extend([
+        json!({"id": MCP, "type": "self_hosted", "name": "MCP server", "domain": "mcp.internal.example.com"}),
+        json!({"id": MCP_SAAS, "type": "saas", "name": "MCP server (SaaS)", "saas_app": {
+            "auth_type": "oidc", "redirect_uris": ["https://mcp.example.com/callback"],
+            "grant_types": ["authorization_code"], "scopes": ["openid", "email"]}}),
+        json!({"id": DOCS, "type": "self_hosted", "name": "Docs", "domain": "docs.internal.example.com"}),
+        json!({"id": SSH, "type": "ssh", "name": "Bastion", "domain": "ssh.internal.example.com"}),
+    ]);
+    seed
+}
+
+fn ctx() -> Context {
+    Context {
+        stop: CancellationToken::new(),
+        rpc: "test",
+    }
+}
+
+/// One emulator and the Terraform-like workflow around the resource.
+struct World {
+    emu: Emulator,
+}
+
+/// Outcome of a plan: the refreshed prior state and the planned state.
+struct Planned {
+    prior: Value,
+    planned: Value,
+    diags: Diagnostics,
+}
+
+impl Planned {
+    /// True when Terraform would show a change (create, update or replace).
+    fn has_changes(&self) -> bool {
+        self.prior.is_null() || !self.planned.semantically_equal(&self.prior)
+    }
+}
+
+impl World {
+    async fn new() -> World {
+        let emu = Emulator::start(EmulatorConfig {
+            token: Some(TOKEN.into()),
+            rate_limit: Some(RateLimit::disabled()),
+            seed: Some(seed()),
+            ..Default::default()
+        })
+        .await
+        .expect("emulator starts");
+        World { emu }
+    }
+
+    /// A freshly configured provider's resource: one "terraform process".
+    async fn resource(&self) -> Arc<dyn Resource> {
+        let provider = CfAccessProvider::new();
+        let config = Value::object([
+            ("api_token", Value::string(TOKEN)),
+            ("account_id", Value::string(ACC)),
+            ("base_url", Value::string(self.emu.base_url())),
+            ("max_retries", Value::int(1)),
+            ("request_timeout", Value::string("10s")),
+            ("requests_per_second", Value::Number(Number::from(1000_i64))),
+        ]);
+        let diags = provider
+            .configure(
+                &ctx(),
+                ConfigureRequest {
+                    config,
+                    terraform_version: "1.0.3".into(),
+                },
+            )
+            .await;
+        assert!(!diags.has_errors(), "{diags:?}");
+        provider
+            .resources()
+            .into_iter()
+            .find(|r| r.type_name() == TYPE_NAME)
+            .expect("resource registered")
+    }
+
+    /// Terraform's plan walk: refresh `state`, then plan `config` against it.
+    async fn plan(&self, state: Option<&Value>, config: &Value) -> Planned {
+        let r = self.resource().await;
+        let mut diags = validate_config(&schema(), config);
+        r.validate(&ctx(), config, &mut diags).await;
+        let prior = match state {
+            Some(s) => {
+                let read = r.read(&ctx(), s, &[]).await;
+                diags.extend(read.diagnostics);
+                read.new_state.unwrap_or(Value::Null)
+            }
+            None => Value::Null,
+        };
+        if diags.has_errors() {
+            return Planned {
+                prior,
+                planned: Value::Null,
+                diags,
+            };
+        }
+        let proposed = proposed_new(&prior, config);
+        let (planned, requires_replace) =
+            plan_resource_change(&schema(), &prior, &proposed, config);
+        let mut req = PlanRequest {
+            prior: prior.clone(),
+            config: config.clone(),
+            planned,
+            requires_replace,
+            private: vec![],
+        };
+        r.modify_plan(&ctx(), &mut req, &mut diags).await;
+        assert!(req.requires_replace.is_empty() || !prior.is_null());
+        Planned {
+            prior,
+            planned: req.planned,
+            diags,
+        }
+    }
+
+    /// `terraform apply`: plan walk then apply walk. Returns the state Terraform
+    /// would save and the apply diagnostics. Panics on plan errors.
+    async fn apply(&self, state: Option<&Value>, config: &Value) -> (Option<Value>, Diagnostics) {
+        let p = self.plan(state, config).await;
+        assert!(!p.diags.has_errors(), "plan failed: {:?}", p.diags);
+        if !p.has_changes() {
+            return (Some(p.prior), Diagnostics::new());
+        }
+        let r = self.resource().await;
+        let result = if p.prior.is_null() {
+            r.create(&ctx(), config, &p.planned, &[]).await
+        } else {
+            r.update(&ctx(), &p.prior, config, &p.planned, &[]).await
+        };
+        let new_state = result.new_state.map(|s| fill_nulls(&schema(), &s));
+        if !result.diagnostics.has_errors() {
+            let s = new_state.as_ref().expect("state after a successful apply");
+            assert_consistent(&p.planned, s);
+        }
+        (new_state, result.diagnostics)
+    }
+
+    /// Apply that must succeed, followed by a plan that must be empty.
+    async fn converge(&self, state: Option<&Value>, config: &Value) -> Value {
+        let (s, d) = self.apply(state, config).await;
+        assert!(!d.has_errors(), "apply failed: {d:?}");
+        let s = s.expect("state");
+        let again = self.plan(Some(&s), config).await;
+        assert!(!again.diags.has_errors(), "{:?}", again.diags);
+        assert!(
+            !again.has_changes(),
+            "plan after apply is not empty:\nprior   {:?}\nplanned {:?}",
+            again.prior,
+            again.planned
+        );
+        s
+    }
+
+    async fn destroy(&self, state: &Value) -> Diagnostics {
+        self.resource().await.delete(&ctx(), state, &[]).await
+    }
+
+    fn attachments(&self, app: &str) -> Vec<(String, u64)> {
+        let app = self.emu.app(ACC, app).expect("app exists");
+        app["policies"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        (
+                            p["id"].as_str().unwrap_or_default().to_string(),
+                            p["precedence"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn our_policies(&self) -> Vec<serde_json::Value> {
+        self.emu
+            .policies(ACC)
+            .into_iter()
+            .filter(|p| {
+                let id = p["id"].as_str().unwrap_or_default();
+                id != API_EMPLOYEES && id != WIKI_EMPLOYEES
+            })
+            .collect()
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.emu
+            .request_log()
+            .into_iter()
+            .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    async fn edge(&self, login_app: &str, target_app: &str, bearer: bool) -> u16 {
+        let http = reqwest::Client::new();
+        let login: serde_json::Value = http
+            .post(format!("{}/edge/login", self.emu.admin_url()))
+            .json(&json!({"app_id": login_app, "email": "alice@example.com"}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("login json");
+        let token = login["token"].as_str().expect("token").to_string();
+        let req = http.get(format!("{}/edge/{target_app}", self.emu.admin_url()));
+        let req = if bearer {
+            req.header("Authorization", format!("Bearer {token}"))
+        } else {
+            req.header("Cf-Access-Token", token)
+        };
+        req.send().await.expect("edge").status().as_u16()
+    }
+}
+
+/// Terraform's ProposedNewObject for a flat schema: config values, except computed
+/// attributes left null in config, which keep the prior value.
+fn proposed_new(prior: &Value, config: &Value) -> Value {
+    let mut out = config.clone();
+    for a in &schema().attributes {
+        let cfg = config.get(&a.name).cloned().unwrap_or(Value::Null);
+        if a.mode.computed() && cfg.is_null() {
+            out.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
+        }
+    }
+    out
+}
+
+/// "Provider produced inconsistent result after apply": every known planned value must
+/// come back identical, and the state must be wholly known.
+fn assert_consistent(planned: &Value, state: &Value) {
+    assert!(state.is_wholly_known(), "state holds unknowns: {state:?}");
+    for a in &schema().attributes {
+        let p = planned.get(&a.name).cloned().unwrap_or(Value::Null);
+        let s = state.get(&a.name).cloned().unwrap_or(Value::Null);
+        if !p.is_unknown() {
+            assert!(
+                p.semantically_equal(&s),
+                "inconsistent result: .{} was {p:?}, now {s:?}",
+                a.name
+            );
+        }
+    }
+}
+
+fn config(name: &str, linked: &[&str], targets: Option<&[&str]>, extra: &[(&str, Value)]) -> Value {
+    let mut partial = Value::object([
+        (attr::NAME, Value::string(name)),
+        (
+            attr::LINKED_APP_UIDS,
+            Value::string_set(linked.iter().copied()),
+        ),
+        (
+            attr::TARGET_APP_IDS,
+            targets.map_or(Value::Null, |t| Value::string_set(t.iter().copied())),
+        ),
+    ]);
+    for (k, v) in extra {
+        partial.set(k, v.clone());
+    }
+    fill_nulls(&schema(), &partial)
+}
+
+fn strings(v: &Value, name: &str) -> BTreeSet<String> {
+    v.get(name)
+        .map(Value::known_strings)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn id_of(state: &Value) -> String {
+    state
+        .get(attr::ID)
+        .and_then(Value::as_str)
+        .expect("id")
+        .to_string()
+}
+
+#[tokio::test]
+async fn create_attaches_after_existing_policies_and_replans_empty() {
+    let w = World::new().await;
+    let cfg = config("mcp to api+wiki", &[MCP], Some(&[API, WIKI]), &[]);
+    let state = w.converge(None, &cfg).await;
+    let id = id_of(&state);
+
+    assert_eq!(
+        state.get(attr::DECISION),
+        Some(&Value::string(NON_IDENTITY))
+    );
+    assert_eq!(state.get(attr::ACCOUNT_ID), Some(&Value::string(ACC)));
+    assert_eq!(state.get(attr::APP_COUNT), Some(&Value::int(2)));
+    assert_eq!(state.get(attr::SESSION_DURATION), Some(&Value::Null));
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::Null));
+
+    let policy = w.emu.policy(ACC, &id).expect("policy exists");
+    assert_eq!(policy["decision"], json!("non_identity"));
+    assert_eq!(
+        policy["include"],
+        json!([{"linked_app_token": {"app_uid": MCP}}])
+    );
+    assert!(
+        policy.get("session_duration").is_none(),
+        "no session_duration invented: {policy}"
+    );
+    let post = w
+        .emu
+        .request_log()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/access/policies"))
+        .expect("policy POST");
+    assert!(
+        post.body
+            .as_ref()
+            .is_some_and(|b| b.get("session_duration").is_none())
+    );
+
+    assert_eq!(
+        w.attachments(API),
+        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
+    );
+    assert_eq!(
+        w.attachments(WIKI),
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
+    );
+    assert_eq!(w.our_policies().len(), 1);
+
+    assert!(w.destroy(&state).await.is_empty());
+    assert!(w.our_policies().is_empty());
+    assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
+    assert_eq!(w.attachments(WIKI), vec![(WIKI_EMPLOYEES.to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn plan_time_errors_name_the_attribute_and_write_nothing() {
+    let w = World::new().await;
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            config("p", &[MCP], Some(&[MISSING]), &[]),
+            attr::TARGET_APP_IDS,
+            "not found",
+        ),
+        (
+            config("p", &[MCP], Some(&[MCP_SAAS]), &[]),
+            attr::TARGET_APP_IDS,
+            "can only be attached to self-hosted",
+        ),
+        (
+            config("p", &[MCP], Some(&[API, SSH]), &[]),
+            attr::TARGET_APP_IDS,
+            "\"ssh\"",
+        ),
+        (
+            config("p", &[MISSING], Some(&[API]), &[]),
+            attr::LINKED_APP_UIDS,
+            "not found",
+        ),
+        (
+            config("p", &[SSH], Some(&[API]), &[]),
+            attr::LINKED_APP_UIDS,
+            "\"ssh\"",
+        ),
+        (
+            config(
+                "p",
+                &[MCP],
+                Some(&[API, WIKI]),
+                &[(attr::PRECEDENCE, Value::int(1))],
+            ),
+            attr::PRECEDENCE,
+            "already used by policy \"Employees\"",
+        ),
+    ];
+    for (cfg, path, needle) in cases {
+        let p = w.plan(None, &cfg).await;
+        let hit = p.diags.iter().find(|d| {
+            d.attribute == Some(AttributePath::root(path))
+                && format!("{}: {}", d.summary, d.detail).contains(needle)
+        });
+        assert!(
+            hit.is_some(),
+            "expected an error at {path} containing {needle:?}, got {:?}",
+            p.diags
+        );
+    }
+    // Validate-time mistakes, no API at all.
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            config(
+                "p",
+                &[MCP],
+                None,
+                &[(attr::DECISION, Value::string("allow"))],
+            ),
+            attr::DECISION,
+            "Service Auth",
+        ),
+        (
+            config("p", &[MCP], Some(&[MCP]), &[]),
+            attr::TARGET_APP_IDS,
+            "both",
+        ),
+        (
+            config("p", &["mcp"], None, &[]),
+            attr::LINKED_APP_UIDS,
+            "UUID",
+        ),
+        (
+            config("p", &[], None, &[]),
+            attr::LINKED_APP_UIDS,
+            "at least 1",
+        ),
+        (
+            config(
+                "p",
+                &[MCP],
+                None,
+                &[(attr::SESSION_DURATION, Value::string("1 day"))],
+            ),
+            attr::SESSION_DURATION,
+            "duration",
+        ),
+        (
+            config(
+                "p",
+                &[MCP],
+                None,
+                &[(
+                    attr::PRECEDENCE,
+                    Value::Number(Number::parse("1.5").unwrap()),
+                )],
+            ),
+            attr::PRECEDENCE,
+            "whole number",
+        ),
+        (
+            config("p", &[MCP], None, &[(attr::PRECEDENCE, Value::int(0))]),
+            attr::PRECEDENCE,
+            "at least 1",
+        ),
+        (
+            config("p", &[MCP], None, &[(attr::ACCOUNT_ID, Value::string("x"))]),
+            attr::ACCOUNT_ID,
+            "32 hexadecimal",
+        ),
+    ];
+    for (cfg, path, needle) in cases {
+        let mut diags = validate_config(&schema(), &cfg);
+        w.resource().await.validate(&ctx(), &cfg, &mut diags).await;
+        let hit = diags.iter().find(|d| {
+            d.attribute == Some(AttributePath::root(path))
+                && format!("{}: {}", d.summary, d.detail).contains(needle)
+        });
+        assert!(
+            hit.is_some(),
+            "expected a validate error at {path} containing {needle:?}, got {diags:?}"
+        );
+    }
+    assert_eq!(w.writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn unknown_values_at_plan_time_are_checked_before_the_first_write() {
+    let w = World::new().await;
+    // The target comes from a resource not created yet: unknown at plan time.
+    let mut cfg = config("p", &[MCP], None, &[]);
+    cfg.set(attr::TARGET_APP_IDS, Value::Set(vec![Value::Unknown]));
+    let p = w.plan(None, &cfg).await;
+    assert!(!p.diags.has_errors(), "{:?}", p.diags);
+    // At apply it turns out to be a SaaS app: refused before anything is written.
+    let known = config("p", &[MCP], Some(&[MCP_SAAS]), &[]);
+    let mut planned = p.planned.clone();
+    planned.set(
+        attr::TARGET_APP_IDS,
+        known
+            .get(attr::TARGET_APP_IDS)
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
+    let result = w
+        .resource()
+        .await
+        .create(&ctx(), &known, &planned, &[])
+        .await;
+    assert!(result.diagnostics.has_errors());
+    assert!(result.new_state.is_none());
+    assert!(
+        result
+            .diagnostics
+            .iter()
+            .any(|d| d.detail.contains("self-hosted"))
+    );
+    assert_eq!(w.writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn failed_second_attach_keeps_what_exists_and_the_next_apply_finishes() {
+    let w = World::new().await;
+    let cfg = config("three targets", &[MCP], Some(&[API, DOCS, WIKI]), &[]);
+    // Sorted attach order: API (4b…), DOCS (7d…), WIKI (9e…): the 2nd one fails.
+    w.emu.add_fault(Fault {
+        method: Some("PUT".into()),
+        path: format!("/accounts/*/access/apps/{DOCS}"),
+        kind: FaultKind::Status(400),
+        count: 1,
+    });
+    let (state, diags) = w.apply(None, &cfg).await;
+    let state = state.expect("partial state is returned");
+    let id = id_of(&state);
+    assert!(diags.has_errors());
+    let err = diags
+        .iter()
+        .find(|d| d.detail.contains("\"Docs\""))
+        .expect("error names the app");
+    assert_eq!(
+        err.attribute,
+        Some(AttributePath::root(attr::TARGET_APP_IDS))
+    );
+    assert_eq!(strings(&state, attr::TARGET_APP_IDS), set(&[API, WIKI]));
+    assert_eq!(w.our_policies().len(), 1);
+    assert!(w.attachments(DOCS).is_empty());
+
+    // The next apply plans an update (not a second policy) and attaches the rest.
+    let p = w.plan(Some(&state), &cfg).await;
+    assert!(p.has_changes());
+    assert_eq!(p.planned.get(attr::ID), Some(&Value::string(id.clone())));
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(id_of(&state), id);
+    assert_eq!(w.our_policies().len(), 1);
+    assert_eq!(w.attachments(DOCS), vec![(id.clone(), 1)]);
+    assert_eq!(
+        w.attachments(API),
+        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
+    );
+    assert_eq!(
+        w.attachments(WIKI),
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id, 2)]
+    );
+}
+
+#[tokio::test]
+async fn twenty_policies_on_one_app_in_parallel_leave_the_existing_one_alone() {
+    let w = World::new().await;
+    let before = w.attachments(API);
+    let r = w.resource().await;
+    let mut planned_all = Vec::new();
+    for i in 0..20 {
+        let cfg = config(&format!("parallel {i:02}"), &[MCP], Some(&[API]), &[]);
+        let p = w.plan(None, &cfg).await;
+        assert!(!p.diags.has_errors(), "{:?}", p.diags);
+        planned_all.push((cfg, p.planned));
+    }
+    let c = ctx();
+    let results = futures::future::join_all(
+        planned_all
+            .iter()
+            .map(|(cfg, planned)| r.create(&c, cfg, planned, &[])),
+    )
+    .await;
+    let mut ids = BTreeSet::new();
+    for (res, (_, planned)) in results.iter().zip(&planned_all) {
+        assert!(!res.diagnostics.has_errors(), "{:?}", res.diagnostics);
+        let s = res.new_state.as_ref().expect("state");
+        assert_consistent(planned, s);
+        ids.insert(id_of(s));
+    }
+    assert_eq!(ids.len(), 20);
+    let after = w.attachments(API);
+    assert_eq!(
+        after[0], before[0],
+        "the pre-existing policy keeps its id and precedence"
+    );
+    assert_eq!(after.len(), 21);
+    let attached: BTreeSet<String> = after[1..].iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(attached, ids);
+    let precedences: BTreeSet<u64> = after.iter().map(|(_, p)| *p).collect();
+    assert_eq!(precedences.len(), 21, "precedences are unique: {after:?}");
+    assert_eq!(w.attachments(WIKI), vec![(WIKI_EMPLOYEES.to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn update_changes_only_the_difference() {
+    let w = World::new().await;
+    let state = w
+        .converge(None, &config("p", &[MCP], Some(&[API, WIKI]), &[]))
+        .await;
+    let id = id_of(&state);
+    w.emu.clear_request_log();
+
+    // Drop WIKI, add DOCS, rename, add a linked app, set a session duration.
+    let cfg = config(
+        "renamed",
+        &[MCP, MCP_SAAS],
+        Some(&[API, DOCS]),
+        &[(attr::SESSION_DURATION, Value::string("12h"))],
+    );
+    let p = w.plan(Some(&state), &cfg).await;
+    assert!(
+        p.planned
+            .get(attr::APP_COUNT)
+            .is_some_and(Value::is_unknown)
+    );
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(id_of(&state), id);
+    let policy = w.emu.policy(ACC, &id).expect("policy");
+    assert_eq!(policy["name"], json!("renamed"));
+    assert_eq!(policy["session_duration"], json!("12h"));
+    let mut uids: Vec<&str> = policy["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["linked_app_token"]["app_uid"].as_str().unwrap())
+        .collect();
+    uids.sort();
+    assert_eq!(uids, vec![MCP_SAAS, MCP]);
+    assert_eq!(
+        w.attachments(API),
+        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
+    );
+    assert_eq!(w.attachments(WIKI), vec![(WIKI_EMPLOYEES.to_string(), 1)]);
+    assert_eq!(w.attachments(DOCS), vec![(id.clone(), 1)]);
+    // API was neither read-modified nor written: only WIKI and DOCS changed.
+    let app_puts: Vec<String> = w
+        .writes()
+        .into_iter()
+        .filter(|l| l.starts_with("PUT") && l.contains("/apps/"))
+        .collect();
+    assert_eq!(app_puts.len(), 2, "{app_puts:?}");
+    assert!(!app_puts.iter().any(|l| l.ends_with(API)));
+
+    // A precedence change moves our policy on every target and nothing else.
+    let cfg = config(
+        "renamed",
+        &[MCP, MCP_SAAS],
+        Some(&[API, DOCS]),
+        &[
+            (attr::SESSION_DURATION, Value::string("12h")),
+            (attr::PRECEDENCE, Value::int(7)),
+        ],
+    );
+    let p = w.plan(Some(&state), &cfg).await;
+    assert_eq!(
+        p.planned.get(attr::APP_COUNT),
+        state.get(attr::APP_COUNT),
+        "app_count kept: targets unchanged"
+    );
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(
+        w.attachments(API),
+        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 7)]
+    );
+    assert_eq!(w.attachments(DOCS), vec![(id.clone(), 7)]);
+
+    // Clearing session_duration omits it from the PUT (the API then has none).
+    let cfg = config(
+        "renamed",
+        &[MCP, MCP_SAAS],
+        Some(&[API, DOCS]),
+        &[(attr::PRECEDENCE, Value::int(7))],
+    );
+    let state = w.converge(Some(&state), &cfg).await;
+    assert!(
+        w.emu
+            .policy(ACC, &id)
+            .expect("policy")
+            .get("session_duration")
+            .is_none()
+    );
+    assert!(w.destroy(&state).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_drift_shows_in_plan_and_apply_repairs_it() {
+    let w = World::new().await;
+    let cfg = config(
+        "drift",
+        &[MCP],
+        Some(&[API, WIKI]),
+        &[(attr::SESSION_DURATION, Value::string("24h"))],
+    );
+    let mut state = w.converge(None, &cfg).await;
+    let id = id_of(&state);
+    let expected_include = json!([{"linked_app_token": {"app_uid": MCP}}]);
+
+    type Mutation = Box<dyn Fn(&World, &str)>;
+    let drifts: Vec<(&str, Mutation)> = vec![
+        (
+            "decision changed",
+            Box::new(|w, id| {
+                assert!(
+                    w.emu
+                        .mutate_policy(ACC, id, |p| p["decision"] = json!("allow"))
+                );
+            }),
+        ),
+        (
+            "linked app changed",
+            Box::new(|w, id| {
+                assert!(w.emu.mutate_policy(ACC, id, |p| {
+                    p["include"] = json!([{"linked_app_token": {"app_uid": MCP_SAAS}}]);
+                }));
+            }),
+        ),
+        (
+            "rule added",
+            Box::new(|w, id| {
+                assert!(w.emu.mutate_policy(ACC, id, |p| {
+                    p["include"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(json!({"everyone": {}}));
+                }));
+            }),
+        ),
+        (
+            "exclude rule added",
+            Box::new(|w, id| {
+                assert!(w.emu.mutate_policy(ACC, id, |p| p["exclude"] =
+                    json!([{"ip": {"ip": "10.0.0.0/8"}}])));
+            }),
+        ),
+        (
+            "session_duration changed",
+            Box::new(|w, id| {
+                assert!(
+                    w.emu
+                        .mutate_policy(ACC, id, |p| p["session_duration"] = json!("12h"))
+                );
+            }),
+        ),
+        (
+            "detached from a target",
+            Box::new(|w, _| {
+                assert!(w.emu.set_attachments_out_of_band(
+                    ACC,
+                    WIKI,
+                    vec![(WIKI_EMPLOYEES.to_string(), 1)]
+                ));
+            }),
+        ),
+        (
+            "attached to an extra app",
+            Box::new(|w, id| {
+                assert!(
+                    w.emu
+                        .set_attachments_out_of_band(ACC, DOCS, vec![(id.to_string(), 3)])
+                );
+            }),
+        ),
+    ];
+    for (what, mutate) in drifts {
+        mutate(&w, &id);
+        let p = w.plan(Some(&state), &cfg).await;
+        assert!(!p.diags.has_errors(), "{what}: {:?}", p.diags);
+        assert!(
+            p.has_changes(),
+            "{what}: drift not shown\nprior   {:?}\nplanned {:?}",
+            p.prior,
+            p.planned
+        );
+        state = w.converge(Some(&state), &cfg).await;
+        assert_eq!(id_of(&state), id, "{what}: repaired in place");
+        let policy = w.emu.policy(ACC, &id).expect("policy");
+        assert_eq!(policy["decision"], json!("non_identity"), "{what}");
+        assert_eq!(policy["include"], expected_include, "{what}");
+        assert_eq!(policy["exclude"], json!([]), "{what}");
+        assert_eq!(policy["session_duration"], json!("24h"), "{what}");
+        assert_eq!(
+            w.attachments(API),
+            vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 2)],
+            "{what}"
+        );
+        assert_eq!(
+            w.attachments(WIKI)[0],
+            (WIKI_EMPLOYEES.to_string(), 1),
+            "{what}"
+        );
+        assert!(w.attachments(WIKI).iter().any(|(p, _)| p == &id), "{what}");
+        assert!(w.attachments(DOCS).is_empty(), "{what}");
+    }
+
+    // The policy deleted in the dashboard: refresh drops it, the plan re-creates it.
+    assert!(w.emu.delete_policy_out_of_band(ACC, &id));
+    let p = w.plan(Some(&state), &cfg).await;
+    assert!(p.prior.is_null(), "a deleted policy leaves the state");
+    let state = w.converge(None, &cfg).await;
+    let new_id = id_of(&state);
+    assert_ne!(new_id, id);
+    assert_eq!(w.our_policies().len(), 1);
+
+    // A target app deleted in the dashboard: plan names the missing app.
+    assert!(w.emu.delete_app_out_of_band(ACC, WIKI));
+    let p = w.plan(Some(&state), &cfg).await;
+    assert_eq!(strings(&p.prior, attr::TARGET_APP_IDS), set(&[API]));
+    let err = p
+        .diags
+        .iter()
+        .find(|d| d.detail.contains(WIKI))
+        .expect("error names the deleted app");
+    assert_eq!(
+        err.attribute,
+        Some(AttributePath::root(attr::TARGET_APP_IDS))
+    );
+    assert!(err.summary.contains("not found"), "{err:?}");
+}
+
+#[tokio::test]
+async fn unmanaged_attachments_are_left_alone() {
+    let w = World::new().await;
+    let cfg = config("unmanaged", &[MCP], None, &[]);
+    let state = w.converge(None, &cfg).await;
+    let id = id_of(&state);
+    assert_eq!(state.get(attr::TARGET_APP_IDS), Some(&Value::Null));
+    assert!(
+        w.emu
+            .set_attachments_out_of_band(ACC, DOCS, vec![(id.clone(), 1)])
+    );
+    let p = w.plan(Some(&state), &cfg).await;
+    assert!(
+        !p.has_changes(),
+        "attachments made elsewhere are not drift when target_app_ids is omitted"
+    );
+    assert_eq!(p.prior.get(attr::APP_COUNT), Some(&Value::int(1)));
+    // Delete still detaches it first.
+    assert!(w.destroy(&p.prior).await.is_empty());
+    assert!(w.attachments(DOCS).is_empty());
+    assert!(w.our_policies().is_empty());
+}
+
+#[tokio::test]
+async fn delete_detaches_out_of_band_attachments_and_tolerates_a_gone_policy() {
+    let w = World::new().await;
+    let state = w
+        .converge(None, &config("p", &[MCP], Some(&[API]), &[]))
+        .await;
+    let id = id_of(&state);
+    // Attached out of band to DOCS (after Terraform last read it) and to WIKI.
+    assert!(
+        w.emu
+            .set_attachments_out_of_band(ACC, DOCS, vec![(id.clone(), 4)])
+    );
+    assert!(w.emu.set_attachments_out_of_band(
+        ACC,
+        WIKI,
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
+    ));
+    let diags = w.destroy(&state).await;
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(w.our_policies().is_empty());
+    assert!(w.attachments(DOCS).is_empty());
+    assert_eq!(w.attachments(WIKI), vec![(WIKI_EMPLOYEES.to_string(), 1)]);
+    assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
+    // Deleting again (already gone) is success.
+    assert!(w.destroy(&state).await.is_empty());
+}
+
+#[tokio::test]
+async fn import_equals_create_and_refuses_foreign_policies() {
+    let w = World::new().await;
+    for cfg in [
+        config(
+            "imp",
+            &[MCP, MCP_SAAS],
+            Some(&[API, WIKI]),
+            &[(attr::SESSION_DURATION, Value::string("12h"))],
+        ),
+        config("imp-unattached", &[MCP], None, &[]),
+    ] {
+        let created = w.converge(None, &cfg).await;
+        let id = id_of(&created);
+        for import_id in [id.clone(), format!("{ACC}/{id}")] {
+            let r = w.resource().await;
+            let imported = r.import(&ctx(), &import_id).await;
+            assert!(
+                !imported.diagnostics.has_errors(),
+                "{:?}",
+                imported.diagnostics
+            );
+            let partial = fill_nulls(&schema(), &imported.state.expect("import state"));
+            let read = r.read(&ctx(), &partial, &[]).await;
+            let imported = read.new_state.expect("read after import");
+            assert!(
+                imported.semantically_equal(&created),
+                "import != create\nimport {imported:?}\ncreate {created:?}"
+            );
+            let p = w.plan(Some(&imported), &cfg).await;
+            assert!(!p.has_changes());
+        }
+    }
+
+    // #7129: a non_identity policy without session_duration imports with none, and a
+    // config without it plans nothing.
+    let client_policy = w.resource().await;
+    let _ = client_policy;
+    let made = reqwest::Client::new()
+        .post(format!(
+            "{}/accounts/{ACC}/access/policies",
+            w.emu.base_url()
+        ))
+        .bearer_auth(TOKEN)
+        .json(
+            &json!({"name": "made in the dashboard", "decision": "non_identity",
+                      "include": [{"linked_app_token": {"app_uid": MCP}}]}),
+        )
+        .send()
+        .await
+        .expect("create");
+    let made: serde_json::Value = made.json().await.expect("json");
+    let made_id = made["result"]["id"].as_str().expect("id").to_string();
+    let r = w.resource().await;
+    let imported = r.import(&ctx(), &made_id).await;
+    let partial = fill_nulls(&schema(), &imported.state.expect("state"));
+    let imported = r.read(&ctx(), &partial, &[]).await.new_state.expect("read");
+    assert_eq!(imported.get(attr::SESSION_DURATION), Some(&Value::Null));
+    let p = w
+        .plan(
+            Some(&imported),
+            &config("made in the dashboard", &[MCP], None, &[]),
+        )
+        .await;
+    assert!(
+        !p.has_changes(),
+        "prior {:?}\nplanned {:?}",
+        p.prior,
+        p.planned
+    );
+
+    // Refusals.
+    let r = w.resource().await;
+    let refused = r.import(&ctx(), API_EMPLOYEES).await;
+    let d = refused.diagnostics.iter().next().expect("refused");
+    assert!(
+        d.detail.contains("\"allow\"") && d.detail.contains("non_identity"),
+        "{d:?}"
+    );
+    assert!(w.emu.mutate_policy(ACC, &made_id, |p| {
+        p["include"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"email_domain": {"domain": "example.com"}}));
+    }));
+    let r = w.resource().await;
+    let refused = r.import(&ctx(), &made_id).await;
+    let d = refused.diagnostics.iter().next().expect("refused");
+    assert!(d.detail.contains("email_domain"), "{d:?}");
+    let refused = r.import(&ctx(), MISSING).await;
+    assert!(
+        refused
+            .diagnostics
+            .iter()
+            .any(|d| d.summary.contains("not found"))
+    );
+    let refused = r.import(&ctx(), "not-an-id").await;
+    assert!(refused.diagnostics.has_errors());
+}
+
+#[tokio::test]
+async fn edge_accepts_the_mcp_token_only_where_the_policy_is_attached() {
+    let w = World::new().await;
+    // Self-hosted MCP server: Cf-Access-Token. SaaS MCP server: Authorization: Bearer.
+    let cfg = config("edge", &[MCP, MCP_SAAS], Some(&[API, WIKI]), &[]);
+    assert_eq!(w.edge(MCP, API, false).await, 403, "refused before apply");
+    let state = w.converge(None, &cfg).await;
+    for target in [API, WIKI] {
+        assert_eq!(
+            w.edge(MCP, target, false).await,
+            200,
+            "self-hosted MCP → {target}"
+        );
+        assert_eq!(
+            w.edge(MCP_SAAS, target, true).await,
+            200,
+            "SaaS MCP → {target}"
+        );
+    }
+    assert_eq!(w.edge(MCP, DOCS, false).await, 403, "no policy on DOCS");
+    assert!(w.destroy(&state).await.is_empty());
+    for target in [API, WIKI, DOCS] {
+        assert_eq!(
+            w.edge(MCP, target, false).await,
+            403,
+            "after destroy → {target}"
+        );
+        assert_eq!(
+            w.edge(MCP_SAAS, target, true).await,
+            403,
+            "after destroy → {target}"
+        );
+    }
+}
