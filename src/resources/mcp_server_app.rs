@@ -1233,15 +1233,12 @@ impl McpServerAppResource {
             return;
         };
         let previous = get_strings(&req.prior, attr::POLICY_IDS).unwrap_or_default();
-        match api.client.get_app(&api.account_id, &app_id).await {
-            Ok(app) => {
-                let mut links = app.policy_links();
-                if let Err(clash) = reconcile_attachments(&mut links, &previous, &wanted) {
-                    clash.push(&app_id, diags);
-                }
+        // A failed lookup (the app gone) is left to read and apply to report.
+        if let Ok(app) = api.client.get_app(&api.account_id, &app_id).await {
+            let mut links = app.policy_links();
+            if let Err(clash) = reconcile_attachments(&mut links, &previous, &wanted) {
+                clash.push(&app_id, diags);
             }
-            // Gone: read will notice; the apply reports other failures.
-            Err(_) => {}
         }
     }
 }
