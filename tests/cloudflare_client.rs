@@ -1271,7 +1271,7 @@ mod scripted {
     //! An HTTP/1.1 server that answers each request from a script and records the raw
     //! request bytes. Every response closes the connection.
 
-    use std::sync::{Arc, Mutex, OnceLock};
+    use std::sync::{Arc, Mutex};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;

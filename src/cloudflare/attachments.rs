@@ -18,10 +18,13 @@ use super::client::Client;
 use super::error::ApiError;
 use super::models::app::{App, AttachmentRef, PolicyLink};
 
+/// (account id, application id).
+type AppKey = (String, String);
+
 /// One async lock per (account, application).
 #[derive(Debug, Default)]
 pub(crate) struct AppLocks {
-    locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<HashMap<AppKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AppLocks {
@@ -251,33 +254,39 @@ impl Client {
         account: &str,
         policy_id: &str,
     ) -> Result<Vec<AttachmentRef>, ApiError> {
-        let apps = if self.inner.coalesce {
+        let mut found = if self.inner.coalesce {
             self.inner
                 .apps
-                .all(account, || self.load_all_apps(account))
+                .scan(
+                    account,
+                    || self.load_all_apps(account),
+                    |apps| attachments_of(apps, policy_id),
+                )
                 .await?
         } else {
-            self.load_all_apps(account)
-                .await?
-                .into_iter()
-                .map(|(_, app)| app)
-                .collect()
+            let apps = self.load_all_apps(account).await?;
+            attachments_of(&mut apps.iter().map(|(_, app)| app), policy_id)
         };
-        let mut found: Vec<AttachmentRef> = apps
-            .iter()
-            .filter_map(|app| {
-                let link = app.policy_links().into_iter().find(|l| l.id == policy_id)?;
-                Some(AttachmentRef {
-                    app_id: app.id.clone(),
-                    app_name: app.name.clone(),
-                    app_type: app.app_type.clone(),
-                    precedence: link.precedence,
-                })
-            })
-            .collect();
         found.sort_by(|a, b| a.app_id.cmp(&b.app_id));
         Ok(found)
     }
+}
+
+/// The apps among `apps` that list `policy_id`, with its precedence there.
+fn attachments_of(apps: &mut dyn Iterator<Item = &App>, policy_id: &str) -> Vec<AttachmentRef> {
+    apps.filter_map(|app| {
+        let index = app.policies.iter().position(|p| p.id == policy_id)?;
+        let precedence = app.policies[index]
+            .precedence
+            .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX));
+        Some(AttachmentRef {
+            app_id: app.id.clone(),
+            app_name: app.name.clone(),
+            app_type: app.app_type.clone(),
+            precedence,
+        })
+    })
+    .collect()
 }
 
 fn describe(links: &[PolicyLink]) -> String {

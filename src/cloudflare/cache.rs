@@ -98,8 +98,14 @@ impl<T: Clone> KindCache<T> {
             .clone()
     }
 
-    /// Every object of the account, loading the snapshot with `load` if needed.
-    pub async fn all<F, Fut>(&self, account: &str, load: F) -> Result<Vec<T>, ApiError>
+    /// Runs `scan` over every object of the account (loading the snapshot with `load`
+    /// if needed) without cloning them; `scan` runs under a short synchronous lock.
+    pub async fn scan<F, Fut, R>(
+        &self,
+        account: &str,
+        load: F,
+        scan: impl FnOnce(&mut dyn Iterator<Item = &T>) -> R,
+    ) -> Result<R, ApiError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<(String, T)>, ApiError>>,
@@ -107,11 +113,8 @@ impl<T: Clone> KindCache<T> {
         let slot = self.slot(account);
         self.ensure_loaded(&slot, load).await?;
         let data = slot.data();
-        Ok(data
-            .items
-            .as_ref()
-            .map(|items| items.values().cloned().collect())
-            .unwrap_or_default())
+        let mut items = data.items.iter().flat_map(|items| items.values());
+        Ok(scan(&mut items))
     }
 
     /// One object, loading the snapshot with `load` if needed.
@@ -255,7 +258,11 @@ mod tests {
         release_tx.send(()).unwrap();
         assert!(matches!(loader.await.unwrap().unwrap(), Lookup::Hit(2)));
         let all = cache
-            .all("acc", || async { panic!("already loaded") })
+            .scan(
+                "acc",
+                || async { panic!("already loaded") },
+                |items| items.copied().collect::<Vec<_>>(),
+            )
             .await
             .unwrap();
         assert_eq!(all, vec![2]);
