@@ -172,6 +172,50 @@ pub(crate) fn list_body(result: Vec<Value>, info: ResultInfo) -> Value {
     })
 }
 
+/// A list envelope serialised straight from borrowed items (no `Value` per item).
+pub(crate) fn list_response<T: serde::Serialize>(items: &[T], info: ResultInfo) -> Response {
+    #[derive(serde::Serialize)]
+    struct Info {
+        page: usize,
+        per_page: usize,
+        count: usize,
+        total_count: usize,
+    }
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, T> {
+        success: bool,
+        errors: [(); 0],
+        messages: [(); 0],
+        result: &'a [T],
+        result_info: Info,
+    }
+    let envelope = Envelope {
+        success: true,
+        errors: [],
+        messages: [],
+        result: items,
+        result_info: Info {
+            page: info.page,
+            per_page: info.per_page,
+            count: info.count,
+            total_count: info.total_count,
+        },
+    };
+    let mut bytes = Vec::with_capacity(256 + items.len() * 1024);
+    if serde_json::to_writer(&mut bytes, &envelope).is_err() {
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            failure_body(codes::INVALID_REQUEST, "response could not be serialised"),
+        );
+    }
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
 /// Serialises `body` as the response with `content-type: application/json`.
 pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
     let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());

@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use super::Body;
 use super::query::{APP_POLICIES_PER_PAGE, APPS_PER_PAGE, POLICIES_PER_PAGE, Paging, Query};
-use crate::envelope::{ApiError, ResultInfo, codes, json_response, list_body, success_body};
+use crate::envelope::{
+    ApiError, ResultInfo, codes, json_response, list_body, list_response, success_body,
+};
 use crate::ids::{is_hex32, is_object_id};
 use crate::shared::Shared;
 use crate::store::{Account, App, Origin};
@@ -163,21 +165,21 @@ fn read(acc: &Account, target: &Target<'_>, query: &Query) -> ApiResult {
         Target::Apps => {
             let paging = query.paging(APPS_PER_PAGE)?;
             let filter = AppFilter::from_query(query)?;
-            // Render only the requested page: filtering reads the stored fields.
+            // Serialise only the requested page, straight from the store.
             let matching = acc.apps.values().filter(|a| filter.matches(a));
-            let page: Vec<&App> = matching
+            let page: Vec<_> = matching
                 .skip(paging.offset())
                 .take(paging.per_page)
+                .map(|a| acc.app_view(a))
                 .collect();
-            let result: Vec<Value> = page.into_iter().map(|a| acc.render_app(a)).collect();
             let info = ResultInfo {
                 page: paging.page,
                 per_page: paging.per_page,
-                count: result.len(),
+                count: page.len(),
                 // S24 `access_result_info`: total results without any search parameters.
                 total_count: acc.apps.len(),
             };
-            Ok(json_response(StatusCode::OK, list_body(result, info)))
+            Ok(list_response(&page, info))
         }
         Target::App(id) => {
             let app = acc
@@ -198,11 +200,20 @@ fn read(acc: &Account, target: &Target<'_>, query: &Query) -> ApiResult {
         Target::AppPolicy(id, pid) => ok(acc.app_policy(id, pid)?),
         Target::Policies => {
             let paging = query.paging(POLICIES_PER_PAGE)?;
-            let items = acc.policies.values().map(|p| acc.render_policy(p));
-            Ok(json_response(
-                StatusCode::OK,
-                page_of(items, paging, acc.policies.len()),
-            ))
+            let page: Vec<_> = acc
+                .policies
+                .values()
+                .skip(paging.offset())
+                .take(paging.per_page)
+                .map(|p| acc.policy_view(p))
+                .collect();
+            let info = ResultInfo {
+                page: paging.page,
+                per_page: paging.per_page,
+                count: page.len(),
+                total_count: acc.policies.len(),
+            };
+            Ok(list_response(&page, info))
         }
         Target::Policy(id) => {
             let p = acc

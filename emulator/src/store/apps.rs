@@ -180,6 +180,14 @@ impl Account {
                     let id = match id {
                         Some(id) => {
                             let Some(own) = existing_scoped.get(&id) else {
+                                if self.policies.contains(&id) {
+                                    return Err(ApiError::bad_request(
+                                        codes::UNKNOWN_POLICY_LINK,
+                                        format!(
+                                            "access.api.error.invalid_policy: policy {id} is a reusable policy; attach it as {{\"id\": \"{id}\", \"precedence\": N}} (a full policy object creates or updates an application-scoped policy)"
+                                        ),
+                                    ));
+                                }
                                 return Err(unknown_link(&id));
                             };
                             let created =

@@ -7,10 +7,11 @@ mod file;
 mod ordered;
 mod out_of_band;
 mod policies;
+mod view;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub(crate) use apps::Origin;
 pub(crate) use file::StateFile;
@@ -114,35 +115,18 @@ impl Account {
 
     /// A reusable policy as the policies endpoints return it.
     pub fn render_policy(&self, fields: &Map<String, Value>) -> Value {
-        let mut out = fields.clone();
-        let id = fields.get("id").and_then(Value::as_str).unwrap_or_default();
-        out.insert("app_count".into(), json!(self.app_count(id)));
-        out.insert("reusable".into(), json!(true));
-        Value::Object(out)
+        serde_json::to_value(self.policy_view(fields)).unwrap_or_default()
     }
 
     /// One attachment of `app` expanded to the full policy object with `precedence`.
     pub fn render_link(&self, app: &App, link: &Link) -> Option<Value> {
-        let (fields, reusable) = match self.policies.get(&link.id) {
-            Some(p) => (p, true),
-            None => (app.scoped.get(&link.id)?, false),
-        };
-        let mut out = fields.clone();
-        out.insert("precedence".into(), json!(link.precedence));
-        out.insert("reusable".into(), json!(reusable));
-        Some(Value::Object(out))
+        self.link_view(app, link)
+            .map(|v| serde_json::to_value(v).unwrap_or_default())
     }
 
     /// An app as GET returns it: stored fields plus expanded `policies`.
     pub fn render_app(&self, app: &App) -> Value {
-        let mut out = app.fields.clone();
-        let policies: Vec<Value> = app
-            .links
-            .iter()
-            .filter_map(|l| self.render_link(app, l))
-            .collect();
-        out.insert("policies".into(), Value::Array(policies));
-        Value::Object(out)
+        serde_json::to_value(self.app_view(app)).unwrap_or_default()
     }
 
     /// 12130 unless every `app_uid` names an existing app that can issue tokens.

@@ -242,3 +242,29 @@ async fn app_scoped_policy_endpoints() {
         .await
         .err(404, 19404);
 }
+
+#[tokio::test]
+async fn sending_back_expanded_reusable_policies_is_refused_with_a_hint() {
+    let api = Api::start().await;
+    let p = api.allow_policy("employees").await;
+    let app = api
+        .post(
+            "/apps",
+            json!({"type": "self_hosted", "domain": "x.example.com", "policies": [id(&p)]}),
+        )
+        .await
+        .ok(201)
+        .clone();
+    // A careless read-modify-write PUTs the GET body back as is (TF5 #5811's mistake).
+    let r = api.put(&format!("/apps/{}", id(&app)), app.clone()).await;
+    r.err(400, 19004);
+    assert!(
+        r.message().contains("is a reusable policy"),
+        "{}",
+        r.message()
+    );
+    // Projected to {id, precedence} the same PUT is fine.
+    let mut body = app.clone();
+    body["policies"] = json!([{"id": id(&p), "precedence": 1}]);
+    api.put(&format!("/apps/{}", id(&app)), body).await.ok(200);
+}
