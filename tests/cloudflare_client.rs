@@ -758,33 +758,6 @@ async fn lost_create_responses_never_duplicate() {
 }
 
 #[tokio::test]
-async fn a_create_that_times_out_while_committing_is_adopted() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client_with(&emulator, |c| {
-        c.request_timeout = Duration::from_millis(300);
-        c.min_backoff = Duration::from_millis(1500);
-        c.max_backoff = Duration::from_millis(1500);
-    });
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Latency(Duration::from_millis(800)),
-        count: 1,
-    });
-    let policy = client
-        .create_policy(ACC, &allow_policy("slow create"))
-        .await
-        .unwrap();
-    let named: Vec<Value> = emulator
-        .policies(ACC)
-        .into_iter()
-        .filter(|p| p["name"] == "slow create")
-        .collect();
-    assert_eq!(named.len(), 1);
-    assert_eq!(named[0]["id"], json!(policy.id));
-}
-
-#[tokio::test]
 async fn an_older_object_with_the_same_name_is_not_adopted() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     let client = client(&emulator);
@@ -1274,7 +1247,7 @@ mod scripted {
     use std::sync::{Arc, Mutex};
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     /// One recorded request.
     #[derive(Clone, Debug)]
@@ -1306,6 +1279,8 @@ mod scripted {
         },
         /// Read the request, then close without answering.
         Hangup,
+        /// Read the request, then keep the connection open without answering.
+        Stall,
     }
 
     pub fn json(status: u16, body: serde_json::Value) -> Reply {
@@ -1316,6 +1291,8 @@ mod scripted {
         }
     }
 
+    type Script = dyn Fn(usize, &Raw) -> Reply + Send + Sync;
+
     pub async fn serve(
         script: impl Fn(usize, &Raw) -> Reply + Send + Sync + 'static,
     ) -> (String, Arc<Mutex<Vec<Raw>>>) {
@@ -1323,66 +1300,73 @@ mod scripted {
         let base = format!("http://{}/client/v4", listener.local_addr().unwrap());
         let seen: Arc<Mutex<Vec<Raw>>> = Arc::default();
         let record = seen.clone();
+        let script: Arc<Script> = Arc::new(script);
         tokio::spawn(async move {
-            loop {
-                let Ok((mut socket, _)) = listener.accept().await else {
-                    return;
-                };
-                let mut buffer = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break Some(at);
-                    }
-                    match socket.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break None,
-                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let Some(head_end) = head_end else { continue };
-                let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-                let mut raw = Raw {
-                    head,
-                    body: buffer[head_end + 4..].to_vec(),
-                };
-                let length: usize = raw
-                    .header("content-length")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                while raw.body.len() < length {
-                    match socket.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => raw.body.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let index = {
-                    let mut seen = record.lock().unwrap();
-                    seen.push(raw.clone());
-                    seen.len() - 1
-                };
-                match script(index, &raw) {
-                    Reply::Hangup => drop(socket),
-                    Reply::Respond {
-                        status,
-                        headers,
-                        body,
-                    } => {
-                        let mut response = format!(
-                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-                            body.len()
-                        );
-                        for (key, value) in headers {
-                            response.push_str(&format!("{key}: {value}\r\n"));
-                        }
-                        response.push_str("\r\n");
-                        response.push_str(&body);
-                        let _ = socket.write_all(response.as_bytes()).await;
-                        let _ = socket.shutdown().await;
-                    }
-                }
+            while let Ok((socket, _)) = listener.accept().await {
+                // One task per connection, so a stalled exchange does not block the
+                // client's next connection.
+                tokio::spawn(handle(socket, record.clone(), script.clone()));
             }
         });
         (base, seen)
+    }
+
+    async fn handle(mut socket: TcpStream, record: Arc<Mutex<Vec<Raw>>>, script: Arc<Script>) {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at;
+            }
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+        let mut raw = Raw {
+            head,
+            body: buffer[head_end + 4..].to_vec(),
+        };
+        let length: usize = raw
+            .header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while raw.body.len() < length {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => raw.body.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let index = {
+            let mut seen = record.lock().unwrap();
+            seen.push(raw.clone());
+            seen.len() - 1
+        };
+        match script(index, &raw) {
+            Reply::Hangup => drop(socket),
+            Reply::Stall => {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                drop(socket);
+            }
+            Reply::Respond {
+                status,
+                headers,
+                body,
+            } => {
+                let mut response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    body.len()
+                );
+                for (key, value) in headers {
+                    response.push_str(&format!("{key}: {value}\r\n"));
+                }
+                response.push_str("\r\n");
+                response.push_str(&body);
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        }
     }
 }
 
@@ -1568,5 +1552,68 @@ async fn a_reset_create_is_found_by_its_name_and_age() {
     };
     let policy = client.create_policy("acc", &body).await.unwrap();
     assert_eq!(policy.id, "ours");
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn cancellation_abandons_an_in_flight_read() {
+    let (base, seen) = scripted::serve(|_, _| scripted::Reply::Stall).await;
+    let stop = CancellationToken::new();
+    let client = Client::new(
+        config(&base, |c| c.request_timeout = Duration::from_secs(600)),
+        stop.clone(),
+    )
+    .unwrap();
+    let task = {
+        let client = client.clone();
+        tokio::spawn(async move { client.get_app_uncached("acc", "a1").await })
+    };
+    // The server has the request and will never answer.
+    while seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    let result = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_create_that_times_out_is_looked_up_not_resent() {
+    // The POST gets no answer within the timeout (the server may still commit it);
+    // the list afterwards shows it, so it is adopted and the POST is not repeated.
+    let (base, seen) = scripted::serve(|n, raw| {
+        if n == 0 {
+            return scripted::Reply::Stall;
+        }
+        assert!(
+            raw.request_line().starts_with("GET"),
+            "POST resent: {}",
+            raw.request_line()
+        );
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        scripted::json(
+            200,
+            json!({"success": true, "errors": [], "messages": [],
+                   "result": [policy_json("slow", "n", &now)],
+                   "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}}),
+        )
+    })
+    .await;
+    let client = Client::new(
+        config(&base, |c| c.request_timeout = Duration::from_millis(300)),
+        CancellationToken::new(),
+    )
+    .unwrap();
+    let body = PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy("n")
+    };
+    let policy = client.create_policy("acc", &body).await.unwrap();
+    assert_eq!(policy.id, "slow");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }

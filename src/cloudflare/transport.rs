@@ -259,7 +259,13 @@ impl Transport {
 
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let sent = builder.send().await;
+        // Reads are abandoned when the provider is told to stop; writes run to their
+        // (bounded) end so the outcome is known.
+        let abandon = request.method == Method::GET;
+        let sent = match until_stopped(abandon, &self.stop, builder.send()).await {
+            Some(sent) => sent,
+            None => return Attempt::Done(Err(ApiError::Cancelled)),
+        };
         let response = match sent {
             Ok(response) => response,
             Err(e) => {
@@ -277,7 +283,10 @@ impl Transport {
         };
         let status = response.status();
         let retry_after = parse_retry_after(response.headers());
-        let body = response.bytes().await;
+        let body = match until_stopped(abandon, &self.stop, response.bytes()).await {
+            Some(body) => body,
+            None => return Attempt::Done(Err(ApiError::Cancelled)),
+        };
         let latency_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(
             method = %request.method,
@@ -441,6 +450,21 @@ impl Transport {
             };
         }
         Attempt::Done(Err(error))
+    }
+}
+
+/// Awaits `future`; when `abandon` is set and `stop` fires first, gives up (`None`).
+async fn until_stopped<T>(
+    abandon: bool,
+    stop: &CancellationToken,
+    future: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    if !abandon {
+        return Some(future.await);
+    }
+    tokio::select! {
+        _ = stop.cancelled() => None,
+        output = future => Some(output),
     }
 }
 
