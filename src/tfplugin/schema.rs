@@ -112,6 +112,12 @@ pub struct Attribute {
     pub deprecated: Option<String>,
     pub plan_modifiers: Vec<PlanModifier>,
     pub validators: Vec<Validator>,
+    /// Declared to Terraform as a nested *block* (`saas { … }`) instead of a nested
+    /// attribute (`saas = { … }`). Terraform 1.0.3 panics while planning a create when
+    /// a resource has a single nested *attribute* (`objchange.proposedNewNestedType`
+    /// reads attributes of the null prior object), so nested values that must work on
+    /// 1.0.x are blocks. The value shape (object or null) is the same either way.
+    pub block: bool,
 }
 
 impl Attribute {
@@ -125,6 +131,7 @@ impl Attribute {
             deprecated: None,
             plan_modifiers: Vec::new(),
             validators: Vec::new(),
+            block: false,
         }
     }
 
@@ -197,6 +204,11 @@ impl Attribute {
     }
     pub fn validator(mut self, v: Validator) -> Self {
         self.validators.push(v);
+        self
+    }
+    /// Declares a nested attribute as a nested block (see [`Attribute::block`]).
+    pub fn as_block(mut self) -> Self {
+        self.block = true;
         self
     }
 
@@ -296,6 +308,24 @@ fn check_attributes(attrs: &[Attribute], prefix: &str, out: &mut Vec<String>) {
         if a.mode == Mode::Computed && !a.validators.is_empty() {
             out.push(format!(
                 "{full}: computed-only attributes cannot have validators"
+            ));
+        }
+        if a.block
+            && !matches!(
+                a.ty,
+                AttrType::Nested {
+                    nesting: Nesting::Single | Nesting::List,
+                    ..
+                }
+            )
+        {
+            out.push(format!(
+                "{full}: only single or list nested attributes can be declared as blocks"
+            ));
+        }
+        if a.block && a.mode != Mode::Optional {
+            out.push(format!(
+                "{full}: a nested block is optional by nature; declare it optional"
             ));
         }
         if let AttrType::Nested { attributes, .. } = &a.ty {

@@ -1,8 +1,10 @@
 //! Framework [`Schema`]s to tfplugin6 `Schema` messages.
 //!
-//! Every attribute is emitted as an attribute (no nested blocks): plain attributes carry
-//! `type` (the JSON of their cty type), nested attributes carry `nested_type` only —
-//! setting both makes Terraform 1.0.3 panic. Descriptions are Markdown.
+//! Plain attributes carry `type` (the JSON of their cty type), nested attributes carry
+//! `nested_type` only — setting both makes Terraform 1.0.3 panic. Attributes declared
+//! with [`Attribute::as_block`] become nested blocks (`block_types`), because 1.0.3
+//! also panics planning a create with a single nested attribute. Descriptions are
+//! Markdown.
 
 use super::codec::type_json;
 use super::proto::tfplugin6 as pb;
@@ -12,16 +14,56 @@ use super::schema::{AttrType, Attribute, Mode, Nesting, Schema};
 pub fn schema_to_proto(schema: &Schema) -> pb::Schema {
     pb::Schema {
         version: schema.version,
-        block: Some(pb::schema::Block {
-            version: schema.version,
-            attributes: schema.attributes.iter().map(attribute_to_proto).collect(),
-            block_types: Vec::new(),
-            description: schema.description.clone(),
-            description_kind: pb::StringKind::Markdown as i32,
-            deprecated: false,
-            deprecation_message: String::new(),
-        }),
+        block: Some(block_to_proto(
+            schema.version,
+            &schema.description,
+            &schema.attributes,
+        )),
     }
+}
+
+fn block_to_proto(version: i64, description: &str, attributes: &[Attribute]) -> pb::schema::Block {
+    pb::schema::Block {
+        version,
+        attributes: attributes
+            .iter()
+            .filter(|a| !a.block)
+            .map(attribute_to_proto)
+            .collect(),
+        block_types: attributes
+            .iter()
+            .filter(|a| a.block)
+            .filter_map(nested_block_to_proto)
+            .collect(),
+        description: description.to_string(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecated: false,
+        deprecation_message: String::new(),
+    }
+}
+
+fn nested_block_to_proto(attr: &Attribute) -> Option<pb::schema::NestedBlock> {
+    use pb::schema::nested_block::NestingMode;
+    let AttrType::Nested {
+        nesting,
+        attributes,
+    } = &attr.ty
+    else {
+        return None;
+    };
+    let nesting = match nesting {
+        Nesting::Single => NestingMode::Single,
+        Nesting::List => NestingMode::List,
+        Nesting::Set => NestingMode::Set,
+        Nesting::Map => NestingMode::Map,
+    };
+    Some(pb::schema::NestedBlock {
+        type_name: attr.name.clone(),
+        block: Some(block_to_proto(0, &attr.description, attributes)),
+        nesting: nesting as i32,
+        min_items: 0,
+        max_items: 0,
+    })
 }
 
 fn attribute_to_proto(attr: &Attribute) -> pb::schema::Attribute {
@@ -95,6 +137,28 @@ mod tests {
         );
         s.version = 2;
         s
+    }
+
+    #[test]
+    fn block_declared_attributes_become_nested_blocks() {
+        let mut s = sample();
+        s.attributes = s
+            .attributes
+            .into_iter()
+            .map(|a| if a.name == "saas" { a.as_block() } else { a })
+            .collect();
+        let block = schema_to_proto(&s).block.unwrap();
+        assert!(block.attributes.iter().all(|a| a.name != "saas"));
+        assert_eq!(block.block_types.len(), 1);
+        let saas = &block.block_types[0];
+        assert_eq!(saas.type_name, "saas");
+        assert_eq!(
+            saas.nesting,
+            pb::schema::nested_block::NestingMode::Single as i32
+        );
+        let inner = saas.block.as_ref().unwrap();
+        assert_eq!(inner.description, "SaaS.");
+        assert_eq!(inner.attributes[0].name, "grant_types");
     }
 
     #[test]
