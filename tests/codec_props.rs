@@ -248,9 +248,17 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(ty in arb_type(), bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-        let _ = msgpack::decode(&bytes, &ty);
-        let _ = json::decode(&bytes, &ty);
-        let _ = type_json::decode(&bytes);
+        if let Ok(v) = msgpack::decode(&bytes, &ty) {
+            let again = msgpack::encode(&v, &ty).unwrap();
+            prop_assert_eq!(msgpack::decode(&again, &ty).unwrap(), v);
+        }
+        if let Ok(v) = json::decode(&bytes, &ty) {
+            let again = json::encode(&v, &ty).unwrap();
+            prop_assert_eq!(json::decode(&again, &ty).unwrap(), v);
+        }
+        if let Ok(t) = type_json::decode(&bytes) {
+            prop_assert_eq!(type_json::decode(&type_json::encode(&t)).unwrap(), t);
+        }
         let _ = dynamic_value::decode(&bytes, &bytes, &ty);
         let _ = dynamic_value::decode(&[], &bytes, &ty);
     }
@@ -271,10 +279,17 @@ proptest! {
             let j = at.index(text.len());
             text[j] = b;
         }
-        let _ = msgpack::decode(&bytes, &ty);
-        let _ = msgpack::decode(&bytes, &Type::Dynamic);
-        let _ = json::decode(&text, &ty);
-        let _ = json::decode(&text, &Type::Dynamic);
+        // Whatever a decoder still accepts must be a value that round-trips.
+        for target in [&ty, &Type::Dynamic] {
+            if let Ok(v) = msgpack::decode(&bytes, target) {
+                let again = msgpack::encode(&v, target).unwrap();
+                prop_assert_eq!(msgpack::decode(&again, target).unwrap(), v);
+            }
+            if let Ok(v) = json::decode(&text, target) {
+                let again = json::encode(&v, target).unwrap();
+                prop_assert_eq!(json::decode(&again, target).unwrap(), v);
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,22 @@
+//! Arbitrary bytes into the JSON decoder: it must never panic, and whatever it accepts
+//! must survive a JSON and a msgpack round trip unchanged.
+
+#![no_main]
+
+mod common;
+
+use cfaccess::tfplugin::codec::{json, msgpack};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, bytes)) = data.split_first() else {
+        return;
+    };
+    let ty = common::pick_type(selector);
+    if let Ok(v) = json::decode(bytes, &ty) {
+        let text = json::encode(&v, &ty).expect("a decoded value encodes as JSON");
+        assert_eq!(json::decode(&text, &ty).expect("re-decodes"), v);
+        let packed = msgpack::encode(&v, &ty).expect("a decoded value encodes as msgpack");
+        assert_eq!(msgpack::decode(&packed, &ty).expect("re-decodes"), v);
+    }
+});
