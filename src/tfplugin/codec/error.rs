@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::tfplugin::diag::{AttributePath, PathStep};
+use crate::tfplugin::value::Type;
 
 /// Why a value or type could not be decoded or encoded.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +135,18 @@ impl CodecError {
     /// Prepends an index step.
     pub(crate) fn in_index(self, i: usize) -> Self {
         self.within(PathStep::Index(i64::try_from(i).unwrap_or(i64::MAX)))
+    }
+
+    /// Prepends the step to element `i` of a collection or tuple of type `ty`. Set
+    /// elements have no index Terraform could resolve (a set is unordered, and the
+    /// protocol's paths cannot name an element by value), so an error inside a set
+    /// points at the set itself, as Terraform's own SDKs do.
+    pub(crate) fn in_element_of(self, ty: &Type, i: usize) -> Self {
+        if matches!(ty, Type::Set(_)) {
+            self
+        } else {
+            self.in_index(i)
+        }
     }
 
     /// Prepends a map-key step.

@@ -102,7 +102,7 @@ fn each_element(
     }
     let mut i = 0;
     loop {
-        item(r, i).map_err(|e| e.in_index(i))?;
+        item(r, i).map_err(|e| e.in_element_of(ty, i))?;
         i += 1;
         if !r.eat(b',') {
             return r.expect(b']');
@@ -283,7 +283,7 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<
                 if i > 0 {
                     out.push(b',');
                 }
-                write_value(out, item, ety, depth + 1).map_err(|e| e.in_index(i))?;
+                write_value(out, item, ety, depth + 1).map_err(|e| e.in_element_of(ty, i))?;
             }
             out.push(b']');
         }

@@ -305,7 +305,10 @@ impl<'a> Decoder<'a> {
         let n = self.array_len(ty)?;
         let mut items = Vec::with_capacity(self.capacity_for(n));
         for i in 0..n {
-            items.push(self.value(ety, depth + 1).map_err(|e| e.in_index(i))?);
+            items.push(
+                self.value(ety, depth + 1)
+                    .map_err(|e| e.in_element_of(ty, i))?,
+            );
         }
         Ok(items)
     }
@@ -434,7 +437,7 @@ impl Encoder {
                 self.array_header(items.len())?;
                 for (i, item) in items.iter().enumerate() {
                     self.value(item, ety, depth + 1)
-                        .map_err(|e| e.in_index(i))?;
+                        .map_err(|e| e.in_element_of(ty, i))?;
                 }
             }
             (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::Tuple(etys)) => {

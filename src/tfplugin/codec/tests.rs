@@ -561,3 +561,20 @@ fn infers_types_of_unwrapped_dynamic_values() {
         Err(CodecError::UninferableDynamic { .. })
     ));
 }
+
+#[test]
+fn errors_inside_sets_point_at_the_set() {
+    let ty = Type::object([("uids", Type::set(Type::String))]);
+    // uids = ["a", 7]
+    let bytes = unhex("81 a4 75 69 64 73 92 a1 61 07");
+    let e = msgpack::decode(&bytes, &ty).unwrap_err();
+    assert_eq!(e.to_string(), "at .uids: expected string, got integer");
+    assert_eq!(e.path(), &AttributePath::root("uids"));
+    let e = json::decode(br#"{"uids":["a",[]]}"#, &ty).unwrap_err();
+    assert_eq!(e.to_string(), "at .uids: expected string, got array");
+    let v = Value::object([("uids", Value::Set(vec![Value::Bool(true)]))]);
+    assert_eq!(
+        msgpack::encode(&v, &ty).unwrap_err().to_string(),
+        "at .uids: expected string, got bool"
+    );
+}
