@@ -8,6 +8,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(ty) = type_json::decode(data) {
-        assert_eq!(type_json::decode(&type_json::encode(&ty)).expect("re-decodes"), ty);
+        assert_eq!(
+            type_json::decode(&type_json::encode(&ty)).expect("re-decodes"),
+            ty
+        );
     }
 });
