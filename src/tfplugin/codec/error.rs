@@ -40,9 +40,6 @@ pub enum CodecError {
     /// An object carries an attribute its type does not declare.
     #[error("{}unsupported attribute {name:?}", at(path))]
     UnsupportedAttribute { path: AttributePath, name: String },
-    /// An object lacks an attribute its type declares.
-    #[error("{}missing attribute {name:?}", at(path))]
-    MissingAttribute { path: AttributePath, name: String },
     /// An object names the same attribute twice.
     #[error("{}duplicate attribute {name:?}", at(path))]
     DuplicateAttribute { path: AttributePath, name: String },
@@ -90,7 +87,6 @@ impl CodecError {
             | CodecError::TypeMismatch { path, .. }
             | CodecError::AttributeCount { path, .. }
             | CodecError::UnsupportedAttribute { path, .. }
-            | CodecError::MissingAttribute { path, .. }
             | CodecError::DuplicateAttribute { path, .. }
             | CodecError::TupleLength { path, .. }
             | CodecError::InvalidNumber { path, .. }
@@ -108,7 +104,6 @@ impl CodecError {
             | CodecError::TypeMismatch { path, .. }
             | CodecError::AttributeCount { path, .. }
             | CodecError::UnsupportedAttribute { path, .. }
-            | CodecError::MissingAttribute { path, .. }
             | CodecError::DuplicateAttribute { path, .. }
             | CodecError::TupleLength { path, .. }
             | CodecError::InvalidNumber { path, .. }
