@@ -81,6 +81,12 @@ pub(super) fn dispatch(shared: &Shared, method: &Method, uri: &Uri, body: &Body)
         }
         _ => return Err(no_route()),
     };
+    // HEAD is answered like GET (the entry point drops the body).
+    let method = if *method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
     check_method(method, &target)?;
     for id in ids_of(&target) {
         if !is_object_id(id) {

@@ -308,6 +308,15 @@ async fn routes_and_methods() {
         .err(404, 7000);
     let root = format!("http://{}/nothing/here", api.emu.addr());
     api.raw(Method::GET, &root, None, None).await.err(404, 7000);
+    let head = api
+        .client
+        .head(api.access("/apps"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    assert!(head.bytes().await.unwrap().is_empty());
     let verify = api
         .raw(
             Method::GET,
