@@ -373,6 +373,51 @@ async fn sigint_is_ignored_in_managed_mode_and_sigterm_stops() {
     assert!(status.is_some(), "SIGTERM must stop the provider");
 }
 
+#[test]
+fn a_provider_orphaned_by_a_crashed_terraform_exits() {
+    // A stand-in for Terraform that launches the provider and dies without calling
+    // Shutdown (as a panicking Terraform does).
+    let client = ClientIdentity::terraform_like();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("\"$0\" & sleep 1")
+        .arg(support::plugin::BINARY)
+        .env("PLUGIN_UNIX_SOCKET_DIR", dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    support::plugin::terraform_env(&mut cmd, Some(&client));
+    let mut parent = cmd.spawn().unwrap();
+    let stdout = parent.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(Some(line));
+        // EOF once every holder of the pipe, the provider included, has exited.
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+        let _ = tx.send(None);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap()
+        .expect("handshake line");
+    let socket = support::plugin::Handshake::parse(&line).addr.address;
+    assert!(std::path::Path::new(&socket).exists());
+    assert!(parent.wait().unwrap().success());
+
+    // Generous liveness bound: the provider polls for its parent once a second.
+    let eof = rx.recv_timeout(Duration::from_secs(30));
+    assert_eq!(eof, Ok(None), "the orphaned provider must exit");
+    assert!(
+        !std::path::Path::new(&socket).exists(),
+        "it exits cleanly, removing its socket"
+    );
+}
+
 #[tokio::test]
 async fn health_broker_and_stdio_services_answer() {
     let managed = Managed::start();

@@ -77,6 +77,7 @@ async fn serve_managed(provider: Arc<dyn Provider>, opts: &ServeOptions) -> Resu
     // Installed first: from now on SIGINT no longer kills us (Terraform coordinates
     // the stop through StopProvider and waits for in-flight applies).
     watch_signals(shutdown.clone(), false)?;
+    watch_parent(shutdown.clone());
 
     // TLS iff Terraform gave us its certificate (TF_DISABLE_PLUGIN_TLS removes it).
     let tls = match std::env::var("PLUGIN_CLIENT_CERT") {
@@ -186,6 +187,34 @@ fn remove_socket(listener: &PluginListener) {
         let _ = std::fs::remove_file(path);
     }
 }
+
+/// How often the parent process is checked.
+#[cfg(unix)]
+const PARENT_POLL: Duration = Duration::from_secs(1);
+
+/// Shuts down when Terraform goes away without telling us. A Terraform that crashes
+/// (or is killed) never calls Shutdown, and since SIGINT is ignored the provider would
+/// otherwise live on as an orphan; being re-parented is the sign.
+#[cfg(unix)]
+fn watch_parent(shutdown: CancellationToken) {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(PARENT_POLL) => {}
+            }
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!("Terraform exited without stopping the provider; shutting down");
+                shutdown.cancel();
+                return;
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn watch_parent(_shutdown: CancellationToken) {}
 
 /// SIGTERM always shuts down. SIGINT shuts down in debug mode only: in managed mode
 /// Ctrl-C reaches Terraform and us alike, and Terraform stops us through StopProvider

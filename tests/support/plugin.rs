@@ -65,6 +65,12 @@ pub struct Plugin {
 /// change the provider's behaviour are removed.
 pub fn terraform_command(client: Option<&ClientIdentity>) -> Command {
     let mut cmd = Command::new(BINARY);
+    terraform_env(&mut cmd, client);
+    cmd
+}
+
+/// Sets the environment of [`terraform_command`] on any command.
+pub fn terraform_env(cmd: &mut Command, client: Option<&ClientIdentity>) {
     for var in [
         "CLOUDFLARE_API_TOKEN",
         "CLOUDFLARE_ACCOUNT_ID",
@@ -83,7 +89,6 @@ pub fn terraform_command(client: Option<&ClientIdentity>) -> Command {
     if let Some(id) = client {
         cmd.env("PLUGIN_CLIENT_CERT", &id.cert_pem);
     }
-    cmd
 }
 
 impl Plugin {
