@@ -14,6 +14,11 @@ pub fn api_error_at(action: &str, err: &ApiError, attribute: Option<AttributePat
     let mut detail = format!("Failed to {action}: {err}");
     if let Some(hint) = err.hint() {
         detail.push_str(&format!("\n\nHint: {hint}."));
+    } else if matches!(err, ApiError::Transport { .. } | ApiError::Timeout { .. }) {
+        detail.push_str(
+            "\n\nHint: the Cloudflare API could not be reached; check the provider's base_url \
+             (or CLOUDFLARE_BASE_URL) and the network path to it.",
+        );
     }
     let summary = if err.is_cancelled() {
         "Operation cancelled".to_string()
