@@ -10,6 +10,8 @@ mod support;
 
 #[path = "acceptance/bad_input.rs"]
 mod bad_input;
+#[path = "acceptance/linked_app_policy.rs"]
+mod linked_app_policy;
 #[path = "acceptance/provider.rs"]
 mod provider;
 #[path = "acceptance/reliability.rs"]

@@ -54,7 +54,7 @@ pub mod descriptions {
     pub const TARGET_APP_IDS: &str = "IDs (UUIDs) of the self-hosted downstream Access applications this policy is attached to. Omitted: attachments are not managed by this resource. Set: the policy is attached to exactly these applications; attachments added or removed outside Terraform show as drift and are repaired. Other policies on these applications are never modified.";
     pub const PRECEDENCE: &str = "Position of this policy in each target application's policy list (1 = evaluated first); it must be free on every target. Omitted: the policy is placed after the existing policies of each target when it is attached. Applied when attaching and when changed; not checked for drift.";
     pub const DECISION: &str = "Policy action. Only `\"non_identity\"` (Service Auth) is accepted: Linked App Token rules work only with it. Defaults to `\"non_identity\"`.";
-    pub const SESSION_DURATION: &str = "How long a session authorised by this policy lasts, as a duration such as `\"30m\"` or `\"24h\"`. Omitted: nothing is sent and no default is invented, so the application's session duration applies.";
+    pub const SESSION_DURATION: &str = "How long a session authorised by this policy lasts, as a duration such as `\"30m\"` or `\"24h\"` (between `0s` and `730h`). Omitted: nothing is sent and no default is invented, so the application's session duration applies.";
     pub const ACCOUNT_ID: &str = "Cloudflare account ID (32 hexadecimal characters). Defaults to the provider's `account_id`. Changing it forces replacement.";
     pub const APP_COUNT: &str = "Number of Access applications using this policy, as reported by the API (attachments made outside Terraform included).";
 }
