@@ -127,14 +127,26 @@ fn block_type(schema: &pb::Schema) -> Type {
             }
         }
     }
-    let block = schema.block.as_ref().unwrap();
-    Type::Object(
-        block
+    fn object_of_block(block: &pb::schema::Block) -> Type {
+        use pb::schema::nested_block::NestingMode;
+        let attrs = block
             .attributes
             .iter()
-            .map(|a| (a.name.clone(), attr_type(a)))
-            .collect(),
-    )
+            .map(|a| (a.name.clone(), attr_type(a)));
+        let blocks = block.block_types.iter().map(|b| {
+            let inner = object_of_block(b.block.as_ref().unwrap());
+            let ty = match NestingMode::try_from(b.nesting).unwrap() {
+                NestingMode::Single | NestingMode::Group => inner,
+                NestingMode::List => Type::list(inner),
+                NestingMode::Set => Type::set(inner),
+                NestingMode::Map => Type::map(inner),
+                NestingMode::Invalid => panic!("invalid nesting for block {}", b.type_name),
+            };
+            (b.type_name.clone(), ty)
+        });
+        Type::Object(attrs.chain(blocks).collect())
+    }
+    object_of_block(schema.block.as_ref().unwrap())
 }
 
 /// A provider config object where every attribute is null except `set`.
@@ -683,14 +695,22 @@ async fn schema_describes_the_provider_both_resources_and_the_data_source() {
                 .iter()
                 .map(|(k, v)| (k.clone(), v)),
         );
-    for (owner, s) in all {
-        let block = s.block.as_ref().unwrap();
+    fn check_block(owner: &str, block: &pb::schema::Block) {
         assert!(
             !block.description.trim().is_empty(),
             "{owner} has no description"
         );
-        assert!(block.block_types.is_empty());
-        check_attrs(&owner, &block.attributes);
+        assert_eq!(block.description_kind, pb::StringKind::Markdown as i32);
+        check_attrs(owner, &block.attributes);
+        for nested in &block.block_types {
+            check_block(
+                &format!("{owner}.{}", nested.type_name),
+                nested.block.as_ref().unwrap(),
+            );
+        }
+    }
+    for (owner, s) in all {
+        check_block(&owner, s.block.as_ref().unwrap());
     }
 
     // GetMetadata (Terraform >= 1.6) lists the same types.
