@@ -97,8 +97,10 @@ fn created_since(created_at: Option<&str>, since: OffsetDateTime) -> Option<Offs
 }
 
 impl Client {
-    /// Builds a client. When `stop` is cancelled, waits (backoff, rate limiter) end at
-    /// once with [`ApiError::Cancelled`] and no further request is started.
+    /// Builds a client. When `stop` is cancelled, waits (backoff, rate limiter) and
+    /// in-flight reads end at once with [`ApiError::Cancelled`] and no further request
+    /// is started; a write already sent runs to its end (bounded by
+    /// `request_timeout`) so its outcome is known.
     pub fn new(config: ClientConfig, stop: CancellationToken) -> Result<Client, ApiError> {
         if !(1..=1000).contains(&config.page_size) {
             return Err(ApiError::InvalidConfig(

@@ -86,9 +86,52 @@ impl ClientConfig {
 
     /// Whether coalescing is on after applying the environment override.
     pub fn effective_coalesce_reads(&self) -> bool {
-        let disabled_by_env = std::env::var(DISABLE_READ_COALESCING_ENV)
-            .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-            .unwrap_or(false);
-        self.coalesce_reads && !disabled_by_env
+        let env = std::env::var(DISABLE_READ_COALESCING_ENV).ok();
+        self.coalesce_reads && !disables_coalescing(env.as_deref())
+    }
+}
+
+/// True for the values of [`DISABLE_READ_COALESCING_ENV`] that mean "off".
+fn disables_coalescing(value: Option<&str>) -> bool {
+    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_switch_values() {
+        for off in ["1", "true", " TRUE ", "yes"] {
+            assert!(disables_coalescing(Some(off)), "{off}");
+        }
+        for on in [None, Some(""), Some("0"), Some("false"), Some("no")] {
+            assert!(!disables_coalescing(on), "{on:?}");
+        }
+    }
+
+    #[test]
+    fn user_agent_names_both_versions() {
+        let mut config = ClientConfig::default();
+        assert_eq!(
+            config.user_agent(),
+            format!("terraform-provider-cfaccess/{}", env!("CARGO_PKG_VERSION"))
+        );
+        config.terraform_version = Some("1.0.3".into());
+        assert_eq!(
+            config.user_agent(),
+            format!(
+                "terraform-provider-cfaccess/{} (+terraform 1.0.3)",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+
+    #[test]
+    fn default_rate_stays_under_cloudflare_limit() {
+        let config = ClientConfig::default();
+        // Worst case in any 300 s window: the burst plus 300 s at the steady rate.
+        let worst = f64::from(config.rate_limit_burst) + config.requests_per_second * 300.0;
+        assert!(worst < 1200.0, "{worst}");
     }
 }
