@@ -65,9 +65,16 @@ pub const TERRAFORM_BLOCK: &str = r#"terraform {
 /// unlimited, so the client-side limiter must not slow the test down.
 pub const DEFAULT_PROVIDER_BODY: &str = "requests_per_second = 200";
 
-/// Upper bound for one terraform command; a hang becomes a [`Failure`] instead of a
-/// stuck test run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+/// Upper bound for one terraform command (override with `ACC_COMMAND_TIMEOUT` seconds);
+/// a hang becomes a [`Failure`] instead of a stuck test run. The slowest command of the
+/// suite (200 rate-limited creates) takes well under two minutes.
+fn command_timeout() -> Duration {
+    let secs = std::env::var("ACC_COMMAND_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    Duration::from_secs(secs)
+}
 
 /// Output of each command kept in a failure report (the tail is what matters).
 const REPORT_TAIL_LINES: usize = 200;
@@ -937,33 +944,25 @@ impl Harness {
     }
 
     async fn run_in(&self, dir: &Path, args: &[&str]) -> Result<Output, Failure> {
-        let mut cmd = self.command(dir, args);
-        let command_text = format!("terraform {}", args.join(" "));
-        let child = cmd.spawn().map_err(|e| {
-            self.failure(
-                format!("cannot run {}: {e}", self.terraform.display()),
-                None,
-            )
-        })?;
-        let out = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
-            Ok(Ok(o)) => Output {
-                command: command_text.clone(),
-                code: o.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            },
-            Ok(Err(e)) => return Err(self.failure(format!("{command_text}: {e}"), None)),
-            Err(_) => {
+        let running = self.spawn_in(dir, args)?;
+        let out = match running.wait(command_timeout()).await {
+            Ok(out) => out,
+            Err(partial) => {
+                self.record(&partial);
                 return Err(self.failure(
-                    format!("{command_text} did not finish within {COMMAND_TIMEOUT:?}"),
-                    None,
+                    format!(
+                        "{} did not finish within {:?} (killed)",
+                        partial.command,
+                        command_timeout()
+                    ),
+                    Some(&partial),
                 ));
             }
         };
         self.record(&out);
         if let Some(marker) = out.crash_marker() {
             return Err(self.failure(
-                format!("{command_text} crashed (output contains {marker:?})"),
+                format!("{} crashed (output contains {marker:?})", out.command),
                 Some(&out),
             ));
         }
@@ -1474,23 +1473,26 @@ impl Harness {
 
     /// Starts `terraform apply -auto-approve <extra>` in the background.
     pub fn spawn_apply(&self, extra: &[&str]) -> Result<Running, Failure> {
-        let mut args: Vec<String> = ["apply", "-auto-approve", "-input=false", "-no-color"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut child = self
-            .command(&self.work, &refs)
-            .spawn()
-            .map_err(|e| self.failure(format!("cannot run terraform: {e}"), None))?;
+        let mut args = vec!["apply", "-auto-approve", "-input=false", "-no-color"];
+        args.extend_from_slice(extra);
+        self.spawn_in(&self.work, &args)
+    }
+
+    /// Starts `terraform <args>` in `dir`, collecting its output as it arrives.
+    fn spawn_in(&self, dir: &Path, args: &[&str]) -> Result<Running, Failure> {
+        let mut child = self.command(dir, args).spawn().map_err(|e| {
+            self.failure(
+                format!("cannot run {}: {e}", self.terraform.display()),
+                None,
+            )
+        })?;
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let pump = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>,
                     buf: Arc<Mutex<String>>| {
             tokio::spawn(async move {
                 let Some(mut pipe) = pipe else { return };
-                let mut chunk = [0u8; 4096];
+                let mut chunk = [0u8; 8192];
                 while let Ok(n) = pipe.read(&mut chunk).await {
                     if n == 0 {
                         break;
@@ -1660,13 +1662,34 @@ impl Running {
 
     /// Waits for the process to exit (at most `limit`; then it is killed and `Err`).
     pub async fn wait(mut self, limit: Duration) -> Result<Output, Output> {
+        let pgid = self.child.id();
         let status = tokio::time::timeout(limit, self.child.wait()).await;
         let timed_out = !matches!(status, Ok(Ok(_)));
         if timed_out {
+            // The whole group: terraform and the provider processes it started.
+            if let Some(pgid) = pgid {
+                kill_group(pgid).await;
+            }
             let _ = self.child.kill().await;
         }
-        for t in self.tasks.drain(..) {
-            let _ = t.await;
+        // Provider processes inherit terraform's stdout/stderr. When terraform dies
+        // without stopping them (a crash, a kill) they keep the pipes open, so EOF may
+        // never come: give the pumps a moment, then kill what is left of the group
+        // (it still exists, since a member holds the pipe) and stop reading.
+        let mut pumps = Pumps(std::mem::take(&mut self.tasks));
+        if tokio::time::timeout(Duration::from_secs(3), &mut pumps)
+            .await
+            .is_err()
+        {
+            if let Some(pgid) = pgid {
+                kill_group(pgid).await;
+            }
+            if tokio::time::timeout(Duration::from_secs(2), &mut pumps)
+                .await
+                .is_err()
+            {
+                pumps.abort();
+            }
         }
         let code = match status {
             Ok(Ok(s)) => s.code().unwrap_or(-1),
@@ -1685,6 +1708,51 @@ impl Running {
 // ---------------------------------------------------------------------------------
 // Small helpers
 // ---------------------------------------------------------------------------------
+
+/// SIGKILL to a process group we created (terraform's, see `process_group(0)`).
+async fn kill_group(pgid: u32) {
+    let _ = tokio::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await;
+}
+
+/// Waits for every pump task; abortable as a whole.
+struct Pumps(Vec<tokio::task::JoinHandle<()>>);
+
+impl Pumps {
+    fn abort(&self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+impl std::future::Future for Pumps {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let tasks = &mut self.0;
+        let mut i = 0;
+        while i < tasks.len() {
+            match std::pin::Pin::new(&mut tasks[i]).poll(cx) {
+                std::task::Poll::Ready(_) => {
+                    tasks.swap_remove(i);
+                }
+                std::task::Poll::Pending => i += 1,
+            }
+        }
+        if tasks.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
