@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::cloudflare::{ApiError, App, AppFilter, Client, Decision, Policy, PolicyBody, Rule};
+use crate::cloudflare::{App, AppFilter, Client, Decision, Policy, PolicyBody, Rule};
 use crate::errors;
 use crate::provider::{Api, ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
@@ -686,15 +686,45 @@ async fn converge_attachments(
     (attached, diags)
 }
 
-/// `Client::create_policy` on owned arguments: awaited with borrowed ones next to
-/// other borrowing futures, the client's recovery closure trips rustc's "Send is not
-/// general enough" inside `async_trait` methods.
-fn create_policy_owned(
-    client: Client,
-    account: String,
-    body: PolicyBody,
-) -> std::pin::Pin<Box<dyn Future<Output = Result<Policy, ApiError>> + Send>> {
-    Box::pin(async move { client.create_policy(&account, &body).await })
+/// Detaches `policy_id` from every application that holds it, found by a fresh list
+/// (not the snapshot), so attachments made outside Terraform are included.
+async fn detach_everywhere(
+    ctx: &Context,
+    client: &Client,
+    account: &str,
+    policy_id: &str,
+) -> Result<(), Diagnostics> {
+    let holders: BTreeSet<String> = match client.list_apps(account, &AppFilter::default()).await {
+        Ok(apps) => apps
+            .into_iter()
+            .filter(|app| app.policy_links().iter().any(|l| l.id == policy_id))
+            .map(|app| app.id)
+            .collect(),
+        Err(e) => {
+            return Err(errors::api_error(
+                &format!("list the applications using policy {policy_id}"),
+                &e,
+            )
+            .into());
+        }
+    };
+    let (_, diags) = converge_attachments(
+        ctx,
+        client,
+        account,
+        policy_id,
+        holders,
+        &BTreeSet::new(),
+        None,
+        false,
+        &[],
+    )
+    .await;
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
 }
 
 // ----- the resource ---------------------------------------------------------------
@@ -746,6 +776,16 @@ impl Resource for LinkedAppPolicyResource {
 
     async fn validate(&self, _ctx: &Context, config: &Value, diags: &mut Diagnostics) {
         check_overlap(config, diags);
+        if config.get(attr::PRECEDENCE).is_some_and(|p| !p.is_null())
+            && config.get(attr::TARGET_APP_IDS).is_some_and(Value::is_null)
+        {
+            diags.attr_warning(
+                AttributePath::root(attr::PRECEDENCE),
+                "precedence has no effect",
+                "precedence positions the policy on the applications in target_app_ids; without \
+                 target_app_ids this resource attaches the policy nowhere.",
+            );
+        }
     }
 
     async fn modify_plan(&self, _ctx: &Context, req: &mut PlanRequest, diags: &mut Diagnostics) {
@@ -842,12 +882,8 @@ impl Resource for LinkedAppPolicyResource {
         }
         diags.extend(checks);
 
-        let created = create_policy_owned(
-            api.client.clone(),
-            account.to_string(),
-            plan.policy_body(None),
-        )
-        .await;
+        let body = plan.policy_body(None);
+        let created = api.client.create_policy(account, &body).await;
         let policy = match created {
             Ok(p) => p,
             Err(e) => {
@@ -1111,46 +1147,29 @@ impl Resource for LinkedAppPolicyResource {
             return diags;
         };
         let account = api.account_id.as_str();
-        // A fresh list (not the snapshot): every app holding the policy, including
-        // attachments made outside Terraform, must let go of it before the DELETE.
-        let holders: BTreeSet<String> =
-            match api.client.list_apps(account, &AppFilter::default()).await {
-                Ok(apps) => apps
-                    .into_iter()
-                    .filter(|app| app.policy_links().iter().any(|l| l.id == id))
-                    .map(|app| app.id)
-                    .collect(),
-                Err(e) => {
-                    diags.0.push(errors::api_error(
-                        &format!("list the applications using policy {id}"),
-                        &e,
-                    ));
-                    return diags;
-                }
-            };
-        let (_, detach_diags) = converge_attachments(
-            ctx,
-            &api.client,
-            account,
-            &id,
-            holders,
-            &BTreeSet::new(),
-            None,
-            false,
-            &[],
-        )
-        .await;
-        if detach_diags.has_errors() {
-            diags.extend(detach_diags);
-            return diags;
-        }
-        match api.client.delete_policy(account, &id).await {
-            Ok(outcome) => {
-                tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, ?outcome, "policy deleted");
+        // Two rounds: an attachment made by someone else between our detach and the
+        // DELETE (the API answers 409 once the client's own retries are spent) is
+        // detached too, so a delete never fails on "still attached".
+        for round in 1..=2 {
+            if let Err(d) = detach_everywhere(ctx, &api.client, account, &id).await {
+                diags.extend(d);
+                return diags;
             }
-            Err(e) => diags
-                .0
-                .push(errors::api_error(&format!("delete policy {id}"), &e)),
+            match api.client.delete_policy(account, &id).await {
+                Ok(outcome) => {
+                    tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, ?outcome, "policy deleted");
+                    break;
+                }
+                Err(e) if e.status() == Some(409) && round == 1 => {
+                    tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, "policy still attached somewhere; detaching again");
+                }
+                Err(e) => {
+                    diags
+                        .0
+                        .push(errors::api_error(&format!("delete policy {id}"), &e));
+                    break;
+                }
+            }
         }
         diags
     }

@@ -1033,3 +1033,43 @@ async fn edge_accepts_the_mcp_token_only_where_the_policy_is_attached() {
         );
     }
 }
+
+#[tokio::test]
+async fn delete_tries_again_after_a_conflict_once_retries_are_spent() {
+    let w = World::new().await;
+    let state = w
+        .converge(None, &config("p", &[MCP], Some(&[API]), &[]))
+        .await;
+    let id = id_of(&state);
+    // max_retries = 1: the client's two attempts both get 409, as when someone attaches
+    // the policy again between our detach and the DELETE.
+    w.emu.add_fault(Fault {
+        method: Some("DELETE".into()),
+        path: format!("/accounts/*/access/policies/{id}"),
+        kind: FaultKind::Status(409),
+        count: 2,
+    });
+    let diags = w.destroy(&state).await;
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(w.our_policies().is_empty());
+    let deletes = w
+        .writes()
+        .into_iter()
+        .filter(|l| l.starts_with("DELETE"))
+        .count();
+    assert_eq!(deletes, 3, "two refused attempts, then a second round");
+}
+
+#[tokio::test]
+async fn precedence_without_targets_is_a_warning() {
+    let w = World::new().await;
+    let cfg = config("p", &[MCP], None, &[(attr::PRECEDENCE, Value::int(3))]);
+    let mut diags = validate_config(&schema(), &cfg);
+    w.resource().await.validate(&ctx(), &cfg, &mut diags).await;
+    assert!(!diags.has_errors());
+    let warning = diags.iter().next().expect("a warning");
+    assert_eq!(
+        warning.attribute,
+        Some(AttributePath::root(attr::PRECEDENCE))
+    );
+}
