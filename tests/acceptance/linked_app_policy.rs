@@ -21,7 +21,7 @@ const MCP: &str = seed_ids::MCP_SELF_HOSTED_APP;
 const DOCS: &str = "7d0c5e2a-1b3c-4d5e-8f90-a1b2c3d4e5f6";
 const ADDR: &str = "cfaccess_linked_app_policy.p";
 
-const SAAS_BLOCK: &str = r#"  saas {
+const SAAS_BLOCK: &str = r#"  saas = {
     redirect_uris = ["https://mcp.example.com/oauth/callback"]
     grant_types   = ["authorization_code_with_pkce"]
     scopes        = ["openid", "email"]
