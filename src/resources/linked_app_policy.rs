@@ -446,7 +446,7 @@ fn describe_app(app: &App) -> String {
     }
 }
 
-/// The name of the policy at `index` of an app's attachments, if the API expanded it.
+/// How an attached policy is named in messages: its name when the API expanded it.
 fn attached_policy_name(app: &App, policy_id: &str) -> String {
     let name = app
         .policies
