@@ -8,10 +8,14 @@
 #[path = "acceptance/support.rs"]
 mod support;
 
+#[path = "acceptance/access_application.rs"]
+mod access_application;
 #[path = "acceptance/bad_input.rs"]
 mod bad_input;
 #[path = "acceptance/linked_app_policy.rs"]
 mod linked_app_policy;
+#[path = "acceptance/mcp_server_app.rs"]
+mod mcp_server_app;
 #[path = "acceptance/provider.rs"]
 mod provider;
 #[path = "acceptance/reliability.rs"]

@@ -239,11 +239,9 @@ impl DataSource for AccessApplicationDataSource {
             Lookup::Name(_) | Lookup::Domain(_) => {
                 let filter = match &lookup {
                     Lookup::Name(name) => AppFilter::by_name(name.clone()),
-                    Lookup::Domain(domain) => AppFilter {
-                        domain: Some(domain.clone()),
-                        exact: Some(true),
-                        ..Default::default()
-                    },
+                    // Hostnames compare case-insensitively, which the API's
+                    // exact filter may not do: list everything and match here.
+                    Lookup::Domain(_) => AppFilter::default(),
                     Lookup::Id(_) => AppFilter::default(),
                 };
                 match api.client.list_apps(account, &filter).await {

@@ -203,7 +203,13 @@ pub fn schema() -> Schema {
                         .description(d::ALLOW_PKCE_WITHOUT_CLIENT_SECRET),
                 ],
             )
-            .optional()
+            // Optional+Computed rather than Optional: for a non-computed nested
+            // attribute whose configuration is null, Terraform 1.0.3 panics computing
+            // the proposed new state (`proposedNewNestedType` reads attributes of the
+            // null config; hashicorp/terraform#29701, fixed in 1.0.9), while computed
+            // ones are taken whole. `plan_fixed_values` plans it null when unset, so it
+            // behaves as a plain optional attribute and keeps the `saas = { … }` syntax.
+            .optional_computed()
             .description(d::SAAS),
             Attribute::string(attr::ACCOUNT_ID)
                 .optional_computed()
@@ -1718,6 +1724,9 @@ pub fn plan_fixed_values(req: &mut PlanRequest) {
     {
         planned.set(attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(false));
     }
+    if req.config.get(attr::SAAS).is_none_or(Value::is_null) {
+        planned.set(attr::SAAS, Value::Null);
+    }
     let pkce_unset = req
         .config
         .get(attr::SAAS)
@@ -2012,8 +2021,8 @@ mod tests {
 
     /// The plan as the server computes it: generic rules, then this resource's.
     fn plan(prior: &Value, cfg: &Value) -> PlanRequest {
-        // Terraform's proposed new state: config values, prior values for computed
-        // attributes left null (sticky), recursively for the nested object.
+        // Terraform 1.0.3's proposed new state: config values, prior values for
+        // computed attributes left null (sticky); `saas` (computed) is taken whole.
         let mut proposed = cfg.clone();
         if !prior.is_null() {
             for a in schema().attributes {
@@ -2021,20 +2030,6 @@ mod tests {
                 if a.mode.computed() && c.is_null() {
                     proposed.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
                 }
-            }
-            if let (Some(Value::Object(_)), Some(Value::Object(ps))) =
-                (cfg.get(attr::SAAS), prior.get(attr::SAAS))
-            {
-                let mut s = cfg.get(attr::SAAS).cloned().unwrap();
-                for k in [
-                    attr::ACCESS_TOKEN_LIFETIME,
-                    attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET,
-                ] {
-                    if s.get(k).is_none_or(Value::is_null) {
-                        s.set(k, ps.get(k).cloned().unwrap_or(Value::Null));
-                    }
-                }
-                proposed.set(attr::SAAS, s);
             }
         }
         let (planned, requires_replace) = plan_resource_change(&schema(), prior, &proposed, cfg);
@@ -2621,7 +2616,8 @@ mod emulator_tests {
     }
 
     /// Terraform's proposed new state (1.0.3 ProposedNew): config, with computed
-    /// attributes the config leaves null taken from the prior state.
+    /// attributes the config leaves null taken from the prior state (`saas`, computed,
+    /// is taken whole from the config when set).
     fn proposed(prior: &Value, cfg: &Value) -> Value {
         let mut out = cfg.clone();
         if prior.is_null() {
@@ -2632,20 +2628,6 @@ mod emulator_tests {
             if a.mode.computed() && c.is_null() {
                 out.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
             }
-        }
-        if let (Some(Value::Object(_)), Some(ps @ Value::Object(_))) =
-            (cfg.get(attr::SAAS), prior.get(attr::SAAS))
-        {
-            let mut s = cfg.get(attr::SAAS).cloned().unwrap_or(Value::Null);
-            for k in [
-                attr::ACCESS_TOKEN_LIFETIME,
-                attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET,
-            ] {
-                if s.get(k).is_none_or(Value::is_null) {
-                    s.set(k, ps.get(k).cloned().unwrap_or(Value::Null));
-                }
-            }
-            out.set(attr::SAAS, s);
         }
         out
     }
