@@ -1094,22 +1094,6 @@ fn is_linked_app_policy(decision: Option<&str>, include: &[Rule]) -> bool {
             .any(|r| matches!(r, Rule::LinkedAppToken { .. }))
 }
 
-/// `Client::create_app`, run on a blocking thread that drives it with the runtime
-/// handle. Workaround: the client's ambiguous-create recovery takes an async closure,
-/// whose future the compiler can prove `Send` only for one specific lifetime, so it
-/// cannot be awaited inside an `async_trait` method. Remove once the client's future
-/// is `Send`.
-async fn create_app_send(
-    client: crate::cloudflare::Client,
-    account: String,
-    body: Json,
-) -> Result<Result<App, ApiError>, String> {
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(client.create_app(&account, &body)))
-        .await
-        .map_err(|e| format!("the create task failed: {e}"))
-}
-
 // ----- the resource -----------------------------------------------------------------------
 
 /// The resource.
@@ -1289,18 +1273,7 @@ impl Resource for McpServerAppResource {
         let plan = Model::from_value(planned);
         let body = create_body(&plan);
         let name = plan.name.clone().unwrap_or_default();
-        let created = match create_app_send(api.client.clone(), api.account_id.clone(), body).await
-        {
-            Ok(created) => created,
-            Err(why) => {
-                diagnostics.error("Internal error while creating the application", why);
-                return ApplyResult {
-                    diagnostics,
-                    ..Default::default()
-                };
-            }
-        };
-        let mut app = match created {
+        let mut app = match api.client.create_app(&api.account_id, &body).await {
             Ok(app) => app,
             Err(e) => {
                 diagnostics.0.push(errors::api_error(
