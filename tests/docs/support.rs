@@ -1,8 +1,11 @@
 //! Shared helpers of the docs/examples and release test crates: locating the repository,
 //! Terraform and the provider binary, and running Terraform the way a user would.
 
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Terraform registry address of this provider (`source = "cfaccess/cfaccess"`).
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/cfaccess/cfaccess";
@@ -49,14 +52,23 @@ pub fn write_dev_overrides_config(dir: &Path) -> PathBuf {
     path
 }
 
+/// How long one Terraform command may run before it is killed.
+const TERRAFORM_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Runs `terraform <args>` in `dir` with the given CLI config and extra environment,
 /// non-interactively and without calling HashiCorp's checkpoint service.
+///
+/// Output goes to files, not pipes, and Terraform runs in its own process group that is
+/// killed afterwards: when Terraform crashes, its provider processes outlive it holding
+/// any inherited pipe open, and a pipe reader would wait forever.
 pub fn run_terraform(
     dir: &Path,
     cli_config: &Path,
     args: &[&str],
     env: &[(&str, String)],
 ) -> Output {
+    let stdout = tempfile::tempfile().expect("temp file for stdout");
+    let stderr = tempfile::tempfile().expect("temp file for stderr");
     let mut cmd = Command::new(terraform());
     cmd.args(args)
         .current_dir(dir)
@@ -64,12 +76,49 @@ pub fn run_terraform(
         .env("TF_IN_AUTOMATION", "1")
         .env("CHECKPOINT_DISABLE", "1")
         .env_remove("TF_LOG")
-        .env_remove("TF_CLI_ARGS");
+        .env_remove("TF_CLI_ARGS")
+        .stdin(Stdio::null())
+        .stdout(stdout.try_clone().expect("clone stdout file"))
+        .stderr(stderr.try_clone().expect("clone stderr file"))
+        .process_group(0);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run terraform {args:?}: {e}"))
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run terraform {args:?}: {e}"));
+    let deadline = Instant::now() + TERRAFORM_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for terraform") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            kill_group(child.id());
+            panic!("terraform {args:?} did not finish within {TERRAFORM_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    kill_group(child.id());
+    Output {
+        status,
+        stdout: read_all(stdout),
+        stderr: read_all(stderr),
+    }
+}
+
+/// Kills what is left of the process group `pgid` (providers orphaned by a crash).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn read_all(mut file: std::fs::File) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0)).expect("rewind output file");
+    file.read_to_end(&mut bytes).expect("read output file");
+    bytes
 }
 
 /// stdout and stderr of a command, for failure messages.
