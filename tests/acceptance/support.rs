@@ -1532,6 +1532,20 @@ impl Harness {
 
     // --- reports -------------------------------------------------------------------------
 
+    /// Everything every terraform command of this harness printed (stdout and
+    /// stderr), in order.
+    pub fn transcript_text(&self) -> String {
+        lock(&self.transcript)
+            .iter()
+            .map(|e| {
+                format!(
+                    "$ {}\n{}\n{}\n",
+                    e.output.command, e.output.stdout, e.output.stderr
+                )
+            })
+            .collect()
+    }
+
     /// The emulator's request log, one `METHOD path?query -> status` line each.
     pub fn request_log_text(&self) -> String {
         self.emulator
