@@ -9,5 +9,7 @@ use crate::tfplugin::DataSource;
 
 /// Every data source type the provider serves.
 pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn DataSource>> {
-    vec![Arc::new(access_application::AccessApplicationDataSource::new(data.clone()))]
+    vec![Arc::new(
+        access_application::AccessApplicationDataSource::new(data.clone()),
+    )]
 }

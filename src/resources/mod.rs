@@ -11,7 +11,9 @@ use crate::tfplugin::Resource;
 /// Every resource type the provider serves.
 pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
     vec![
-        Arc::new(linked_app_policy::LinkedAppPolicyResource::new(data.clone())),
+        Arc::new(linked_app_policy::LinkedAppPolicyResource::new(
+            data.clone(),
+        )),
         Arc::new(mcp_server_app::McpServerAppResource::new(data.clone())),
     ]
 }
