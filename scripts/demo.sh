@@ -80,6 +80,7 @@ started=$SECONDS
 step "Start the emulator seeded with two self-hosted apps (\"Internal API\", \"Company wiki\")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/cfaccess-demo.XXXXXX")"
 token="demo-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+: >"$work/emulator.log" # exists before the background job opens it, for the poll below
 "$release_dir/cfaccess-emulator" --listen 127.0.0.1:0 --seed-demo --token "$token" --rate-limit off \
   >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
@@ -128,10 +129,39 @@ tf_must() {
     fail "terraform $1 failed"
   }
 }
-# Prints the resource-change lines of the last plan/apply.
+# Prints the resource changes of the last plan/apply/destroy: the "changed outside of
+# Terraform" note (with `drift`), the planned actions (only their headers with
+# `headers`), and the summary line.
 show_changes() {
-  grep -E '^  # |^Plan:|^Apply complete|^Destroy complete|^No changes|^      [~+-] ' "$work/last.log" |
-    sed 's/^/      /' || true
+  python3 - "$work/last.log" "${1:-}" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+flag = sys.argv[2]
+mode = None
+for line in lines:
+    if line.startswith("Note: Objects have changed outside of Terraform"):
+        mode = "drift"
+        if flag == "drift":
+            print("      Terraform detected changes made outside of Terraform:")
+        continue
+    if line.startswith("Terraform will perform the following actions"):
+        mode = "actions"
+        continue
+    if re.match(r"^(Unless you have made equivalent changes|Terraform used the selected providers|Resource actions are)", line):
+        mode = None
+        continue
+    if re.match(r"^(Plan:|Apply complete|Destroy complete|No changes)", line):
+        print("      " + line)
+        mode = None
+        continue
+    if mode == "drift" and flag != "drift":
+        continue
+    if mode in ("drift", "actions"):
+        if line.startswith("  # "):
+            print("      " + line)
+        elif flag != "headers" and re.match(r"^\s+[~+-] ", line) and not re.match(r"^\s+[~+-] resource ", line):
+            print("      " + line)
+PY
 }
 
 # JSON helpers (python3 is everywhere the demo runs; jq is not).
@@ -215,7 +245,7 @@ set -e
   fail "terraform plan -detailed-exitcode exited $plan_status, expected 2 (changes)"
 }
 say "terraform plan -detailed-exitcode: exit 2, the drift is reported:"
-show_changes
+show_changes drift
 
 # ---------------------------------------------------------------------------------------
 step "Repair: terraform apply restores the attachment; the plan is empty again"
@@ -235,7 +265,7 @@ expect_edge 200 "Company wiki with the forwarded token" "$wiki_id" "${forward[@]
 # ---------------------------------------------------------------------------------------
 step "Destroy, then check the edge refuses the token everywhere"
 tf_must destroy -auto-approve -input=false -no-color
-show_changes
+show_changes headers
 expect_edge 403 "Internal API with the forwarded token" "$api_id" "${forward[@]}"
 expect_edge 403 "Company wiki with the forwarded token" "$wiki_id" "${forward[@]}"
 left="$(curl -sS "$admin/" | python3 -c '
