@@ -126,7 +126,9 @@ for target in "${targets[@]}"; do
     echo "release: $platform: packaging prebuilt $binary"
   elif [ "$target" = "$host" ]; then
     echo "release: $platform: cargo build --release ($target)"
-    (cd "$root" && cargo build --release --quiet -p "$name" --bin "$name")
+    # Same package set as scripts/demo.sh, so both share one set of compiled
+    # dependencies (cargo unifies features per build; another set would rebuild them).
+    (cd "$root" && cargo build --release --quiet -p "$name" -p cfaccess-emulator)
     binary="$target_dir/release/$name"
   else
     echo "release: $platform: cargo build --release --target $target"
