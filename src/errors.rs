@@ -14,6 +14,12 @@ pub fn api_error_at(action: &str, err: &ApiError, attribute: Option<AttributePat
     let mut detail = format!("Failed to {action}: {err}");
     if let Some(hint) = err.hint() {
         detail.push_str(&format!("\n\nHint: {hint}."));
+        if matches!(err.status(), Some(401 | 403)) {
+            detail.push_str(
+                " The token comes from the provider's api_token (or CLOUDFLARE_API_TOKEN); \
+                 the account from the resource's or the provider's account_id (or CLOUDFLARE_ACCOUNT_ID).",
+            );
+        }
     } else if matches!(err, ApiError::Transport { .. } | ApiError::Timeout { .. }) {
         detail.push_str(
             "\n\nHint: the Cloudflare API could not be reached; check the provider's base_url \
