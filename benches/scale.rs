@@ -86,6 +86,7 @@ fn terraform_path() -> PathBuf {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let sizes = sizes()?;
+    let load = machine::Machine::load_average();
     let terraform = terraform_path();
     if !terraform.is_file() {
         return Err(format!(
@@ -157,7 +158,7 @@ async fn main() -> Result<(), BoxError> {
     }
 
     let report = report::Report {
-        machine: machine::Machine::describe(&repo_root()),
+        machine: machine::Machine::describe(&repo_root(), load),
         terraform: terraform::version(&terraform).await,
         provider_version: format!("terraform-provider-cfaccess {}", env!("CARGO_PKG_VERSION")),
         parallelism,

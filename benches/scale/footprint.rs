@@ -40,6 +40,8 @@ pub struct Footprint {
     pub data_source_types: usize,
     /// Largest VmHWM seen right after the schema was served, KiB.
     pub rss_after_schema_kib: Option<u64>,
+    /// Largest private (anonymous) RSS seen at the same moments, KiB.
+    pub anon_after_schema_kib: Option<u64>,
     pub validate_wall: Stats,
     /// Largest provider peak RSS over the validate runs with the `time` wrapper, KiB.
     pub validate_rss_kib: Option<u64>,
@@ -117,6 +119,7 @@ pub async fn measure(
             resource_types: last.resource_types,
             data_source_types: last.data_source_types,
             rss_after_schema_kib: t.iter().filter_map(|x| x.peak_rss_kib).max(),
+            anon_after_schema_kib: t.iter().filter_map(|x| x.anon_rss_kib).max(),
             validate_wall,
             validate_rss_kib,
             validate_launches,

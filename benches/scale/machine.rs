@@ -11,10 +11,22 @@ pub struct Machine {
     pub kernel: String,
     pub date: String,
     pub commit: String,
+    /// `/proc/loadavg`'s 1/5/15-minute load averages when the run started: other work
+    /// on the machine shows in wall times.
+    pub load: String,
 }
 
 impl Machine {
-    pub fn describe(repo: &Path) -> Machine {
+    /// The current load averages, e.g. `0.52 0.40 0.31`.
+    pub fn load_average() -> String {
+        std::fs::read_to_string("/proc/loadavg").map_or_else(
+            |_| "unknown".to_string(),
+            |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        )
+    }
+
+    /// Describes this machine; `load` is [`Machine::load_average`] taken at the start.
+    pub fn describe(repo: &Path, load: String) -> Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
             .lines()
@@ -52,6 +64,7 @@ impl Machine {
             kernel,
             date,
             commit,
+            load,
         }
     }
 }

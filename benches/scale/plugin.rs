@@ -39,6 +39,9 @@ pub struct SchemaTiming {
     pub data_source_types: usize,
     /// Peak resident set size (VmHWM) of the process once the schema was served, KiB.
     pub peak_rss_kib: Option<u64>,
+    /// Its private (anonymous) part at that moment (RssAnon), KiB; the rest is pages of
+    /// the binary and libraries, shared through the page cache.
+    pub anon_rss_kib: Option<u64>,
 }
 
 /// The protocol version `binary` announces when Terraform offers only `offered`
@@ -85,7 +88,9 @@ pub async fn handshake_to_schema(binary: &Path) -> Result<SchemaTiming, BoxError
         .into_inner();
     let to_schema = started.elapsed();
 
-    let peak_rss_kib = child.id().and_then(vm_hwm_kib);
+    let pid = child.id();
+    let peak_rss_kib = pid.and_then(|p| proc_status_kib(p, "VmHWM:"));
+    let anon_rss_kib = pid.and_then(|p| proc_status_kib(p, "RssAnon:"));
     let timing = SchemaTiming {
         to_handshake,
         to_schema,
@@ -93,6 +98,7 @@ pub async fn handshake_to_schema(binary: &Path) -> Result<SchemaTiming, BoxError
         resource_types: schema.resource_schemas.len(),
         data_source_types: schema.data_source_schemas.len(),
         peak_rss_kib,
+        anon_rss_kib,
     };
 
     let mut controller = GrpcControllerClient::new(channel);
@@ -159,12 +165,12 @@ fn split_handshake(line: &str) -> Result<Vec<&str>, BoxError> {
     Ok(fields)
 }
 
-/// `VmHWM` of a running process, KiB.
-pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
+/// A `kB` field of `/proc/<pid>/status` (e.g. `VmHWM:`), KiB.
+fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
 }

@@ -102,12 +102,13 @@ impl Report {
         let m = &self.machine;
         let _ = writeln!(
             out,
-            "Measured {} on {} CPUs ({}), {} RAM, Linux {}; {}; {} at commit `{}` (release build). Terraform runs with `-parallelism={}` against the emulator in library mode (in-process, rate limit off); the provider block sets `requests_per_second = {}` so the emulator, not the client-side limiter, is measured.\n",
+            "Measured {} on {} CPUs ({}), {} RAM, Linux {}, load average {} at the start; {}; {} at commit `{}` (release build). Terraform runs with `-parallelism={}` against the emulator in library mode (in-process, rate limit off); the provider block sets `requests_per_second = {}` so the emulator, not the client-side limiter, is measured.\n",
             m.date,
             m.cpus,
             m.cpu_model,
             m.memory,
             m.kernel,
+            m.load,
             self.terraform,
             self.provider_version,
             m.commit,
@@ -336,6 +337,12 @@ impl Report {
             "peak RSS once the schema is served (VmHWM)",
             &|f| opt_mb(f.rss_after_schema_kib),
             pr(&|f| f.rss_after_schema_kib.map_or(0.0, mb)),
+        );
+        row(
+            out,
+            "of which private (RssAnon; the rest is the binary's pages in the page cache)",
+            &|f| opt_mb(f.anon_after_schema_kib),
+            pr(&|f| f.anon_after_schema_kib.map_or(0.0, mb)),
         );
         row(
             out,
