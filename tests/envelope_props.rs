@@ -181,7 +181,8 @@ proptest! {
         prop_assert_eq!(env.success, Some(success));
         prop_assert_eq!(&env.errors, &errors);
         prop_assert_eq!(&env.messages, &messages);
-        prop_assert_eq!(&env.result, &result);
+        let decoded: Value = serde_json::from_str(env.result_json()).unwrap();
+        prop_assert_eq!(&decoded, &result);
         prop_assert_eq!(env.is_throttled(), errors.iter().any(|e| e.code == CODE_THROTTLED));
         match info {
             None => prop_assert!(env.result_info.is_none()),

@@ -272,6 +272,31 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Applications that have `policy_id` attached, from a list sent after this call
+    /// began (never the snapshot), so attachments made outside this process are seen.
+    /// With read coalescing on, concurrent callers share one such list
+    /// ([`FreshList`](super::fresh::FreshList)); with it off, every call lists alone.
+    pub async fn apps_with_policy_now(
+        &self,
+        account: &str,
+        policy_id: &str,
+    ) -> Result<Vec<AttachmentRef>, ApiError> {
+        let list = || async {
+            let apps = self.load_all_apps(account).await?;
+            Ok(apps.into_iter().map(|(_, app)| app).collect::<Vec<App>>())
+        };
+        let apps = if self.inner.coalesce {
+            self.inner.fresh_apps.get(account, list).await?
+        } else {
+            std::sync::Arc::new(list().await?)
+        };
+        let mut found = attachments_of(&mut apps.iter(), policy_id);
+        found.sort_by(|a, b| a.app_id.cmp(&b.app_id));
+        Ok(found)
+    }
+}
+
 /// The apps among `apps` that list `policy_id`, with its precedence there.
 fn attachments_of(apps: &mut dyn Iterator<Item = &App>, policy_id: &str) -> Vec<AttachmentRef> {
     apps.filter_map(|app| {

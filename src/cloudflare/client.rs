@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -14,6 +15,7 @@ use super::attachments::AppLocks;
 use super::cache::{KindCache, Lookup};
 use super::config::ClientConfig;
 use super::error::ApiError;
+use super::fresh::FreshList;
 use super::models::app::{App, AppFilter, Deleted};
 use super::models::policy::{Policy, PolicyBody};
 use super::models::timestamp::parse_rfc3339;
@@ -45,6 +47,8 @@ pub(crate) struct Inner {
     pub(crate) apps: KindCache<App>,
     pub(crate) policies: KindCache<Policy>,
     pub(crate) app_locks: AppLocks,
+    /// Fresh (never cached) application lists, shared by concurrent deletes.
+    pub(crate) fresh_apps: FreshList<App>,
 }
 
 fn account_path(account: &str, rest: &str) -> String {
@@ -82,9 +86,10 @@ fn policy_path(account: &str, id: &str) -> String {
 
 pub(crate) fn decode<T: DeserializeOwned>(
     request: &Request<'_>,
-    value: Value,
+    result: Option<Box<RawValue>>,
 ) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| ApiError::Decode {
+    let json = result.as_deref().map_or("null", RawValue::get);
+    serde_json::from_str(json).map_err(|e| ApiError::Decode {
         method: request.method.as_str().to_owned(),
         path: request.path.clone(),
         message: e.to_string(),
@@ -116,6 +121,7 @@ impl Client {
                 apps: KindCache::default(),
                 policies: KindCache::default(),
                 app_locks: AppLocks::default(),
+                fresh_apps: FreshList::default(),
             }),
         })
     }
@@ -158,21 +164,25 @@ impl Client {
             request.query.push(("per_page", per_page.to_string()));
             let success = self.execute(&request).await?;
             let info = success.envelope.result_info.clone().unwrap_or_default();
-            let entries = match success.envelope.result {
-                Value::Array(entries) => entries,
-                Value::Null => Vec::new(),
-                _ => {
-                    return Err(ApiError::Decode {
-                        method: "GET".into(),
-                        path,
-                        message: "list result is not an array".into(),
-                    });
-                }
+            // Split the page into its entries' raw text first, so that one odd entry
+            // is skipped alone instead of failing the whole page.
+            let entries: Vec<&RawValue> = match success.envelope.result.as_deref() {
+                None => Vec::new(),
+                Some(raw) => match serde_json::from_str::<Option<Vec<&RawValue>>>(raw.get()) {
+                    Ok(entries) => entries.unwrap_or_default(),
+                    Err(_) => {
+                        return Err(ApiError::Decode {
+                            method: "GET".into(),
+                            path,
+                            message: "list result is not an array".into(),
+                        });
+                    }
+                },
             };
             let received = entries.len() as u64;
             let mut new_on_page = 0;
             for entry in entries {
-                match serde_json::from_value::<T>(entry) {
+                match serde_json::from_str::<T>(entry.get()) {
                     Ok(item) => {
                         if seen.insert(id_of(&item).to_owned()) {
                             new_on_page += 1;
@@ -500,16 +510,16 @@ impl Client {
         account: &str,
         target: &CreateTarget<'_>,
         since: OffsetDateTime,
-    ) -> Result<Option<Value>, ApiError> {
+    ) -> Result<Option<Box<RawValue>>, ApiError> {
         let found = match target {
             CreateTarget::App(body) => self
                 .find_created_app(account, body, since)
                 .await?
-                .map(|app| serde_json::to_value(&app)),
+                .map(|app| serde_json::value::to_raw_value(&app)),
             CreateTarget::Policy(body) => self
                 .find_created_policy(account, body, since)
                 .await?
-                .map(|policy| serde_json::to_value(&policy)),
+                .map(|policy| serde_json::value::to_raw_value(&policy)),
         };
         found.transpose().map_err(|e| ApiError::Decode {
             method: "GET".into(),
@@ -527,7 +537,7 @@ impl Client {
         account: &str,
         request: &Request<'_>,
         target: CreateTarget<'_>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Option<Box<RawValue>>, ApiError> {
         let find = |since| self.find_created(account, &target, since);
         let transport = &self.inner.transport;
         let since = OffsetDateTime::now_utc();
@@ -543,7 +553,7 @@ impl Client {
                         && !error.is_cancelled()
                         && let Some(found) = find(since).await?
                     {
-                        return Ok(found);
+                        return Ok(Some(found));
                     }
                     return Err(with_attempts(error, attempt));
                 }
@@ -555,7 +565,7 @@ impl Client {
                     maybe_created |= ambiguous;
                     if attempt > transport.max_retries {
                         if maybe_created && let Some(found) = find(since).await? {
-                            return Ok(found);
+                            return Ok(Some(found));
                         }
                         return Err(with_attempts(error, attempt));
                     }
@@ -571,7 +581,7 @@ impl Client {
                         .wait_before_retry(request, attempt, retry_after, &error, settle)
                         .await?;
                     if ambiguous && let Some(found) = find(since).await? {
-                        return Ok(found);
+                        return Ok(Some(found));
                     }
                     attempt += 1;
                 }

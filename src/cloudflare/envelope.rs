@@ -1,7 +1,7 @@
 //! The v4 response envelope: `{success, errors, messages, result, result_info}`.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::error::CfMessage;
 use super::models::lenient::{null_as_default, opt_u64};
@@ -36,9 +36,11 @@ pub struct Envelope {
     /// `messages[]`.
     #[serde(default, deserialize_with = "null_as_default")]
     pub messages: Vec<CfMessage>,
-    /// `result`, decoded by the caller only on success.
+    /// `result`, kept as raw JSON text (`None` when absent or `null`) and decoded by
+    /// the caller into its own type only on success: a list of a thousand objects is
+    /// parsed once, straight into those types, never into a generic tree first.
     #[serde(default)]
-    pub result: Value,
+    pub result: Option<Box<RawValue>>,
     /// `result_info` (lists only).
     #[serde(default)]
     pub result_info: Option<ResultInfo>,
@@ -51,11 +53,16 @@ pub const CODE_THROTTLED: i64 = 971;
 impl Envelope {
     /// Decodes a body; `None` when it is not a JSON object.
     pub fn parse(body: &[u8]) -> Option<Envelope> {
-        let value: Value = serde_json::from_slice(body).ok()?;
-        if !value.is_object() {
+        // serde also reads a struct from a JSON array; only an object is an envelope.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return None;
         }
-        serde_json::from_value(value).ok()
+        serde_json::from_slice(body).ok()
+    }
+
+    /// The raw `result` text, `null` when there is none.
+    pub fn result_json(&self) -> &str {
+        self.result.as_deref().map_or("null", RawValue::get)
     }
 
     /// True when the envelope carries the throttling code.

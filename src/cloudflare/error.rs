@@ -47,7 +47,7 @@ fn join_messages(errors: &[CfMessage]) -> String {
 ///
 /// Variants that come from an HTTP exchange carry the method and path of the request
 /// (never headers, query secrets or the token), so they can be shown to a user as-is.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     /// HTTP 404: the object does not exist (deleted out of band, or a wrong id).
     #[error("{method} {path}: not found (HTTP 404): {}", join_messages(errors))]

@@ -20,6 +20,7 @@ mod client;
 pub mod config;
 pub mod envelope;
 pub mod error;
+mod fresh;
 pub mod models;
 mod rate_limit;
 pub mod secret;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::cloudflare::{App, AppFilter, Client, Decision, Policy, PolicyBody, Rule};
+use crate::cloudflare::{App, Client, Decision, Policy, PolicyBody, Rule};
 use crate::errors;
 use crate::provider::{Api, ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
@@ -687,19 +687,16 @@ async fn converge_attachments(
 }
 
 /// Detaches `policy_id` from every application that holds it, found by a fresh list
-/// (not the snapshot), so attachments made outside Terraform are included.
+/// (not the snapshot), so attachments made outside Terraform are included. Deletes
+/// running side by side share that list (see `Client::apps_with_policy_now`).
 async fn detach_everywhere(
     ctx: &Context,
     client: &Client,
     account: &str,
     policy_id: &str,
 ) -> Result<(), Diagnostics> {
-    let holders: BTreeSet<String> = match client.list_apps(account, &AppFilter::default()).await {
-        Ok(apps) => apps
-            .into_iter()
-            .filter(|app| app.policy_links().iter().any(|l| l.id == policy_id))
-            .map(|app| app.id)
-            .collect(),
+    let holders: BTreeSet<String> = match client.apps_with_policy_now(account, policy_id).await {
+        Ok(found) => found.into_iter().map(|a| a.app_id).collect(),
         Err(e) => {
             return Err(errors::api_error(
                 &format!("list the applications using policy {policy_id}"),

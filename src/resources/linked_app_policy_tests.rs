@@ -1073,3 +1073,42 @@ async fn precedence_without_targets_is_a_warning() {
         Some(AttributePath::root(attr::PRECEDENCE))
     );
 }
+
+#[tokio::test]
+async fn parallel_deletes_share_fresh_app_lists_and_still_find_out_of_band_attachments() {
+    let w = World::new().await;
+    let mut states = Vec::new();
+    for i in 0..12 {
+        let cfg = config(&format!("bulk {i:02}"), &[MCP], Some(&[API]), &[]);
+        states.push(w.converge(None, &cfg).await);
+    }
+    // Attached to DOCS out of band after Terraform last read them: only a list sent
+    // after the delete began can know.
+    let out_of_band: Vec<(String, u32)> = states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (id_of(s), i as u32 + 1))
+        .collect();
+    assert!(w.emu.set_attachments_out_of_band(ACC, DOCS, out_of_band));
+    w.emu.clear_request_log();
+
+    let r = w.resource().await;
+    let c = ctx();
+    let results = futures::future::join_all(states.iter().map(|s| r.delete(&c, s, &[]))).await;
+    for diags in &results {
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+    assert!(w.our_policies().is_empty());
+    assert!(w.attachments(DOCS).is_empty());
+    assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
+    let app_lists = w
+        .emu
+        .request_log()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/access/apps"))
+        .count();
+    assert!(
+        (1..12).contains(&app_lists),
+        "12 concurrent deletes sent {app_lists} application lists"
+    );
+}
