@@ -1249,6 +1249,19 @@ impl Resource for McpServerAppResource {
 
     async fn modify_plan(&self, _ctx: &Context, req: &mut PlanRequest, diags: &mut Diagnostics) {
         plan_fixed_values(req);
+        // A create without `account_id` uses the provider's: show it in the plan
+        // instead of "(known after apply)" when the provider configuration is known.
+        if req.is_create()
+            && self.data.is_ready()
+            && req
+                .planned
+                .get(attr::ACCOUNT_ID)
+                .is_some_and(Value::is_unknown)
+            && let Ok(api) = self.data.api(&Value::Null)
+        {
+            req.planned
+                .set(attr::ACCOUNT_ID, Value::string(api.account_id));
+        }
         self.check_policies_against_api(req, diags).await;
     }
 
@@ -2800,6 +2813,22 @@ mod emulator_tests {
 
     fn links(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
         pairs.iter().map(|(i, p)| (i.to_string(), *p)).collect()
+    }
+
+    #[tokio::test]
+    async fn create_plan_shows_the_provider_account_id() {
+        let emu = emulator().await;
+        let p = process(&emu).await;
+        let config = cfg(vec![
+            (attr::NAME, Value::string("mcp")),
+            (attr::DOMAIN, Value::string("mcp.example.com")),
+        ]);
+        let planned = plan(&p, &Value::Null, &config).await;
+        assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+        assert_eq!(
+            planned.req.planned.get(attr::ACCOUNT_ID),
+            Some(&Value::string(DEFAULT_ACCOUNT_ID))
+        );
     }
 
     #[tokio::test]
