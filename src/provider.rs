@@ -10,7 +10,7 @@ use crate::cloudflare::{Client, ClientConfig, SecretString};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
     Attribute, AttributePath, ConfigureRequest, Context, DataSource, Diagnostic, Diagnostics,
-    Provider, Resource, Schema, Severity, Validator, Value,
+    PlanRequest, Provider, Resource, Schema, Severity, Validator, Value,
 };
 
 /// Environment variable for `api_token`.
@@ -95,6 +95,19 @@ impl ProviderData {
             })?,
         };
         Ok(Api { client, account_id })
+    }
+
+    /// On a create whose planned `account_id` is unknown because the configuration
+    /// leaves it out, plans the provider's default account instead, so the plan shows
+    /// the account rather than "(known after apply)". A no-op while the provider
+    /// configuration is not known.
+    pub fn plan_default_account(&self, req: &mut PlanRequest) {
+        if req.is_create()
+            && req.planned.get("account_id").is_some_and(Value::is_unknown)
+            && let Ok(api) = self.api(&Value::Null)
+        {
+            req.planned.set("account_id", Value::string(api.account_id));
+        }
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, ConfigState> {

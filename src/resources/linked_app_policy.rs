@@ -821,16 +821,7 @@ impl Resource for LinkedAppPolicyResource {
         if !self.data.is_ready() {
             return;
         }
-        if req.is_create()
-            && req
-                .planned
-                .get(attr::ACCOUNT_ID)
-                .is_some_and(Value::is_unknown)
-            && let Ok(api) = self.data.api(&Value::Null)
-        {
-            req.planned
-                .set(attr::ACCOUNT_ID, Value::string(api.account_id));
-        }
+        self.data.plan_default_account(req);
         if req
             .planned
             .get(attr::ACCOUNT_ID)

@@ -1249,19 +1249,7 @@ impl Resource for McpServerAppResource {
 
     async fn modify_plan(&self, _ctx: &Context, req: &mut PlanRequest, diags: &mut Diagnostics) {
         plan_fixed_values(req);
-        // A create without `account_id` uses the provider's: show it in the plan
-        // instead of "(known after apply)" when the provider configuration is known.
-        if req.is_create()
-            && self.data.is_ready()
-            && req
-                .planned
-                .get(attr::ACCOUNT_ID)
-                .is_some_and(Value::is_unknown)
-            && let Ok(api) = self.data.api(&Value::Null)
-        {
-            req.planned
-                .set(attr::ACCOUNT_ID, Value::string(api.account_id));
-        }
+        self.data.plan_default_account(req);
         self.check_policies_against_api(req, diags).await;
     }
 
