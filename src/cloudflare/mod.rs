@@ -6,8 +6,9 @@
 //!   provider and Terraform versions;
 //! - v4 envelope decoding; failures become [`ApiError`] with status, every Cloudflare
 //!   code and message, method and path (never the token);
-//! - retries with full-jitter exponential backoff on 429 (honouring `retry-after`),
-//!   code 971, 5xx, connection errors and timeouts; 409 on policy delete;
+//! - retries with full-jitter exponential backoff on 429,
+//!   code 971, 5xx, connection errors and timeouts; 409 on policy delete (the wait
+//!   the server asks for, in any of its headers, is honoured);
 //! - a token-bucket rate limiter shared by every clone of the [`Client`];
 //! - creates that survive a lost response without duplicating the object;
 //! - attachment edits serialised per application (read-modify-write that keeps every

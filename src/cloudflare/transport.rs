@@ -5,7 +5,7 @@
 //! latency) without headers or bodies.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use rand::Rng;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -282,7 +282,7 @@ impl Transport {
             }
         };
         let status = response.status();
-        let retry_after = parse_retry_after(response.headers());
+        let retry_after = parse_retry_after(response.headers(), status.as_u16(), SystemTime::now());
         let body = match until_stopped(abandon, &self.stop, response.bytes()).await {
             Some(body) => body,
             None => return Attempt::Done(Err(ApiError::Cancelled)),
@@ -491,11 +491,31 @@ fn describe(error: &reqwest::Error) -> String {
     text
 }
 
-/// `retry-after` in seconds (Cloudflare sends whole seconds; fractions accepted).
-fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    let seconds: f64 = text.parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+/// How long the server asks a client to wait before the next attempt, read as liberally
+/// as Cloudflare's own SDKs read it: `retry-after-ms` (milliseconds) first, then
+/// `retry-after` in seconds (Cloudflare sends whole seconds; fractions accepted) or as an
+/// HTTP date. On a 429 without either, `x-ratelimit-reset` (an HTTP date, or seconds)
+/// says when the window reopens.
+fn parse_retry_after(headers: &HeaderMap, status: u16, now: SystemTime) -> Option<Duration> {
+    let text = |name: &str| headers.get(name)?.to_str().ok().map(str::trim);
+    let seconds = |s: &str| -> Option<Duration> {
+        let n: f64 = s.parse().ok()?;
+        (n.is_finite() && n >= 0.0).then(|| Duration::from_secs_f64(n.min(86_400.0)))
+    };
+    let until = |s: &str| -> Option<Duration> {
+        let at = httpdate::parse_http_date(s).ok()?;
+        Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    };
+    if let Some(ms) = text("retry-after-ms").and_then(seconds) {
+        return Some(ms / 1000);
+    }
+    if let Some(value) = text(RETRY_AFTER.as_str()) {
+        return seconds(value).or_else(|| until(value));
+    }
+    if status == 429 {
+        return text("x-ratelimit-reset").and_then(|v| seconds(v).or_else(|| until(v)));
+    }
+    None
 }
 
 /// Records the attempt count in a final error.
@@ -546,20 +566,56 @@ mod tests {
 
     #[test]
     fn retry_after_parsing() {
+        // 2015-10-21T07:28:00Z
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let parse = |h: &HeaderMap| parse_retry_after(h, 429, now);
         let mut headers = HeaderMap::new();
-        assert_eq!(parse_retry_after(&headers), None);
+        assert_eq!(parse(&headers), None);
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        assert_eq!(parse(&headers), Some(Duration::from_secs(7)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("0.5"));
-        assert_eq!(
-            parse_retry_after(&headers),
-            Some(Duration::from_millis(500))
-        );
+        assert_eq!(parse(&headers), Some(Duration::from_millis(500)));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("-3"));
+        assert_eq!(parse(&headers), None);
+        // An HTTP date: the time left until then; a date already past means now.
         headers.insert(
             RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:42 GMT"),
         );
-        assert_eq!(parse_retry_after(&headers), None);
+        assert_eq!(parse(&headers), Some(Duration::from_secs(42)));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:00:00 GMT"),
+        );
+        assert_eq!(parse(&headers), Some(Duration::ZERO));
+        // retry-after-ms wins over retry-after.
+        headers.insert("retry-after-ms", HeaderValue::from_static("250"));
+        assert_eq!(parse(&headers), Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn rate_limit_reset_counts_only_on_a_429_without_retry_after() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:29:00 GMT"),
+        );
+        assert_eq!(
+            parse_retry_after(&headers, 429, now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(parse_retry_after(&headers, 503, now), None);
+        headers.insert("x-ratelimit-reset", HeaderValue::from_static("30"));
+        assert_eq!(
+            parse_retry_after(&headers, 429, now),
+            Some(Duration::from_secs(30))
+        );
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        assert_eq!(
+            parse_retry_after(&headers, 429, now),
+            Some(Duration::from_secs(5))
+        );
     }
 
     fn transport(min: u64, max: u64) -> Transport {
