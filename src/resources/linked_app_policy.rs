@@ -919,8 +919,10 @@ impl Resource for LinkedAppPolicyResource {
                 };
             }
         }
-        state.app_count =
-            Some(current_app_count(&api.client, account, &policy.id, attached_count).await);
+        // The policy is new, so the only applications that can hold it are the ones
+        // this create attached it to: its count needs no second read of the policy
+        // (which would be a quarter of the requests of a create).
+        state.app_count = Some(attached_count as i64);
         ApplyResult {
             new_state: Some(state.to_value()),
             diagnostics: diags,
