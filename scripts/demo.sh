@@ -62,7 +62,7 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------
 step "Build the provider and the emulator (release)"
-say "cargo build --release (the first build takes 10-15 minutes on 2 cores)"
+say "cargo build --release (the first build takes about 4 minutes on 2 cores)"
 (cd "$root" && cargo build --release -p terraform-provider-cfaccess -p cfaccess-emulator)
 [ -x "$release_dir/terraform-provider-cfaccess" ] || fail "no provider binary in $release_dir"
 [ -x "$release_dir/cfaccess-emulator" ] || fail "no emulator binary in $release_dir"
