@@ -197,7 +197,7 @@ impl Report {
         let _ = writeln!(out, "### Under Cloudflare's rate limit\n");
         let _ = writeln!(
             out,
-            "A real account allows 1200 requests per 300 s (4 requests/s); the provider's limiter defaults to {DEFAULT_RPS} requests/s with a burst of 10, so an apply needs at least requests ÷ 4 s and, with the default limiter, about requests ÷ {DEFAULT_RPS} s. The measured run compresses time: the emulator enforces 1200 requests per 300 s ÷ k and the provider sends {DEFAULT_RPS} × k requests/s, the same race between limiter and limit k times faster.\n"
+            "A real account allows 1200 requests per 300 s (4 requests/s); the provider's limiter defaults to {DEFAULT_RPS} requests/s with a burst of 10, so an apply needs at least requests ÷ 4 s and, with the default limiter, about requests ÷ {DEFAULT_RPS} s. The measured run, an apply and then a destroy of the same policies, compresses time: the emulator enforces 1200 requests per 300 s ÷ k and the provider sends {DEFAULT_RPS} × k requests/s, the same race between limiter and limit k times faster.\n"
         );
         let _ = writeln!(
             out,
@@ -222,26 +222,45 @@ impl Report {
             Some(l) => {
                 let _ = writeln!(
                     out,
-                    "| N | k | emulator limit | provider rate | API requests | 429 responses | wall | wall × k (real-account estimate) | converged |"
+                    "| N | command | k | emulator limit | provider rate | API requests | requests / resource | 429 responses | wall | wall × k (real-account estimate) | converged |"
                 );
-                let _ = writeln!(out, "|---:|---:|---|---:|---:|---:|---:|---:|---|");
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | 1200 / {} | {} req/s | {} | {} | {} | {} | {} |",
-                    l.n,
-                    l.scale,
-                    dur(l.window),
-                    l.provider_rps,
-                    l.requests.total,
-                    l.requests.throttled,
-                    dur(l.wall),
-                    secs(l.wall.as_secs_f64() * l.scale),
-                    if l.succeeded {
-                        "yes: every policy created and attached"
-                    } else {
-                        "no"
-                    }
-                );
+                let _ = writeln!(out, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|");
+                let runs = [
+                    (
+                        "apply",
+                        Some(&l.apply),
+                        "yes: every policy created and attached",
+                    ),
+                    (
+                        "destroy",
+                        l.destroy.as_ref(),
+                        "yes: every policy and attachment gone",
+                    ),
+                ];
+                for (command, run, done) in runs {
+                    let Some(run) = run else {
+                        let _ = writeln!(
+                            out,
+                            "| {} | {command} | | | | | | | | | not run (the apply did not converge) |",
+                            l.n
+                        );
+                        continue;
+                    };
+                    let _ = writeln!(
+                        out,
+                        "| {} | {command} | {} | 1200 / {} | {} req/s | {} | {:.2} | {} | {} | {} | {} |",
+                        l.n,
+                        l.scale,
+                        dur(l.window),
+                        l.provider_rps,
+                        run.requests.total,
+                        run.requests.total as f64 / l.n.max(1) as f64,
+                        run.requests.throttled,
+                        dur(run.wall),
+                        secs(run.wall.as_secs_f64() * l.scale),
+                        if run.succeeded { done } else { "no" }
+                    );
+                }
             }
             None => {
                 let _ = writeln!(out, "(rate-limited apply not run: `BENCH_LIMITED_N=0`)");
@@ -455,16 +474,16 @@ impl Report {
             &match (&self.limited, limited) {
                 (_, Some(l)) => format!(
                     "{} requests, {} × 429, converged: {} (time ×{}: about {} on a real account)",
-                    l.requests.total,
-                    l.requests.throttled,
-                    if l.succeeded { "yes" } else { "no" },
+                    l.apply.requests.total,
+                    l.apply.requests.throttled,
+                    if l.apply.succeeded { "yes" } else { "no" },
                     l.scale,
-                    secs(l.wall.as_secs_f64() * l.scale)
+                    secs(l.apply.wall.as_secs_f64() * l.scale)
                 ),
                 (Some(l), None) => format!("only N={} run", l.n),
                 (None, None) => "not run".to_string(),
             },
-            limited.map(|l| l.succeeded && l.requests.throttled == 0),
+            limited.map(|l| l.apply.succeeded && l.apply.requests.throttled == 0),
         );
         out.push('\n');
     }

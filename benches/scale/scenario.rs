@@ -1,6 +1,7 @@
 //! The Terraform lifecycle at one size against the in-process emulator: apply (create),
 //! a no-change plan with and without read coalescing, a plan after 1% out-of-band
-//! drift, destroy; and an apply under a time-compressed Cloudflare rate limit.
+//! drift, destroy; and an apply and a destroy under a time-compressed Cloudflare rate
+//! limit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -279,14 +280,23 @@ pub struct Limited {
     pub scale: f64,
     pub provider_rps: f64,
     pub window: Duration,
+    pub apply: LimitedRun,
+    /// Not run when the apply did not converge.
+    pub destroy: Option<LimitedRun>,
+}
+
+/// One command of the rate-limited run.
+#[derive(Clone, Debug)]
+pub struct LimitedRun {
     pub requests: Requests,
     pub wall: Duration,
+    /// Apply: every policy created and attached. Destroy: nothing left behind.
     pub succeeded: bool,
 }
 
-/// Applies N policies with the emulator enforcing 1200 requests per `300 s / scale`
-/// and the provider limited to its default rate × `scale`: the same race between
-/// limiter and limit as on a real account, `scale` times faster.
+/// Applies N policies, then destroys them, with the emulator enforcing 1200 requests
+/// per `300 s / scale` and the provider limited to its default rate × `scale`: the same
+/// race between limiter and limit as on a real account, `scale` times faster.
 pub async fn run_limited(
     terraform: &Path,
     provider: &ProviderInstall,
@@ -323,14 +333,44 @@ pub async fn run_limited(
             run.unexpected("did not converge under the rate limit")
         );
     }
+    let apply = LimitedRun {
+        requests,
+        wall: run.wall,
+        succeeded,
+    };
+
+    // Deletes queue on the limiter here, so the ones waiting together share their
+    // fresh application lists: the destroy's request count shows it.
+    let destroy = if succeeded {
+        eprintln!("N={n}: rate-limited destroy (time ×{scale})");
+        let destroy = [
+            "destroy",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            &par,
+        ];
+        let (run, requests) =
+            measured(&ws, &emulator, "rate-limited destroy", &destroy, &[]).await?;
+        let succeeded = run.code == 0 && check_destroyed(&emulator, &account, &workload).is_ok();
+        if !succeeded {
+            eprintln!("{}", run.unexpected("did not finish under the rate limit"));
+        }
+        Some(LimitedRun {
+            requests,
+            wall: run.wall,
+            succeeded,
+        })
+    } else {
+        None
+    };
     emulator.shutdown().await;
     Ok(Limited {
         n,
         scale,
         provider_rps: rps,
         window,
-        requests,
-        wall: run.wall,
-        succeeded,
+        apply,
+        destroy,
     })
 }
