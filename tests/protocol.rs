@@ -324,12 +324,15 @@ async fn clients_without_terraforms_key_are_refused() {
 
     // Each refusal happened for its own reason; the impostor's certificate matched, so
     // only the CertificateVerify signature check (P-521/SHA-512) could catch it.
-    let log = managed.plugin.stderr();
-    for reason in [
+    let reasons = [
         "peer sent no certificates",
         "ApplicationVerificationFailure",
         "BadSignature",
-    ] {
+    ];
+    let log = managed.plugin.stderr_when(Duration::from_secs(10), |log| {
+        reasons.iter().all(|r| log.contains(r))
+    });
+    for reason in reasons {
         assert!(log.contains(reason), "no refusal for {reason:?} in {log}");
     }
 

@@ -138,6 +138,20 @@ impl Plugin {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Waits up to `limit` for stderr to satisfy `ready`, then returns it (satisfied or
+    /// not, for the caller's assertion). The process logs an event a little after the
+    /// client has seen it (a refused TLS client fails before the server writes why).
+    pub fn stderr_when(&self, limit: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let text = self.stderr();
+            if ready(&text) || Instant::now() >= deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Everything written to stdout after the handshake line (must stay empty).
     pub fn stdout_after_handshake(&self) -> String {
         self.stdout_rest.lock().unwrap().clone()
