@@ -249,14 +249,7 @@ pub async fn run_scale(
     ));
 
     eprintln!("N={n}: destroy");
-    let destroy = [
-        "destroy",
-        "-auto-approve",
-        "-input=false",
-        "-no-color",
-        &par,
-    ];
-    let (run, requests) = measured(&ws, &emulator, step::DESTROY, &destroy, &[]).await?;
+    let (run, requests) = measured(&ws, &emulator, step::DESTROY, &destroy_args(&par), &[]).await?;
     if run.code != 0 {
         return Err(run.unexpected("failed"));
     }
@@ -283,6 +276,17 @@ pub struct Limited {
     pub apply: LimitedRun,
     /// Not run when the apply did not converge.
     pub destroy: Option<LimitedRun>,
+}
+
+/// `terraform destroy` without prompts, at the given `-parallelism=` flag.
+fn destroy_args(parallelism: &str) -> [&str; 5] {
+    [
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        parallelism,
+    ]
 }
 
 /// One command of the rate-limited run.
@@ -343,15 +347,14 @@ pub async fn run_limited(
     // fresh application lists: the destroy's request count shows it.
     let destroy = if succeeded {
         eprintln!("N={n}: rate-limited destroy (time ×{scale})");
-        let destroy = [
-            "destroy",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            &par,
-        ];
-        let (run, requests) =
-            measured(&ws, &emulator, "rate-limited destroy", &destroy, &[]).await?;
+        let (run, requests) = measured(
+            &ws,
+            &emulator,
+            "rate-limited destroy",
+            &destroy_args(&par),
+            &[],
+        )
+        .await?;
         let succeeded = run.code == 0 && check_destroyed(&emulator, &account, &workload).is_ok();
         if !succeeded {
             eprintln!("{}", run.unexpected("did not finish under the rate limit"));
