@@ -16,7 +16,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::client::Client;
 use super::error::ApiError;
-use super::models::app::{App, AttachmentRef, PolicyLink};
+use super::models::app::{App, AppFilter, AttachmentRef, PolicyLink};
 
 /// (account id, application id).
 type AppKey = (String, String);
@@ -254,7 +254,7 @@ impl Client {
         account: &str,
         policy_id: &str,
     ) -> Result<Vec<AttachmentRef>, ApiError> {
-        let mut found = if self.inner.coalesce {
+        let found = if self.inner.coalesce {
             self.inner
                 .apps
                 .scan(
@@ -267,12 +267,9 @@ impl Client {
             let apps = self.load_all_apps(account).await?;
             attachments_of(&mut apps.iter().map(|(_, app)| app), policy_id)
         };
-        found.sort_by(|a, b| a.app_id.cmp(&b.app_id));
         Ok(found)
     }
-}
 
-impl Client {
     /// Applications that have `policy_id` attached, from a list sent after this call
     /// began (never the snapshot), so attachments made outside this process are seen.
     /// With read coalescing on, concurrent callers share one such list
@@ -282,36 +279,35 @@ impl Client {
         account: &str,
         policy_id: &str,
     ) -> Result<Vec<AttachmentRef>, ApiError> {
-        let list = || async {
-            let apps = self.load_all_apps(account).await?;
-            Ok(apps.into_iter().map(|(_, app)| app).collect::<Vec<App>>())
-        };
+        let every_app = AppFilter::default();
+        let list = || self.list_apps(account, &every_app);
         let apps = if self.inner.coalesce {
             self.inner.fresh_apps.get(account, list).await?
         } else {
             std::sync::Arc::new(list().await?)
         };
-        let mut found = attachments_of(&mut apps.iter(), policy_id);
-        found.sort_by(|a, b| a.app_id.cmp(&b.app_id));
-        Ok(found)
+        Ok(attachments_of(&mut apps.iter(), policy_id))
     }
 }
 
-/// The apps among `apps` that list `policy_id`, with its precedence there.
+/// The apps among `apps` that list `policy_id`, with its precedence there, by app id.
 fn attachments_of(apps: &mut dyn Iterator<Item = &App>, policy_id: &str) -> Vec<AttachmentRef> {
-    apps.filter_map(|app| {
-        let index = app.policies.iter().position(|p| p.id == policy_id)?;
-        let precedence = app.policies[index]
-            .precedence
-            .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX));
-        Some(AttachmentRef {
-            app_id: app.id.clone(),
-            app_name: app.name.clone(),
-            app_type: app.app_type.clone(),
-            precedence,
+    let mut found: Vec<AttachmentRef> = apps
+        .filter_map(|app| {
+            let index = app.policies.iter().position(|p| p.id == policy_id)?;
+            let precedence = app.policies[index]
+                .precedence
+                .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX));
+            Some(AttachmentRef {
+                app_id: app.id.clone(),
+                app_name: app.name.clone(),
+                app_type: app.app_type.clone(),
+                precedence,
+            })
         })
-    })
-    .collect()
+        .collect();
+    found.sort_by(|a, b| a.app_id.cmp(&b.app_id));
+    found
 }
 
 fn describe(links: &[PolicyLink]) -> String {

@@ -241,8 +241,7 @@ impl DataSource for AccessApplicationDataSource {
                     Lookup::Name(name) => AppFilter::by_name(name.clone()),
                     // Hostnames compare case-insensitively, which the API's
                     // exact filter may not do: list everything and match here.
-                    Lookup::Domain(_) => AppFilter::default(),
-                    Lookup::Id(_) => AppFilter::default(),
+                    Lookup::Domain(_) | Lookup::Id(_) => AppFilter::default(),
                 };
                 match api.client.list_apps(account, &filter).await {
                     Ok(apps) => apps,
