@@ -29,6 +29,8 @@ mod plugin;
 mod report;
 #[path = "scale/scenario.rs"]
 mod scenario;
+#[path = "../tests/support/mod.rs"]
+mod support;
 #[path = "scale/terraform.rs"]
 mod terraform;
 #[path = "scale/tls.rs"]

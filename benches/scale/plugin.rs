@@ -15,7 +15,9 @@ use prost::Message as _;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use crate::BoxError;
-use crate::tls::{ClientIdentity, PluginAddress, channel, client_config};
+use crate::support::certs::ClientIdentity;
+use crate::support::{Address, channel};
+use crate::tls::client_config;
 
 /// go-plugin's handshake cookie for Terraform providers.
 const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
@@ -47,7 +49,7 @@ pub struct SchemaTiming {
 /// The protocol version `binary` announces when Terraform offers only `offered`
 /// (e.g. `"6"`), without connecting to it.
 pub async fn announced_protocol(binary: &Path, offered: &str) -> Result<String, BoxError> {
-    let identity = ClientIdentity::generate()?;
+    let identity = ClientIdentity::terraform_like();
     let socket_dir = tempfile::tempdir()?;
     let mut child = command(binary, &identity, socket_dir.path(), offered).spawn()?;
     let line = read_handshake(&mut child).await;
@@ -61,7 +63,7 @@ pub async fn announced_protocol(binary: &Path, offered: &str) -> Result<String, 
 /// mutual TLS, then asks it to shut down as Terraform does.
 pub async fn handshake_to_schema(binary: &Path) -> Result<SchemaTiming, BoxError> {
     // Terraform generates its certificate before it launches the plugin.
-    let identity = ClientIdentity::generate()?;
+    let identity = ClientIdentity::terraform_like();
     let socket_dir = tempfile::tempdir()?;
     let mut cmd = command(binary, &identity, socket_dir.path(), "6");
 
@@ -70,7 +72,7 @@ pub async fn handshake_to_schema(binary: &Path) -> Result<SchemaTiming, BoxError
     let line = read_handshake(&mut child).await?;
     let to_handshake = started.elapsed();
     let fields = split_handshake(&line)?;
-    let address = PluginAddress {
+    let address = Address {
         network: fields[2].to_string(),
         address: fields[3].to_string(),
     };
@@ -78,7 +80,7 @@ pub async fn handshake_to_schema(binary: &Path) -> Result<SchemaTiming, BoxError
         .decode(fields[5].trim_end_matches('='))
         .map_err(|e| format!("handshake certificate is not base64: {e}"))?;
     let tls = client_config(&server_cert, &identity)?;
-    let channel = channel(&address, tls).await?;
+    let channel = channel(&address, Some(tls)).await?;
     let mut provider = ProviderClient::new(channel.clone())
         .max_decoding_message_size(256 << 20)
         .max_encoding_message_size(256 << 20);
