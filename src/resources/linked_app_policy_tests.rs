@@ -182,6 +182,13 @@ impl World {
         let s = s.expect("state");
         let again = self.plan(Some(&s), config).await;
         assert!(!again.diags.has_errors(), "{:?}", again.diags);
+        // What apply recorded is what a refresh reads back: no "changed outside of
+        // Terraform" note right after an apply (app_count included).
+        assert!(
+            again.prior.semantically_equal(&s),
+            "refresh after apply changed the state:\napplied   {s:?}\nrefreshed {:?}",
+            again.prior
+        );
         assert!(
             !again.has_changes(),
             "plan after apply is not empty:\nprior   {:?}\nplanned {:?}",
