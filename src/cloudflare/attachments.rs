@@ -16,6 +16,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::client::Client;
 use super::error::ApiError;
+use super::lock;
 use super::models::app::{App, AppFilter, AttachmentRef, PolicyLink};
 
 /// (account id, application id).
@@ -30,10 +31,7 @@ pub(crate) struct AppLocks {
 impl AppLocks {
     pub async fn lock(&self, account: &str, app_id: &str) -> OwnedMutexGuard<()> {
         let lock = {
-            let mut locks = match self.locks.lock() {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut locks = lock(&self.locks);
             locks
                 .entry((account.to_owned(), app_id.to_owned()))
                 .or_default()

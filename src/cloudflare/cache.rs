@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::error::ApiError;
+use super::lock;
 
 /// Result of a cached lookup.
 #[derive(Debug)]
@@ -40,10 +41,7 @@ struct Slot<T> {
 
 impl<T> Slot<T> {
     fn data(&self) -> MutexGuard<'_, SlotData<T>> {
-        match self.data.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        lock(&self.data)
     }
 }
 
@@ -79,10 +77,7 @@ impl<T> Drop for LoadingGuard<'_, T> {
 
 impl<T: Clone> KindCache<T> {
     fn slot(&self, account: &str) -> Arc<Slot<T>> {
-        let mut accounts = match self.accounts.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut accounts = lock(&self.accounts);
         accounts
             .entry(account.to_owned())
             .or_insert_with(|| {
@@ -193,10 +188,7 @@ impl<T: Clone> KindCache<T> {
 
     /// Drops every snapshot (the next lookup lists again).
     pub fn clear(&self) {
-        let mut accounts = match self.accounts.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut accounts = lock(&self.accounts);
         accounts.clear();
     }
 }

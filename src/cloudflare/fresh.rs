@@ -10,9 +10,10 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use super::error::ApiError;
+use super::lock;
 
 type Shared<T> = Result<Arc<Vec<T>>, ApiError>;
 
@@ -48,16 +49,9 @@ impl<T> std::fmt::Debug for FreshList<T> {
     }
 }
 
-fn locked<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
-}
-
 impl<T> FreshList<T> {
     fn queue(&self, account: &str) -> Arc<Queue<T>> {
-        locked(&self.accounts)
+        lock(&self.accounts)
             .entry(account.to_owned())
             .or_insert_with(|| {
                 Arc::new(Queue {
@@ -76,7 +70,7 @@ impl<T> FreshList<T> {
         Fut: Future<Output = Result<Vec<T>, ApiError>>,
     {
         let queue = self.queue(account);
-        let round = locked(&queue.open)
+        let round = lock(&queue.open)
             .get_or_insert_with(|| {
                 Arc::new(Round {
                     result: Mutex::new(None),
@@ -84,20 +78,20 @@ impl<T> FreshList<T> {
             })
             .clone();
         let _sender = queue.sender.lock().await;
-        if let Some(done) = locked(&round.result).as_ref() {
+        if let Some(done) = lock(&round.result).as_ref() {
             return done.clone();
         }
         // Close the round to newcomers before sending: they wait for the next one,
         // whose list starts after they arrived. (If an earlier sender of this round was
         // cancelled mid-list, the round is closed already and this caller sends it.)
         {
-            let mut open = locked(&queue.open);
+            let mut open = lock(&queue.open);
             if open.as_ref().is_some_and(|r| Arc::ptr_eq(r, &round)) {
                 *open = None;
             }
         }
         let result = load().await.map(Arc::new);
-        *locked(&round.result) = Some(result.clone());
+        *lock(&round.result) = Some(result.clone());
         result
     }
 }

@@ -37,3 +37,12 @@ pub use models::policy::{Decision, Policy, PolicyBody};
 pub use models::rule::Rule;
 pub use secret::SecretString;
 pub use transport::ClientStats;
+
+/// Locks `mutex`, also when a panic poisoned it: every value guarded in this client
+/// is replaced or edited in single steps, so a panicking holder cannot leave it
+/// half-written, and one failed RPC must not make the others fail.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

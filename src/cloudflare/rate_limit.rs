@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::ApiError;
+use super::lock;
 
 #[derive(Debug)]
 struct Bucket {
@@ -65,10 +66,7 @@ impl RateLimiter {
 
     fn reserve(&self) -> Reservation {
         let now = Instant::now();
-        let mut bucket = match self.bucket.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut bucket = lock(&self.bucket);
         if let Some(until) = bucket.paused_until {
             if until > now {
                 return Reservation::Paused(until - now);
@@ -95,10 +93,7 @@ impl RateLimiter {
     /// `retry-after`), and drops banked tokens so the pause is not followed by a burst.
     pub fn pause_for(&self, delay: Duration) {
         let until = Instant::now() + delay;
-        let mut bucket = match self.bucket.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut bucket = lock(&self.bucket);
         if bucket.paused_until.is_none_or(|current| current < until) {
             bucket.paused_until = Some(until);
         }
