@@ -78,6 +78,13 @@ pub mod attr {
     pub const INBOUND_TOKEN_HEADER: &str = "inbound_token_header";
     pub const DOWNSTREAM_TOKEN_HEADER: &str = "downstream_token_header";
     pub const DOWNSTREAM_TOKEN_PREFIX: &str = "downstream_token_prefix";
+    pub const OAUTH_CONFIGURATION: &str = "oauth_configuration";
+    pub const ENABLED: &str = "enabled";
+    pub const DYNAMIC_CLIENT_REGISTRATION: &str = "dynamic_client_registration";
+    pub const ALLOWED_URIS: &str = "allowed_uris";
+    pub const ALLOW_ANY_ON_LOCALHOST: &str = "allow_any_on_localhost";
+    pub const ALLOW_ANY_ON_LOOPBACK: &str = "allow_any_on_loopback";
+    pub const GRANT: &str = "grant";
 }
 
 /// Schema descriptions, quoted verbatim by `docs/resources/mcp_server_app.md`.
@@ -106,6 +113,16 @@ pub mod descriptions {
     pub const INBOUND_TOKEN_HEADER: &str = "Request header in which the MCP server receives the user's credential: `Cf-Access-Jwt-Assertion` (self-hosted) or `Authorization` (SaaS/OIDC).";
     pub const DOWNSTREAM_TOKEN_HEADER: &str = "Request header in which the MCP server forwards the user's credential to downstream applications protected by a `cfaccess_linked_app_policy`: `Cf-Access-Token` (self-hosted) or `Authorization` (SaaS/OIDC).";
     pub const DOWNSTREAM_TOKEN_PREFIX: &str = "Text the MCP server puts before the credential in `downstream_token_header`: empty (self-hosted) or `\"Bearer \"` (SaaS/OIDC).";
+    pub const OAUTH_CONFIGURATION: &str = "Managed OAuth, a beta feature at Cloudflare: Access acts as the OAuth 2.0 authorization server of this self-hosted application, so MCP clients that follow the MCP authorization spec (RFC 8707 resource indicators, dynamic client registration) can log in without a browser session. The MCP server still receives the user's JWT in `Cf-Access-Jwt-Assertion` and forwards it in `Cf-Access-Token`. Self-hosted applications only: refused when `type` is `\"saas\"`. Omitted: nothing is sent and the application's Managed OAuth settings are left as they are, unmanaged (so removing the attribute does not turn Managed OAuth off; set `enabled = false` for that).";
+    pub const OAUTH_ENABLED: &str = "Whether Access handles OAuth for the application. Defaults to `true`, Cloudflare's default when `oauth_configuration` is present.";
+    pub const DYNAMIC_CLIENT_REGISTRATION: &str = "Dynamic client registration (RFC 7591), through which MCP clients register themselves with Access. Omitted: the application's settings are kept in state without a diff and not managed.";
+    pub const DCR_ENABLED: &str = "Whether MCP clients may register themselves. Omitted: the API's value is kept in state without a diff.";
+    pub const ALLOWED_URIS: &str = "Redirect (callback) URIs that dynamically registered clients may use, for example the OAuth callback of each MCP client. Each must be an absolute `https://` URL, or an `http://` URL on `localhost`, `127.0.0.1` or `[::1]`, without a fragment; a path may end in `/*` to match every sub-path. Omitted: the API's value is kept in state without a diff.";
+    pub const ALLOW_ANY_ON_LOCALHOST: &str = "Allow any client whose redirect URIs are on `localhost`. Omitted: the API's value is kept in state without a diff.";
+    pub const ALLOW_ANY_ON_LOOPBACK: &str = "Allow any client whose redirect URIs are on `127.0.0.1`. Omitted: the API's value is kept in state without a diff.";
+    pub const GRANT: &str = "Lifetimes of what Access issues to OAuth clients. Omitted: the application's settings are kept in state without a diff and not managed.";
+    pub const OAUTH_ACCESS_TOKEN_LIFETIME: &str = "Lifetime of the OAuth access tokens Access issues, as a positive duration such as `\"15m\"` (units: ns, us, ms, s, m, h). Cloudflare documents a 15-minute default; omitted, the API's value is kept in state without a diff.";
+    pub const OAUTH_SESSION_DURATION: &str = "How long an OAuth grant (its refresh token) stays valid before the user must log in again, as a positive duration such as `\"336h\"` (units: ns, us, ms, s, m, h). Omitted: the API's value is kept in state without a diff.";
 }
 
 /// The headers an MCP server of `app_type` reads and writes:
@@ -211,6 +228,7 @@ pub fn schema() -> Schema {
             // behaves as a plain optional attribute and keeps the `saas = { … }` syntax.
             .optional_computed()
             .description(d::SAAS),
+            oauth_configuration_attribute(),
             Attribute::string(attr::ACCOUNT_ID)
                 .optional_computed()
                 .description(d::ACCOUNT_ID)
@@ -237,6 +255,65 @@ pub fn schema() -> Schema {
                 .description(d::DOWNSTREAM_TOKEN_PREFIX),
         ],
     )
+}
+
+/// `oauth_configuration`. Every level is Optional+Computed, for the reason given at
+/// `saas` (Terraform 1.0.3 panics on a null non-computed nested attribute, and the
+/// inner objects would be nested attributes of that kind too), and because members the
+/// user leaves out hold whatever the API returns. [`plan_oauth_configuration`] plans
+/// each level itself: null when omitted, the prior value (or unknown on first use)
+/// for an omitted member, `true` for an omitted `enabled`.
+fn oauth_configuration_attribute() -> Attribute {
+    use descriptions as d;
+    Attribute::nested(
+        attr::OAUTH_CONFIGURATION,
+        Nesting::Single,
+        vec![
+            Attribute::bool(attr::ENABLED)
+                .optional_computed()
+                .description(d::OAUTH_ENABLED),
+            Attribute::nested(
+                attr::DYNAMIC_CLIENT_REGISTRATION,
+                Nesting::Single,
+                vec![
+                    Attribute::bool(attr::ENABLED)
+                        .optional_computed()
+                        .description(d::DCR_ENABLED),
+                    Attribute::string_list(attr::ALLOWED_URIS)
+                        .optional_computed()
+                        .description(d::ALLOWED_URIS)
+                        .validator(Validator::UniqueElements)
+                        .validator(Validator::Custom(validate_allowed_uris)),
+                    Attribute::bool(attr::ALLOW_ANY_ON_LOCALHOST)
+                        .optional_computed()
+                        .description(d::ALLOW_ANY_ON_LOCALHOST),
+                    Attribute::bool(attr::ALLOW_ANY_ON_LOOPBACK)
+                        .optional_computed()
+                        .description(d::ALLOW_ANY_ON_LOOPBACK),
+                ],
+            )
+            .optional_computed()
+            .description(d::DYNAMIC_CLIENT_REGISTRATION),
+            Attribute::nested(
+                attr::GRANT,
+                Nesting::Single,
+                vec![
+                    Attribute::string(attr::ACCESS_TOKEN_LIFETIME)
+                        .optional_computed()
+                        .description(d::OAUTH_ACCESS_TOKEN_LIFETIME)
+                        .validator(Validator::Custom(validate_positive_duration)),
+                    Attribute::string(attr::SESSION_DURATION)
+                        .optional_computed()
+                        .description(d::OAUTH_SESSION_DURATION)
+                        .validator(Validator::Custom(validate_positive_duration)),
+                ],
+            )
+            .optional_computed()
+            .description(d::GRANT),
+        ],
+    )
+    .optional_computed()
+    .description(d::OAUTH_CONFIGURATION)
 }
 
 // ----- attribute validators ------------------------------------------------------------
@@ -328,6 +405,49 @@ pub fn check_redirect_uri(s: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Each allowed URI of dynamic client registration follows the redirect URI rules;
+/// a trailing `/*` (Cloudflare's "every sub-path") is allowed on the path.
+fn validate_allowed_uris(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    for (i, el) in v.elements().unwrap_or(&[]).iter().enumerate() {
+        let Some(s) = el.as_str() else { continue };
+        if let Err(problem) = check_redirect_uri(s) {
+            let at = path.index(i);
+            diags.attr_error(
+                at.clone(),
+                "Invalid allowed URI",
+                format!(
+                    "Attribute {at} {problem}; got {s:?}. Use an absolute https:// URL such as \
+                     \"https://claude.ai/api/mcp/auth_callback\" (http:// is allowed only on \
+                     localhost, 127.0.0.1 or [::1]; a path may end in /* to match every \
+                     sub-path)."
+                ),
+            );
+        }
+    }
+}
+
+/// A Go duration (as the API documents for the Managed OAuth lifetimes) above zero:
+/// a lifetime of zero or less could never admit anyone.
+fn validate_positive_duration(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    let Some(s) = v.as_str() else { return };
+    match parse_go_duration(s) {
+        None => diags.attr_error(
+            path.clone(),
+            "Invalid duration",
+            format!(
+                "Attribute {path} must be a duration such as \"15m\", \"24h\" or \"1h30m\" \
+                 (units: ns, us, ms, s, m, h); got {s:?}."
+            ),
+        ),
+        Some(secs) if secs <= 0.0 => diags.attr_error(
+            path.clone(),
+            "Duration out of range",
+            format!("Attribute {path} must be longer than 0s; got {s:?}."),
+        ),
+        Some(_) => {}
+    }
+}
+
 fn validate_token_lifetime(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
     let Some(s) = v.as_str() else { return };
     match token_lifetime_secs(s) {
@@ -410,6 +530,16 @@ pub fn validate_config(config: &Value, diags: &mut Diagnostics) {
                      redirect_uris = [...], grant_types = [...], scopes = [...] }.",
                 );
             }
+            if known_non_null(config.get(attr::OAUTH_CONFIGURATION)) {
+                diags.attr_error(
+                    AttributePath::root(attr::OAUTH_CONFIGURATION),
+                    "oauth_configuration on a saas application",
+                    "oauth_configuration (Managed OAuth) applies only to type = \"self_hosted\": \
+                     Cloudflare offers it on self-hosted applications, while an Access for SaaS \
+                     (OIDC) application is an OAuth provider through its saas settings already. \
+                     Remove oauth_configuration, or use type = \"self_hosted\".",
+                );
+            }
             for name in [attr::DOMAIN, attr::SESSION_DURATION] {
                 if known_non_null(config.get(name)) {
                     diags.attr_error(
@@ -459,6 +589,30 @@ pub struct SaasModel {
     pub allow_pkce_without_client_secret: Option<bool>,
 }
 
+/// `oauth_configuration.dynamic_client_registration`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DcrModel {
+    pub enabled: Option<bool>,
+    pub allowed_uris: Option<Vec<String>>,
+    pub allow_any_on_localhost: Option<bool>,
+    pub allow_any_on_loopback: Option<bool>,
+}
+
+/// `oauth_configuration.grant`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GrantModel {
+    pub access_token_lifetime: Option<String>,
+    pub session_duration: Option<String>,
+}
+
+/// The `oauth_configuration` nested object (Managed OAuth).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OAuthModel {
+    pub enabled: Option<bool>,
+    pub dynamic_client_registration: Option<DcrModel>,
+    pub grant: Option<GrantModel>,
+}
+
 /// The resource's state, mirroring the schema. Unknown values read as `None`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Model {
@@ -473,6 +627,7 @@ pub struct Model {
     pub auto_redirect_to_identity: Option<bool>,
     pub policy_ids: Option<Vec<String>>,
     pub saas: Option<SaasModel>,
+    pub oauth_configuration: Option<OAuthModel>,
     pub account_id: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
@@ -542,6 +697,93 @@ impl SaasModel {
     }
 }
 
+impl DcrModel {
+    pub fn from_value(v: &Value) -> Option<DcrModel> {
+        if !matches!(v, Value::Object(_)) {
+            return None;
+        }
+        Some(DcrModel {
+            enabled: v.get(attr::ENABLED).and_then(Value::as_bool),
+            allowed_uris: get_strings(v, attr::ALLOWED_URIS),
+            allow_any_on_localhost: v.get(attr::ALLOW_ANY_ON_LOCALHOST).and_then(Value::as_bool),
+            allow_any_on_loopback: v.get(attr::ALLOW_ANY_ON_LOOPBACK).and_then(Value::as_bool),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        Value::object([
+            (attr::ENABLED, opt_bool_value(self.enabled)),
+            (attr::ALLOWED_URIS, opt_list_value(&self.allowed_uris)),
+            (
+                attr::ALLOW_ANY_ON_LOCALHOST,
+                opt_bool_value(self.allow_any_on_localhost),
+            ),
+            (
+                attr::ALLOW_ANY_ON_LOOPBACK,
+                opt_bool_value(self.allow_any_on_loopback),
+            ),
+        ])
+    }
+}
+
+impl GrantModel {
+    pub fn from_value(v: &Value) -> Option<GrantModel> {
+        if !matches!(v, Value::Object(_)) {
+            return None;
+        }
+        Some(GrantModel {
+            access_token_lifetime: get_str(v, attr::ACCESS_TOKEN_LIFETIME),
+            session_duration: get_str(v, attr::SESSION_DURATION),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        Value::object([
+            (
+                attr::ACCESS_TOKEN_LIFETIME,
+                opt_str_value(&self.access_token_lifetime),
+            ),
+            (
+                attr::SESSION_DURATION,
+                opt_str_value(&self.session_duration),
+            ),
+        ])
+    }
+}
+
+impl OAuthModel {
+    pub fn from_value(v: &Value) -> Option<OAuthModel> {
+        if !matches!(v, Value::Object(_)) {
+            return None;
+        }
+        Some(OAuthModel {
+            enabled: v.get(attr::ENABLED).and_then(Value::as_bool),
+            dynamic_client_registration: v
+                .get(attr::DYNAMIC_CLIENT_REGISTRATION)
+                .and_then(DcrModel::from_value),
+            grant: v.get(attr::GRANT).and_then(GrantModel::from_value),
+        })
+    }
+
+    pub fn to_value(&self) -> Value {
+        Value::object([
+            (attr::ENABLED, opt_bool_value(self.enabled)),
+            (
+                attr::DYNAMIC_CLIENT_REGISTRATION,
+                self.dynamic_client_registration
+                    .as_ref()
+                    .map_or(Value::Null, DcrModel::to_value),
+            ),
+            (
+                attr::GRANT,
+                self.grant
+                    .as_ref()
+                    .map_or(Value::Null, GrantModel::to_value),
+            ),
+        ])
+    }
+}
+
 impl Model {
     pub fn from_value(v: &Value) -> Model {
         Model {
@@ -558,6 +800,9 @@ impl Model {
                 .and_then(Value::as_bool),
             policy_ids: get_strings(v, attr::POLICY_IDS),
             saas: v.get(attr::SAAS).and_then(SaasModel::from_value),
+            oauth_configuration: v
+                .get(attr::OAUTH_CONFIGURATION)
+                .and_then(OAuthModel::from_value),
             account_id: get_str(v, attr::ACCOUNT_ID),
             client_id: get_str(v, attr::CLIENT_ID),
             client_secret: get_str(v, attr::CLIENT_SECRET),
@@ -588,6 +833,12 @@ impl Model {
             (
                 attr::SAAS,
                 self.saas.as_ref().map_or(Value::Null, SaasModel::to_value),
+            ),
+            (
+                attr::OAUTH_CONFIGURATION,
+                self.oauth_configuration
+                    .as_ref()
+                    .map_or(Value::Null, OAuthModel::to_value),
             ),
             (attr::ACCOUNT_ID, opt_str_value(&self.account_id)),
             (attr::CLIENT_ID, opt_str_value(&self.client_id)),
@@ -760,6 +1011,66 @@ pub fn check_supported(app: &App) -> Result<(), Unsupported> {
     }
 }
 
+/// A flag the API may return as null: null keeps a `false` of the basis (an unset flag
+/// and a cleared one mean the same), so a configured `false` never shows a diff
+/// against a response that leaves the member out.
+fn keep_flag(api: Option<bool>, basis: Option<bool>) -> Option<bool> {
+    api.or(basis.filter(|b| !b))
+}
+
+/// `oauth_configuration` for the state. Managed only when the basis has it (the
+/// configuration sets it), or on import when the application has one; `None` otherwise,
+/// whatever the application holds. Every member of the response may be null.
+fn oauth_for_state(app: &App, basis: Option<&OAuthModel>, importing: bool) -> Option<OAuthModel> {
+    let api = app.oauth_configuration();
+    let basis = match basis {
+        Some(b) => b.clone(),
+        None if importing && api.is_some() => OAuthModel::default(),
+        None => return None,
+    };
+    let Some(api) = api else {
+        // Removed from the application (outside Terraform): Managed OAuth is off.
+        return Some(OAuthModel {
+            enabled: Some(false),
+            ..OAuthModel::default()
+        });
+    };
+    let dynamic_client_registration = api.dynamic_client_registration.map(|a| {
+        let b = basis
+            .dynamic_client_registration
+            .clone()
+            .unwrap_or_default();
+        DcrModel {
+            enabled: keep_flag(a.enabled, b.enabled),
+            allowed_uris: normalise_unordered_list(
+                &a.allowed_uris.unwrap_or_default(),
+                b.allowed_uris.as_ref(),
+            ),
+            allow_any_on_localhost: keep_flag(a.allow_any_on_localhost, b.allow_any_on_localhost),
+            allow_any_on_loopback: keep_flag(a.allow_any_on_loopback, b.allow_any_on_loopback),
+        }
+    });
+    let grant = api.grant.map(|a| {
+        let b = basis.grant.clone().unwrap_or_default();
+        GrantModel {
+            access_token_lifetime: keep_equivalent_duration(
+                a.access_token_lifetime.as_deref(),
+                b.access_token_lifetime.as_ref(),
+            ),
+            session_duration: keep_equivalent_duration(
+                a.session_duration.as_deref(),
+                b.session_duration.as_ref(),
+            ),
+        }
+    });
+    Some(OAuthModel {
+        // Cloudflare documents `true` for an object without `enabled`.
+        enabled: Some(api.enabled.unwrap_or(true)),
+        dynamic_client_registration,
+        grant,
+    })
+}
+
 /// The state for `app`. `basis` is the prior state (read), the plan (create, update)
 /// or the empty model (import): wherever the API value only rewrites the basis value,
 /// the basis value is kept. `secret` is a client secret from a create response.
@@ -826,6 +1137,12 @@ pub fn state_from_app(
     } else {
         None
     };
+    let oauth_configuration = if saas_type {
+        None
+    } else {
+        let importing = matches!(scope, PolicyScope::Imported { .. });
+        oauth_for_state(app, basis.oauth_configuration.as_ref(), importing)
+    };
     let client_id = if saas_type {
         app.saas_app
             .as_ref()
@@ -851,6 +1168,7 @@ pub fn state_from_app(
         auto_redirect_to_identity: Some(app.auto_redirect_to_identity.unwrap_or(false)),
         policy_ids: policy_ids_for_state(app, scope),
         saas,
+        oauth_configuration,
         account_id: Some(account_id.to_string()),
         client_id,
         client_secret,
@@ -898,6 +1216,48 @@ fn put_saas_fields(saas_app: &mut Map<String, Json>, saas: &SaasModel) {
     );
 }
 
+/// Writes the members of `oauth` that are set into `target` (the object as read, or
+/// empty); members left unset keep what `target` holds, unknown members included.
+fn put_oauth_fields(target: &mut Map<String, Json>, oauth: &OAuthModel) {
+    if let Some(enabled) = oauth.enabled {
+        target.insert("enabled".into(), json!(enabled));
+    }
+    let mut nested = |key: &str, fill: &dyn Fn(&mut Map<String, Json>)| {
+        let mut obj = match target.remove(key) {
+            Some(Json::Object(map)) => map,
+            _ => Map::new(),
+        };
+        fill(&mut obj);
+        target.insert(key.into(), Json::Object(obj));
+    };
+    if let Some(dcr) = &oauth.dynamic_client_registration {
+        nested("dynamic_client_registration", &|obj| {
+            if let Some(enabled) = dcr.enabled {
+                obj.insert("enabled".into(), json!(enabled));
+            }
+            if dcr.allowed_uris.is_some() {
+                obj.insert("allowed_uris".into(), json_strings(&dcr.allowed_uris));
+            }
+            if let Some(b) = dcr.allow_any_on_localhost {
+                obj.insert("allow_any_on_localhost".into(), json!(b));
+            }
+            if let Some(b) = dcr.allow_any_on_loopback {
+                obj.insert("allow_any_on_loopback".into(), json!(b));
+            }
+        });
+    }
+    if let Some(grant) = &oauth.grant {
+        nested("grant", &|obj| {
+            if let Some(d) = &grant.access_token_lifetime {
+                obj.insert("access_token_lifetime".into(), json!(d));
+            }
+            if let Some(d) = &grant.session_duration {
+                obj.insert("session_duration".into(), json!(d));
+            }
+        });
+    }
+}
+
 /// The POST body for `planned`. Only fields the user manages are sent, so everything
 /// else takes the API's defaults (among them `service_auth_401_redirect`, which suits
 /// an MCP server fronted by a login page). `policies` is included so the application
@@ -916,6 +1276,11 @@ pub fn create_body(planned: &Model) -> Json {
         }
         if let Some(sd) = &planned.session_duration {
             body.insert("session_duration".into(), json!(sd));
+        }
+        if let Some(oauth) = &planned.oauth_configuration {
+            let mut obj = Map::new();
+            put_oauth_fields(&mut obj, oauth);
+            body.insert("oauth_configuration".into(), Json::Object(obj));
         }
     }
     if planned.allowed_idps.is_some() {
@@ -985,6 +1350,15 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
         }
         if let Some(sd) = &planned.session_duration {
             body.insert("session_duration".into(), json!(sd));
+        }
+        // Omitted from the configuration: sent back exactly as read.
+        if let Some(oauth) = &planned.oauth_configuration {
+            let mut obj = match body.remove("oauth_configuration") {
+                Some(Json::Object(map)) => map,
+                _ => Map::new(),
+            };
+            put_oauth_fields(&mut obj, oauth);
+            body.insert("oauth_configuration".into(), Json::Object(obj));
         }
     }
     // Null means "all identity providers", which the API spells as an empty list (or
@@ -1701,6 +2075,11 @@ pub fn plan_fixed_values(req: &mut PlanRequest) {
     if req.config.get(attr::SAAS).is_none_or(Value::is_null) {
         planned.set(attr::SAAS, Value::Null);
     }
+    plan_oauth_configuration(
+        req.config.get(attr::OAUTH_CONFIGURATION),
+        req.prior.get(attr::OAUTH_CONFIGURATION),
+        planned,
+    );
     let pkce_unset = req
         .config
         .get(attr::SAAS)
@@ -1734,6 +2113,47 @@ pub fn plan_fixed_values(req: &mut PlanRequest) {
             planned.set(attr::CLIENT_SECRET, Value::Null);
         }
         _ => {}
+    }
+}
+
+/// Plans `oauth_configuration` (see [`oauth_configuration_attribute`]): null when the
+/// configuration leaves it out, so nothing is managed; otherwise the configuration with
+/// each omitted member taken from the prior state, or unknown when there is no prior
+/// object (the API fills it at apply), and an omitted `enabled` planned `true`.
+fn plan_oauth_configuration(config: Option<&Value>, prior: Option<&Value>, planned: &mut Value) {
+    let config = config.unwrap_or(&Value::Null);
+    if config.is_null() {
+        planned.set(attr::OAUTH_CONFIGURATION, Value::Null);
+        return;
+    }
+    if config.is_unknown() {
+        planned.set(attr::OAUTH_CONFIGURATION, Value::Unknown);
+        return;
+    }
+    let mut value = config.clone();
+    fill_omitted_members(&mut value, prior.filter(|p| matches!(p, Value::Object(_))));
+    if config.get(attr::ENABLED).is_none_or(Value::is_null) {
+        value.set(attr::ENABLED, Value::Bool(true));
+    }
+    planned.set(attr::OAUTH_CONFIGURATION, value);
+}
+
+/// Replaces every null member of the configuration object `value` by the prior
+/// member (or unknown without a prior object), recursing into nested objects.
+fn fill_omitted_members(value: &mut Value, prior: Option<&Value>) {
+    let Value::Object(members) = value else {
+        return;
+    };
+    for (name, member) in members.iter_mut() {
+        let prior_member = prior.map(|p| p.get(name).unwrap_or(&Value::Null));
+        if member.is_null() {
+            *member = prior_member.cloned().unwrap_or(Value::Unknown);
+        } else if matches!(member, Value::Object(_)) {
+            fill_omitted_members(
+                member,
+                prior_member.filter(|p| matches!(p, Value::Object(_))),
+            );
+        }
     }
 }
 

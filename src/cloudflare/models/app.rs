@@ -359,6 +359,107 @@ pub struct AttachmentRef {
     pub precedence: u32,
 }
 
+/// `oauth_configuration` of a self-hosted application (Managed OAuth, beta at
+/// Cloudflare): Access acts as the OAuth authorization server of the application.
+///
+/// Read leniently from [`App::extra`], so the object keeps round-tripping verbatim
+/// (members added by Cloudflare later included) through [`App::to_update_body`]: every
+/// member may be null or missing, and a member of an unexpected JSON type reads as
+/// `None` rather than failing the whole application.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OAuthConfiguration {
+    /// Whether Access handles OAuth for the application; the API documents `true`
+    /// when the object is present and the member omitted.
+    pub enabled: Option<bool>,
+    /// Dynamic client registration (RFC 7591) settings.
+    pub dynamic_client_registration: Option<DynamicClientRegistration>,
+    /// Token lifetimes of the grants Access issues.
+    pub grant: Option<OAuthGrant>,
+}
+
+/// `oauth_configuration.dynamic_client_registration`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DynamicClientRegistration {
+    /// Whether clients may register themselves.
+    pub enabled: Option<bool>,
+    /// Redirect URIs dynamically registered clients may use.
+    pub allowed_uris: Option<Vec<String>>,
+    /// Any redirect URI on `localhost` is allowed.
+    pub allow_any_on_localhost: Option<bool>,
+    /// Any redirect URI on `127.0.0.1` is allowed.
+    pub allow_any_on_loopback: Option<bool>,
+}
+
+/// `oauth_configuration.grant`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OAuthGrant {
+    /// Lifetime of the access tokens (Go duration string).
+    pub access_token_lifetime: Option<String>,
+    /// How long the grant (refresh) stays valid (Go duration string).
+    pub session_duration: Option<String>,
+}
+
+fn json_bool(v: &Value, key: &str) -> Option<bool> {
+    v.get(key).and_then(Value::as_bool)
+}
+
+fn json_string(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+impl OAuthConfiguration {
+    /// Reads the object as the API returns it; `None` unless `v` is an object.
+    pub fn from_json(v: &Value) -> Option<OAuthConfiguration> {
+        v.as_object()?;
+        Some(OAuthConfiguration {
+            enabled: json_bool(v, "enabled"),
+            dynamic_client_registration: v
+                .get("dynamic_client_registration")
+                .and_then(DynamicClientRegistration::from_json),
+            grant: v.get("grant").and_then(OAuthGrant::from_json),
+        })
+    }
+}
+
+impl DynamicClientRegistration {
+    /// Reads the object as the API returns it; `None` unless `v` is an object.
+    pub fn from_json(v: &Value) -> Option<DynamicClientRegistration> {
+        v.as_object()?;
+        Some(DynamicClientRegistration {
+            enabled: json_bool(v, "enabled"),
+            allowed_uris: v.get("allowed_uris").and_then(Value::as_array).map(|uris| {
+                uris.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            }),
+            allow_any_on_localhost: json_bool(v, "allow_any_on_localhost"),
+            allow_any_on_loopback: json_bool(v, "allow_any_on_loopback"),
+        })
+    }
+}
+
+impl OAuthGrant {
+    /// Reads the object as the API returns it; `None` unless `v` is an object.
+    pub fn from_json(v: &Value) -> Option<OAuthGrant> {
+        v.as_object()?;
+        Some(OAuthGrant {
+            access_token_lifetime: json_string(v, "access_token_lifetime"),
+            session_duration: json_string(v, "session_duration"),
+        })
+    }
+}
+
+impl App {
+    /// The application's `oauth_configuration`, or `None` when the API returned none
+    /// (absent, null or not an object). The raw object stays in `extra`.
+    pub fn oauth_configuration(&self) -> Option<OAuthConfiguration> {
+        self.extra
+            .get("oauth_configuration")
+            .and_then(OAuthConfiguration::from_json)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,5 +575,44 @@ mod tests {
             }
             .accepts(&sample())
         );
+    }
+
+    #[test]
+    fn oauth_configuration_is_read_leniently_and_round_trips_verbatim() {
+        let app: App = serde_json::from_value(json!({
+            "id": "a", "type": "self_hosted", "domain": "mcp.example.com",
+            "oauth_configuration": {
+                "enabled": null, "future_member": {"x": 1},
+                "dynamic_client_registration": {
+                    "enabled": true, "allowed_uris": ["https://a/cb", 7],
+                    "allow_any_on_localhost": "yes", "allow_any_on_loopback": null
+                },
+                "grant": null
+            }
+        }))
+        .unwrap();
+        let oauth = app.oauth_configuration().unwrap();
+        assert_eq!(oauth.enabled, None);
+        assert_eq!(oauth.grant, None);
+        let dcr = oauth.dynamic_client_registration.unwrap();
+        assert_eq!(dcr.enabled, Some(true));
+        assert_eq!(dcr.allowed_uris, Some(vec!["https://a/cb".to_string()]));
+        assert_eq!(dcr.allow_any_on_localhost, None, "wrong type reads as None");
+        assert_eq!(dcr.allow_any_on_loopback, None);
+        // The raw object, unknown members and nulls included, goes back unchanged.
+        let body = app.to_update_body();
+        assert_eq!(
+            body["oauth_configuration"]["future_member"],
+            json!({"x": 1})
+        );
+        assert_eq!(
+            body["oauth_configuration"]["dynamic_client_registration"]["allowed_uris"],
+            json!(["https://a/cb", 7])
+        );
+        let none: App = serde_json::from_value(
+            json!({"id": "b", "type": "self_hosted", "oauth_configuration": null}),
+        )
+        .unwrap();
+        assert_eq!(none.oauth_configuration(), None);
     }
 }

@@ -1,0 +1,292 @@
+//! Acceptance tests of `oauth_configuration` (Managed OAuth, issue 18) on
+//! `cfaccess_mcp_server_app`, with the real `terraform` binary against the emulator:
+//! create and re-plan empty, in-place change, drift in every level planned and
+//! repaired, members left out kept without a diff, import round trip, omitted = not
+//! managed, and refusal on `saas` (and of bad values) before any API call.
+
+use serde_json::{Value, json};
+
+use crate::support::{Harness, Stage, TestResult};
+
+const ADDR: &str = "cfaccess_mcp_server_app.mcp";
+
+macro_rules! oauth_harness {
+    () => {
+        match Harness::builder().build().await? {
+            Some(h) => h,
+            None => return Ok(()),
+        }
+    };
+}
+
+/// A self-hosted MCP server app named `name` with `extra` in its body.
+fn self_hosted(name: &str, extra: &str) -> String {
+    format!(
+        "resource \"cfaccess_mcp_server_app\" \"mcp\" {{\n  name   = \"{name}\"\n  domain = \"{name}.example.com\"\n{extra}\n}}\n"
+    )
+}
+
+/// `oauth_configuration = { … }` with a DCR block and a grant, `enabled` left out.
+fn oauth(lifetime: &str) -> String {
+    format!(
+        r#"  oauth_configuration = {{
+    dynamic_client_registration = {{
+      enabled               = true
+      allowed_uris          = ["https://claude.ai/api/mcp/auth_callback", "http://localhost:6274/oauth/callback"]
+      allow_any_on_loopback = true
+    }}
+    grant = {{
+      access_token_lifetime = "{lifetime}"
+      session_duration      = "336h"
+    }}
+  }}"#
+    )
+}
+
+/// The app's `oauth_configuration` as the emulator holds it.
+fn emu_oauth(h: &Harness, id: &str) -> Value {
+    h.emulator()
+        .app(h.account_id(), id)
+        .and_then(|a| a.get("oauth_configuration").cloned())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn oauth_lifecycle_drift_and_import() -> TestResult {
+    let h = oauth_harness!();
+    let name = h.name("mcp-oauth");
+    h.write_config(&self_hosted(&name, &oauth("15m")))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    let state = h.state_json().await?;
+    let id = state.attr(ADDR, "id")?;
+    assert_eq!(
+        state.value(ADDR, "oauth_configuration.enabled"),
+        Some(&json!(true))
+    );
+    assert_eq!(
+        state.attr(ADDR, "oauth_configuration.grant.access_token_lifetime")?,
+        "15m"
+    );
+    // Members left out hold what the API returned (here: nothing), without a diff.
+    assert_eq!(
+        state.value(
+            ADDR,
+            "oauth_configuration.dynamic_client_registration.allow_any_on_localhost"
+        ),
+        Some(&Value::Null)
+    );
+    let sent = emu_oauth(&h, &id);
+    assert_eq!(sent["enabled"], json!(true), "{sent}");
+    assert_eq!(
+        sent["dynamic_client_registration"]["allowed_uris"],
+        json!([
+            "https://claude.ai/api/mcp/auth_callback",
+            "http://localhost:6274/oauth/callback"
+        ])
+    );
+    assert_eq!(
+        sent["dynamic_client_registration"]["allow_any_on_loopback"],
+        json!(true)
+    );
+    assert_eq!(sent["grant"]["session_duration"], json!("336h"));
+    // The header contract does not change with Managed OAuth.
+    assert_eq!(
+        state.attr(ADDR, "inbound_token_header")?,
+        "Cf-Access-Jwt-Assertion"
+    );
+    assert_eq!(
+        state.attr(ADDR, "downstream_token_header")?,
+        "Cf-Access-Token"
+    );
+
+    // In place: a member changes, nothing else is touched.
+    h.write_config(&self_hosted(&name, &oauth("5m")))?;
+    assert_eq!(
+        h.plan_actions().await?.get(ADDR).cloned(),
+        Some(vec!["update".to_string()])
+    );
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(
+        emu_oauth(&h, &id)["grant"]["access_token_lifetime"],
+        json!("5m")
+    );
+
+    // Drift in a member of every level, made in the dashboard: planned and repaired.
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        let o = &mut a["oauth_configuration"];
+        o["enabled"] = json!(false);
+        o["dynamic_client_registration"]["allowed_uris"] = json!(["https://evil.example.com/cb"]);
+        o["grant"]["session_duration"] = json!("1h");
+    });
+    assert_eq!(h.plan_exit_code().await?, 2);
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    let repaired = emu_oauth(&h, &id);
+    assert_eq!(repaired["enabled"], json!(true), "{repaired}");
+    assert_eq!(
+        repaired["dynamic_client_registration"]["allowed_uris"][0],
+        json!("https://claude.ai/api/mcp/auth_callback")
+    );
+    assert_eq!(repaired["grant"]["session_duration"], json!("336h"));
+
+    // The whole object removed outside Terraform: planned and put back.
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        if let Some(obj) = a.as_object_mut() {
+            obj.remove("oauth_configuration");
+        }
+    });
+    assert_eq!(h.plan_exit_code().await?, 2);
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(
+        emu_oauth(&h, &id)["grant"]["session_duration"],
+        json!("336h")
+    );
+
+    // A member the configuration leaves out is not managed: its change is no diff,
+    // and the next update keeps it.
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        a["oauth_configuration"]["dynamic_client_registration"]["allow_any_on_localhost"] =
+            json!(true);
+    });
+    h.assert_empty_plan().await?;
+    h.write_config(&self_hosted(&name, &oauth("10m")))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(
+        emu_oauth(&h, &id)["dynamic_client_registration"]["allow_any_on_localhost"],
+        json!(true)
+    );
+
+    // Import gives the same state and an empty plan.
+    h.import_verify(ADDR, &id, &[]).await?;
+
+    // Removing the attribute stops managing it; the application keeps its settings.
+    h.write_config(&self_hosted(&name, ""))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(
+        h.state_json()
+            .await?
+            .value(ADDR, "oauth_configuration")
+            .cloned(),
+        Some(Value::Null)
+    );
+    assert_eq!(emu_oauth(&h, &id)["enabled"], json!(true));
+
+    h.destroy().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn oauth_omitted_is_neither_sent_nor_managed() -> TestResult {
+    let h = oauth_harness!();
+    let name = h.name("mcp-plain");
+    h.write_config(&self_hosted(&name, ""))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    let id = h.state_json().await?.attr(ADDR, "id")?;
+    assert_eq!(emu_oauth(&h, &id), Value::Null, "nothing sent");
+    h.import_verify(ADDR, &id, &[]).await?;
+
+    // Someone enables Managed OAuth in the dashboard: not ours, no diff, kept.
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        a["oauth_configuration"] = json!({"enabled": true, "grant": {"session_duration": "24h"}});
+    });
+    h.assert_empty_plan().await?;
+    h.write_config(&self_hosted(&name, "  session_duration = \"12h\""))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(
+        emu_oauth(&h, &id)["grant"]["session_duration"],
+        json!("24h")
+    );
+
+    // `enabled` alone: the default of the other members is whatever the API keeps.
+    h.write_config(&self_hosted(
+        &name,
+        "  session_duration = \"12h\"\n  oauth_configuration = {\n    enabled = false\n  }",
+    ))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(emu_oauth(&h, &id)["enabled"], json!(false));
+    h.import_verify(ADDR, &id, &[]).await?;
+
+    h.destroy().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn oauth_refused_on_saas_and_bad_values_before_any_call() -> TestResult {
+    let h = oauth_harness!();
+    let saas = r#"resource "cfaccess_mcp_server_app" "mcp" {
+  name = "x"
+  type = "saas"
+  saas = {
+    redirect_uris = ["https://mcp.example.com/oauth/callback"]
+    grant_types   = ["authorization_code_with_pkce"]
+    scopes        = ["openid"]
+  }
+  oauth_configuration = {
+    enabled = true
+  }
+}
+"#;
+    h.write_config(saas)?;
+    let calls = h.emulator().request_log().len();
+    let stage = h
+        .expect_invalid(
+            "applies only to type = \"self_hosted\"",
+            "oauth_configuration",
+        )
+        .await?;
+    assert_eq!(stage, Stage::Validate);
+    assert_eq!(
+        h.emulator().request_log().len(),
+        calls,
+        "validate called the API"
+    );
+
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            self_hosted(
+                "x",
+                "  oauth_configuration = {\n    dynamic_client_registration = {\n      allowed_uris = [\"http://mcp.example.com/cb\"]\n    }\n  }",
+            ),
+            "allowed_uris",
+            "http:// on a host other than localhost",
+        ),
+        (
+            self_hosted(
+                "x",
+                "  oauth_configuration = {\n    dynamic_client_registration = {\n      allowed_uris = [\"/relative/cb\"]\n    }\n  }",
+            ),
+            "allowed_uris",
+            "not an absolute URL",
+        ),
+        (
+            self_hosted(
+                "x",
+                "  oauth_configuration = {\n    grant = {\n      access_token_lifetime = \"15 minutes\"\n    }\n  }",
+            ),
+            "access_token_lifetime",
+            "must be a duration",
+        ),
+        (
+            self_hosted(
+                "x",
+                "  oauth_configuration = {\n    grant = {\n      session_duration = \"0s\"\n    }\n  }",
+            ),
+            "session_duration",
+            "longer than 0s",
+        ),
+    ];
+    for (config, attr, pattern) in cases {
+        h.write_config(&config)?;
+        h.expect_invalid(pattern, attr).await?;
+    }
+    assert_eq!(h.emulator().write_count(), 0);
+    Ok(())
+}
