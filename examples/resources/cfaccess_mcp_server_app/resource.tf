@@ -13,6 +13,34 @@ resource "cfaccess_mcp_server_app" "self_hosted" {
   policy_ids = ["a38ab4d4-336d-4f49-9e97-eff8550c13fa"]
 }
 
+# Self-hosted MCP server with Managed OAuth (beta at Cloudflare): Access acts as the
+# OAuth authorization server, so MCP clients that follow the MCP authorization spec
+# register themselves (dynamic client registration) and log in without a browser
+# session. The server's header contract does not change: it still receives the user's
+# JWT in Cf-Access-Jwt-Assertion and forwards it downstream in Cf-Access-Token.
+resource "cfaccess_mcp_server_app" "managed_oauth" {
+  name   = "mcp-server-oauth"
+  domain = "mcp-oauth.example.com"
+
+  oauth_configuration = {
+    enabled = true
+
+    dynamic_client_registration = {
+      enabled = true
+      # Callback URIs of the MCP clients your users run.
+      allowed_uris          = ["https://claude.ai/api/mcp/auth_callback"]
+      allow_any_on_loopback = true
+    }
+
+    grant = {
+      access_token_lifetime = "15m"
+      session_duration      = "336h"
+    }
+  }
+
+  policy_ids = ["a38ab4d4-336d-4f49-9e97-eff8550c13fa"]
+}
+
 # Access for SaaS (OIDC) MCP server: the MCP client does OAuth against Access and the
 # server receives an access token in "Authorization: Bearer <token>", which it forwards
 # the same way to downstream applications.
