@@ -70,7 +70,6 @@ const SETTABLE: &[(&str, Kind)] = &[
     ("read_service_tokens_from_header", Kind::Str),
     ("eager_redirect_cookie_setting", Kind::Bool),
     ("mfa_config", Kind::Object),
-    ("oauth_configuration", Kind::Object),
     ("use_clientless_isolation_app_launcher_url", Kind::Bool),
     ("scim_config", Kind::Object),
     ("target_criteria", Kind::Array),
@@ -80,6 +79,28 @@ const SETTABLE: &[(&str, Kind)] = &[
     ("bg_color", Kind::Str),
     ("footer_links", Kind::Array),
     ("skip_app_launcher_login_page", Kind::Bool),
+];
+
+/// Types whose request schema has `oauth_configuration` (Managed OAuth, spec §2.4 and
+/// §7.1: self-hosted applications and the MCP app types; Cloudflare's docs name
+/// self-hosted applications and MCP server portals).
+const OAUTH_TYPES: &[&str] = &["self_hosted", "mcp", "mcp_portal"];
+
+/// Members of `oauth_configuration` (TS `SelfHostedApplication.OAuthConfiguration`).
+const OAUTH_MEMBERS: &[(&str, Kind)] = &[
+    ("enabled", Kind::Bool),
+    ("dynamic_client_registration", Kind::Object),
+    ("grant", Kind::Object),
+];
+const OAUTH_DCR_MEMBERS: &[(&str, Kind)] = &[
+    ("enabled", Kind::Bool),
+    ("allowed_uris", Kind::StrArray),
+    ("allow_any_on_localhost", Kind::Bool),
+    ("allow_any_on_loopback", Kind::Bool),
+];
+const OAUTH_GRANT_MEMBERS: &[(&str, Kind)] = &[
+    ("access_token_lifetime", Kind::Duration),
+    ("session_duration", Kind::Duration),
 ];
 
 /// Settable `saas_app` fields for OIDC apps (spec §2.5).
@@ -171,6 +192,22 @@ pub(crate) fn normalize_app(body: &Value) -> Result<AppBody, ApiError> {
     let hosted = HOSTED.contains(&app_type.as_str());
     if hosted {
         derive_hosts(&app_type, &mut fields)?;
+    }
+    match body.get("oauth_configuration") {
+        None | Some(Value::Null) => {}
+        Some(_) if !OAUTH_TYPES.contains(&app_type.as_str()) => {
+            return Err(ApiError::invalid(format!(
+                "oauth_configuration: not supported on {app_type} applications (only {})",
+                OAUTH_TYPES.join(", ")
+            )));
+        }
+        Some(v) => {
+            check("oauth_configuration", v, Kind::Object)?;
+            fields.insert(
+                "oauth_configuration".into(),
+                Value::Object(normalize_oauth(v)?),
+            );
+        }
     }
     if app_type == "saas" {
         let saas = match body.get("saas_app") {
@@ -279,6 +316,41 @@ fn derive_hosts(app_type: &str, fields: &mut Map<String, Value>) -> Result<(), A
             json!([{"type": "public", "uri": domain}]),
         );
         fields.insert("self_hosted_domains".into(), json!([domain]));
+    }
+    Ok(())
+}
+
+/// Validates `oauth_configuration` and fills the one default Cloudflare documents
+/// (`enabled: true` when left out). Nothing else is invented: members not sent stay
+/// absent, and nested objects are stored as sent after their members' types are
+/// checked. Members the schema does not know are kept, as the object is stored whole.
+fn normalize_oauth(value: &Value) -> Result<Map<String, Value>, ApiError> {
+    let mut out = value.as_object().cloned().unwrap_or_default();
+    check_members(&out, "oauth_configuration", OAUTH_MEMBERS)?;
+    for (key, members) in [
+        ("dynamic_client_registration", OAUTH_DCR_MEMBERS),
+        ("grant", OAUTH_GRANT_MEMBERS),
+    ] {
+        if let Some(Value::Object(nested)) = out.get(key) {
+            check_members(nested, &format!("oauth_configuration.{key}"), members)?;
+        }
+    }
+    // A null member reads as left out.
+    out.retain(|_, v| !v.is_null());
+    default(&mut out, "enabled", json!(true));
+    Ok(out)
+}
+
+/// Checks the type of every known, non-null member of `obj`, naming `prefix.member`.
+fn check_members(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    known: &[(&str, Kind)],
+) -> Result<(), ApiError> {
+    for (key, kind) in known {
+        if let Some(v) = obj.get(*key).filter(|v| !v.is_null()) {
+            check(&format!("{prefix}.{key}"), v, *kind)?;
+        }
     }
     Ok(())
 }
@@ -542,5 +614,69 @@ mod tests {
             json!({"name": "n", "decision": "allow", "include": [{"everyone": {}}], "precedence": 2}),
         ]);
         assert_eq!(mixed.unwrap_err().code, codes::MIXED_POLICIES);
+    }
+
+    #[test]
+    fn oauth_configuration_defaults_checks_and_types() {
+        let app = normalize_app(&json!({
+            "type": "self_hosted", "domain": "mcp.example.com",
+            "oauth_configuration": {
+                "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a/cb"]},
+                "grant": {"session_duration": "336h"}, "future": 1
+            }
+        }))
+        .unwrap();
+        assert_eq!(
+            app.fields["oauth_configuration"],
+            json!({
+                "enabled": true, "future": 1,
+                "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a/cb"]},
+                "grant": {"session_duration": "336h"}
+            }),
+            "enabled defaults to true; nothing else is invented"
+        );
+        let off = normalize_app(&json!({
+            "type": "mcp_portal", "name": "p", "oauth_configuration": {"enabled": false}
+        }))
+        .unwrap();
+        assert_eq!(off.fields["oauth_configuration"], json!({"enabled": false}));
+        let none = normalize_app(
+            &json!({"type": "self_hosted", "domain": "a.example.com", "oauth_configuration": null}),
+        )
+        .unwrap();
+        assert!(!none.fields.contains_key("oauth_configuration"));
+        // Only the types that take it.
+        for t in ["saas", "ssh", "bookmark"] {
+            let err = normalize_app(&json!({
+                "type": t, "name": "x", "domain": "x.example.com",
+                "oauth_configuration": {"enabled": true}
+            }))
+            .unwrap_err();
+            assert_eq!(err.code, codes::INVALID_REQUEST);
+            assert!(
+                err.message.contains("oauth_configuration"),
+                "{}",
+                err.message
+            );
+        }
+        // Member types and durations.
+        for (bad, path) in [
+            (json!({"enabled": "yes"}), "oauth_configuration.enabled"),
+            (json!({"grant": "1h"}), "oauth_configuration.grant"),
+            (
+                json!({"grant": {"access_token_lifetime": "15 minutes"}}),
+                "oauth_configuration.grant.access_token_lifetime",
+            ),
+            (
+                json!({"dynamic_client_registration": {"allowed_uris": "https://a/cb"}}),
+                "oauth_configuration.dynamic_client_registration.allowed_uris",
+            ),
+        ] {
+            let err = normalize_app(&json!({
+                "type": "self_hosted", "domain": "a.example.com", "oauth_configuration": bad
+            }))
+            .unwrap_err();
+            assert!(err.message.starts_with(path), "{}", err.message);
+        }
     }
 }

@@ -384,3 +384,95 @@ async fn authentication_and_accounts() {
         .unwrap();
     assert_eq!(legacy.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn oauth_configuration_stored_defaulted_refused_and_editable_out_of_band() {
+    let api = Api::start().await;
+    let created = api
+        .post(
+            "/apps",
+            json!({"type": "self_hosted", "name": "mcp", "domain": "mcp.example.com",
+                   "oauth_configuration": {
+                       "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a.example.com/cb"]},
+                       "grant": {"access_token_lifetime": "15m"}}}),
+        )
+        .await
+        .ok(201)
+        .clone();
+    let app_id = id(&created);
+    let want = json!({
+        "enabled": true,
+        "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a.example.com/cb"]},
+        "grant": {"access_token_lifetime": "15m"}
+    });
+    assert_eq!(created["oauth_configuration"], want);
+    let path = format!("/apps/{app_id}");
+    assert_eq!(api.get(&path).await.ok(200)["oauth_configuration"], want);
+
+    // PUT is a full replacement: the object as sent, or none when left out.
+    let put = api
+        .put(
+            &path,
+            json!({"type": "self_hosted", "name": "mcp", "domain": "mcp.example.com",
+                   "oauth_configuration": {"enabled": false}}),
+        )
+        .await
+        .ok(200)
+        .clone();
+    assert_eq!(put["oauth_configuration"], json!({"enabled": false}));
+    let put = api
+        .put(
+            &path,
+            json!({"type": "self_hosted", "name": "mcp", "domain": "mcp.example.com"}),
+        )
+        .await
+        .ok(200)
+        .clone();
+    assert!(put.get("oauth_configuration").is_none(), "{put}");
+
+    // Refused on a type that does not take it, and with a malformed duration.
+    api.post(
+        "/apps",
+        json!({"type": "saas", "name": "s", "saas_app": {"auth_type": "oidc"},
+               "oauth_configuration": {"enabled": true}}),
+    )
+    .await
+    .err(400, 19000);
+    api.put(
+        &path,
+        json!({"type": "self_hosted", "name": "mcp", "domain": "mcp.example.com",
+               "oauth_configuration": {"grant": {"session_duration": "two weeks"}}}),
+    )
+    .await
+    .err(400, 19000);
+
+    // The dashboard (admin merge patch) can add, change and remove it.
+    let admin_path = format!("/accounts/{ACC}/apps/{app_id}");
+    let (status, patched) = api
+        .admin(
+            Method::PATCH,
+            &admin_path,
+            Some(&json!({"oauth_configuration": {"enabled": true, "grant": {"session_duration": "1h"}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        api.get(&path).await.ok(200)["oauth_configuration"],
+        json!({"enabled": true, "grant": {"session_duration": "1h"}})
+    );
+    let (status, _) = api
+        .admin(
+            Method::PATCH,
+            &admin_path,
+            Some(&json!({"oauth_configuration": null})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        api.get(&path)
+            .await
+            .ok(200)
+            .get("oauth_configuration")
+            .is_none()
+    );
+}
