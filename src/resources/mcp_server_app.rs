@@ -2157,6 +2157,426 @@ fn fill_omitted_members(value: &mut Value, prior: Option<&Value>) {
     }
 }
 
+/// Managed OAuth (`oauth_configuration`): validation, plan, state and request bodies.
+#[cfg(test)]
+mod oauth_tests {
+    use super::*;
+    use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
+    use crate::tfplugin::validate::validate_config as run_validators;
+
+    const APP_ID: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
+    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
+
+    fn config(pairs: Vec<(&str, Value)>) -> Value {
+        fill_nulls(&schema(), &Value::object(pairs))
+    }
+
+    /// A self-hosted configuration with `oauth_configuration = oauth`.
+    fn with_oauth(oauth: Value) -> Value {
+        config(vec![
+            (attr::NAME, Value::string("mcp")),
+            (attr::DOMAIN, Value::string("mcp.example.com")),
+            (attr::OAUTH_CONFIGURATION, oauth),
+        ])
+    }
+
+    /// An `oauth_configuration` object with every member given (null unless set).
+    fn oauth(enabled: Value, dcr: Value, grant: Value) -> Value {
+        Value::object([
+            (attr::ENABLED, enabled),
+            (attr::DYNAMIC_CLIENT_REGISTRATION, dcr),
+            (attr::GRANT, grant),
+        ])
+    }
+
+    fn dcr(uris: Value, localhost: Value) -> Value {
+        Value::object([
+            (attr::ENABLED, Value::Bool(true)),
+            (attr::ALLOWED_URIS, uris),
+            (attr::ALLOW_ANY_ON_LOCALHOST, localhost),
+            (attr::ALLOW_ANY_ON_LOOPBACK, Value::Null),
+        ])
+    }
+
+    fn grant(lifetime: Value, session: Value) -> Value {
+        Value::object([
+            (attr::ACCESS_TOKEN_LIFETIME, lifetime),
+            (attr::SESSION_DURATION, session),
+        ])
+    }
+
+    fn diags_of(cfg: &Value) -> Diagnostics {
+        let mut d = run_validators(&schema(), cfg);
+        validate_config(cfg, &mut d);
+        d
+    }
+
+    fn paths(d: &Diagnostics) -> Vec<String> {
+        d.iter()
+            .map(|x| x.attribute.clone().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn app_with(oauth: Option<serde_json::Value>) -> App {
+        let mut app = json!({
+            "id": APP_ID, "uid": APP_ID, "name": "mcp", "type": "self_hosted",
+            "domain": "mcp.example.com", "session_duration": "24h", "policies": [],
+            "tags": ["kept"]
+        });
+        if let Some(o) = oauth {
+            app["oauth_configuration"] = o;
+        }
+        serde_json::from_value(app).unwrap()
+    }
+
+    fn managed() -> PolicyScope {
+        PolicyScope::Managed(Vec::new())
+    }
+
+    #[test]
+    fn valid_oauth_configurations_pass() {
+        let full = with_oauth(oauth(
+            Value::Bool(true),
+            dcr(
+                Value::string_list([
+                    "https://claude.ai/api/mcp/auth_callback",
+                    "https://chatgpt.com/connector/oauth/*",
+                    "http://localhost:6274/oauth/callback",
+                    "http://127.0.0.1:19876/mcp/oauth/callback",
+                    "http://[::1]:8080/cb",
+                ]),
+                Value::Bool(false),
+            ),
+            grant(Value::string("15m"), Value::string("336h")),
+        ));
+        assert!(!diags_of(&full).has_errors(), "{:?}", diags_of(&full));
+        let minimal = with_oauth(oauth(Value::Null, Value::Null, Value::Null));
+        assert!(!diags_of(&minimal).has_errors());
+        let go_units = with_oauth(oauth(
+            Value::Null,
+            Value::Null,
+            grant(Value::string("1h30m"), Value::string("90000ms")),
+        ));
+        assert!(!diags_of(&go_units).has_errors());
+    }
+
+    #[test]
+    fn oauth_on_saas_is_refused_with_its_path() {
+        let saas = |oauth_value: Value| {
+            config(vec![
+                (attr::NAME, Value::string("mcp")),
+                (attr::TYPE, Value::string(SAAS)),
+                (
+                    attr::SAAS,
+                    Value::object([
+                        (
+                            attr::REDIRECT_URIS,
+                            Value::string_list(["https://a.example.com/cb"]),
+                        ),
+                        (attr::GRANT_TYPES, Value::string_set(["authorization_code"])),
+                        (attr::SCOPES, Value::string_set(["openid"])),
+                        (attr::ACCESS_TOKEN_LIFETIME, Value::Null),
+                        (attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET, Value::Null),
+                    ]),
+                ),
+                (attr::OAUTH_CONFIGURATION, oauth_value),
+            ])
+        };
+        let d = diags_of(&saas(oauth(Value::Bool(true), Value::Null, Value::Null)));
+        assert_eq!(paths(&d), vec![attr::OAUTH_CONFIGURATION.to_string()]);
+        assert!(d.0[0].detail.contains("type = \"self_hosted\""));
+        // Unknown (from another resource) is not judged yet; null is fine.
+        assert!(!diags_of(&saas(Value::Unknown)).has_errors());
+        assert!(!diags_of(&saas(Value::Null)).has_errors());
+    }
+
+    #[test]
+    fn allowed_uris_and_durations_are_checked_with_paths() {
+        let d = diags_of(&with_oauth(oauth(
+            Value::Null,
+            dcr(
+                Value::List(vec![
+                    Value::string("https://ok.example.com/cb"),
+                    Value::string("http://mcp.example.com/cb"),
+                    Value::Unknown,
+                    Value::string("com.example.app:/oauth/callback"),
+                    Value::string("https://ok.example.com/cb#frag"),
+                    Value::string("not a url"),
+                ]),
+                Value::Null,
+            ),
+            grant(Value::string("15 minutes"), Value::string("-1h")),
+        )));
+        let base = "oauth_configuration.dynamic_client_registration.allowed_uris";
+        assert_eq!(
+            paths(&d),
+            vec![
+                format!("{base}[1]"),
+                format!("{base}[3]"),
+                format!("{base}[4]"),
+                format!("{base}[5]"),
+                "oauth_configuration.grant.access_token_lifetime".to_string(),
+                "oauth_configuration.grant.session_duration".to_string(),
+            ],
+            "{d:?}"
+        );
+        assert!(d.0[0].detail.contains("other than localhost"));
+        assert!(d.0[4].detail.contains("must be a duration"));
+        assert!(d.0[5].detail.contains("longer than 0s"));
+        let dup = diags_of(&with_oauth(oauth(
+            Value::Null,
+            dcr(
+                Value::string_list(["https://a.example.com/cb", "https://a.example.com/cb"]),
+                Value::Null,
+            ),
+            Value::Null,
+        )));
+        assert!(dup.has_errors());
+        let zero = diags_of(&with_oauth(oauth(
+            Value::Null,
+            Value::Null,
+            grant(Value::string("0s"), Value::Null),
+        )));
+        assert_eq!(
+            paths(&zero),
+            vec!["oauth_configuration.grant.access_token_lifetime".to_string()]
+        );
+    }
+
+    fn planned(prior: &Value, cfg: &Value) -> Value {
+        // Terraform 1.0.3's proposed new state: an Optional+Computed attribute is the
+        // config value whole, or the prior value when the config is null.
+        let mut proposed = cfg.clone();
+        if !prior.is_null() {
+            for a in schema().attributes {
+                let c = cfg.get(&a.name).cloned().unwrap_or(Value::Null);
+                if a.mode.computed() && c.is_null() {
+                    proposed.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
+                }
+            }
+        }
+        let (planned, requires_replace) = plan_resource_change(&schema(), prior, &proposed, cfg);
+        let mut req = PlanRequest {
+            prior: prior.clone(),
+            config: cfg.clone(),
+            planned,
+            requires_replace,
+            private: Vec::new(),
+        };
+        plan_fixed_values(&mut req);
+        req.planned
+    }
+
+    #[test]
+    fn plan_fills_omitted_members_from_prior_or_leaves_them_unknown() {
+        let cfg = with_oauth(oauth(
+            Value::Null,
+            dcr(
+                Value::string_list(["https://a.example.com/cb"]),
+                Value::Null,
+            ),
+            Value::Null,
+        ));
+        // Create: `enabled` defaults to true, the rest is up to the API.
+        let create = planned(&Value::Null, &cfg);
+        let o = create.get(attr::OAUTH_CONFIGURATION).unwrap();
+        assert_eq!(o.get(attr::ENABLED), Some(&Value::Bool(true)));
+        assert_eq!(o.get(attr::GRANT), Some(&Value::Unknown));
+        let d = o.get(attr::DYNAMIC_CLIENT_REGISTRATION).unwrap();
+        assert_eq!(d.get(attr::ALLOW_ANY_ON_LOCALHOST), Some(&Value::Unknown));
+        assert_eq!(
+            d.get(attr::ALLOWED_URIS),
+            Some(&Value::string_list(["https://a.example.com/cb"]))
+        );
+
+        // The state the API produced (nulls included) plans without a change.
+        let app = app_with(Some(json!({
+            "enabled": null,
+            "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a.example.com/cb"],
+                                            "allow_any_on_localhost": null, "allow_any_on_loopback": false},
+            "grant": {"access_token_lifetime": "15m", "session_duration": null}
+        })));
+        let plan_model = Model::from_value(&create);
+        let state = state_from_app(&app, &plan_model, ACCOUNT, None, &managed())
+            .unwrap()
+            .to_value();
+        let prior = fill_nulls(&schema(), &state);
+        let again = planned(&prior, &cfg);
+        assert_eq!(
+            again.get(attr::OAUTH_CONFIGURATION),
+            prior.get(attr::OAUTH_CONFIGURATION),
+            "no diff for members the API returned as null or defaulted"
+        );
+
+        // Drift of `enabled` is planned back to true although the config omits it.
+        let mut drifted = prior.clone();
+        if let Some(o) = drifted.get_mut(attr::OAUTH_CONFIGURATION) {
+            o.set(attr::ENABLED, Value::Bool(false));
+        }
+        let repaired = planned(&drifted, &cfg);
+        assert_eq!(
+            repaired
+                .get(attr::OAUTH_CONFIGURATION)
+                .and_then(|o| o.get(attr::ENABLED)),
+            Some(&Value::Bool(true))
+        );
+
+        // Omitted: planned null, whatever the prior state held.
+        let none = planned(&prior, &with_oauth(Value::Null));
+        assert_eq!(none.get(attr::OAUTH_CONFIGURATION), Some(&Value::Null));
+    }
+
+    #[test]
+    fn state_is_managed_only_when_configured_or_imported() {
+        let api = json!({"enabled": true, "grant": {"session_duration": "24h"}});
+        let basis_none = Model::default();
+        // Not in the configuration: never in state, whatever the app holds.
+        let st = state_from_app(
+            &app_with(Some(api.clone())),
+            &basis_none,
+            ACCOUNT,
+            None,
+            &managed(),
+        )
+        .unwrap();
+        assert_eq!(st.oauth_configuration, None);
+        // Import adopts it when the app has one, and only then.
+        let imported = PolicyScope::Imported {
+            excluded: HashSet::new(),
+        };
+        let st =
+            state_from_app(&app_with(Some(api)), &basis_none, ACCOUNT, None, &imported).unwrap();
+        assert_eq!(
+            st.oauth_configuration,
+            Some(OAuthModel {
+                enabled: Some(true),
+                dynamic_client_registration: None,
+                grant: Some(GrantModel {
+                    access_token_lifetime: None,
+                    session_duration: Some("24h".into()),
+                }),
+            })
+        );
+        let st = state_from_app(&app_with(None), &basis_none, ACCOUNT, None, &imported).unwrap();
+        assert_eq!(st.oauth_configuration, None);
+    }
+
+    #[test]
+    fn state_reads_nulls_defaults_and_rewrites_without_drift() {
+        let basis = Model {
+            oauth_configuration: Some(OAuthModel {
+                enabled: Some(true),
+                dynamic_client_registration: Some(DcrModel {
+                    enabled: Some(false),
+                    allowed_uris: Some(vec!["https://b/cb".into(), "https://a/cb".into()]),
+                    allow_any_on_localhost: Some(true),
+                    allow_any_on_loopback: None,
+                }),
+                grant: Some(GrantModel {
+                    access_token_lifetime: Some("15m".into()),
+                    session_duration: Some("336h".into()),
+                }),
+            }),
+            ..Model::default()
+        };
+        let app = app_with(Some(json!({
+            "dynamic_client_registration": {"enabled": null, "allowed_uris": ["https://a/cb", "https://b/cb"],
+                                            "allow_any_on_localhost": true, "allow_any_on_loopback": true},
+            "grant": {"access_token_lifetime": "0.25h", "session_duration": "336h0m0s"}
+        })));
+        let st = state_from_app(&app, &basis, ACCOUNT, None, &managed()).unwrap();
+        let mut want = basis.oauth_configuration.clone().unwrap();
+        // Unset by the user: the API's value.
+        if let Some(d) = want.dynamic_client_registration.as_mut() {
+            d.allow_any_on_loopback = Some(true);
+        }
+        assert_eq!(st.oauth_configuration, Some(want));
+
+        // Real drift stays visible: a flag turned on, a URI gone, the object removed.
+        let drifted = app_with(Some(json!({
+            "enabled": false,
+            "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a/cb"]},
+            "grant": null
+        })));
+        let st = state_from_app(&drifted, &basis, ACCOUNT, None, &managed())
+            .unwrap()
+            .oauth_configuration
+            .unwrap();
+        assert_eq!(st.enabled, Some(false));
+        let d = st.dynamic_client_registration.unwrap();
+        assert_eq!(d.enabled, Some(true));
+        assert_eq!(d.allowed_uris, Some(vec!["https://a/cb".to_string()]));
+        assert_eq!(d.allow_any_on_localhost, None);
+        assert_eq!(st.grant, None);
+        let removed = state_from_app(&app_with(None), &basis, ACCOUNT, None, &managed()).unwrap();
+        assert_eq!(
+            removed.oauth_configuration,
+            Some(OAuthModel {
+                enabled: Some(false),
+                ..OAuthModel::default()
+            })
+        );
+    }
+
+    #[test]
+    fn bodies_send_only_what_is_set_and_keep_the_rest_as_read() {
+        let plan = Model {
+            name: Some("mcp".into()),
+            app_type: Some(SELF_HOSTED.into()),
+            domain: Some("mcp.example.com".into()),
+            oauth_configuration: Some(OAuthModel {
+                enabled: Some(true),
+                dynamic_client_registration: Some(DcrModel {
+                    allowed_uris: Some(vec!["https://a/cb".into()]),
+                    ..DcrModel::default()
+                }),
+                grant: None,
+            }),
+            ..Model::default()
+        };
+        let body = create_body(&plan);
+        assert_eq!(
+            body["oauth_configuration"],
+            json!({"enabled": true, "dynamic_client_registration": {"allowed_uris": ["https://a/cb"]}})
+        );
+        let without = create_body(&Model {
+            oauth_configuration: None,
+            ..plan.clone()
+        });
+        assert!(without.get("oauth_configuration").is_none());
+
+        let current = app_with(Some(json!({
+            "enabled": false, "beta_member": "kept",
+            "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://old/cb"],
+                                            "allow_any_on_loopback": true},
+            "grant": {"session_duration": "24h"}
+        })));
+        let body = update_body(&current, &plan);
+        assert_eq!(
+            body["oauth_configuration"],
+            json!({
+                "enabled": true, "beta_member": "kept",
+                "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a/cb"],
+                                                "allow_any_on_loopback": true},
+                "grant": {"session_duration": "24h"}
+            })
+        );
+        assert_eq!(body["tags"], json!(["kept"]));
+        // Omitted: the object goes back exactly as read.
+        let body = update_body(
+            &current,
+            &Model {
+                oauth_configuration: None,
+                ..plan
+            },
+        );
+        assert_eq!(
+            body["oauth_configuration"],
+            current.to_update_body()["oauth_configuration"]
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
