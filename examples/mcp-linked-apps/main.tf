@@ -19,6 +19,18 @@ resource "cfaccess_mcp_server_app" "mcp" {
   # Self-hosted: Access sits in front of the server's hostname.
   domain = local.self_hosted ? var.mcp_server_domain : null
 
+  # Self-hosted with Managed OAuth (beta at Cloudflare): Access is also the OAuth
+  # authorization server, so MCP clients register themselves and log in without a
+  # browser session. The server still receives Cf-Access-Jwt-Assertion and forwards
+  # Cf-Access-Token; only the client's side changes.
+  oauth_configuration = var.managed_oauth_redirect_uris == null ? null : {
+    enabled = true
+    dynamic_client_registration = {
+      enabled      = true
+      allowed_uris = var.managed_oauth_redirect_uris
+    }
+  }
+
   # Access for SaaS: Access is the OAuth authorization server of the MCP client.
   saas = local.self_hosted ? null : {
     redirect_uris                    = var.oauth_redirect_uris

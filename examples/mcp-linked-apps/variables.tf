@@ -27,6 +27,12 @@ variable "oauth_redirect_uris" {
   default     = ["https://mcp.internal.example.com/oauth/callback"]
 }
 
+variable "managed_oauth_redirect_uris" {
+  description = "Turns on Managed OAuth (beta at Cloudflare) on the self-hosted MCP server app, with dynamic client registration allowed for these redirect URIs of your users' MCP clients (absolute https:// URLs, or http:// on localhost/127.0.0.1). Self-hosted mode only. null leaves Managed OAuth unmanaged."
+  type        = list(string)
+  default     = null
+}
+
 variable "mcp_server_policy_ids" {
   description = "Optional ordered list of reusable allow policies that decide which users may use the MCP server itself. null leaves the MCP app's user-facing policies unmanaged."
   type        = list(string)
