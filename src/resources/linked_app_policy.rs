@@ -456,6 +456,7 @@ fn plan_precedence(req: &mut PlanRequest) {
 struct Recorded {
     #[serde(default)]
     targets: BTreeSet<String>,
+    /// The precedence the configuration pinned (never the provider's own choice).
     #[serde(default)]
     precedence: Option<u32>,
     #[serde(default)]
@@ -463,11 +464,12 @@ struct Recorded {
 }
 
 impl Recorded {
-    fn of(model: &Model) -> Recorded {
+    /// What `state` records, with `pinned` the configured precedence, if any.
+    fn of(state: &Model, pinned: Option<u32>) -> Recorded {
         Recorded {
-            targets: model.target_app_ids.clone().unwrap_or_default(),
-            precedence: model.precedence,
-            linked: model.linked_app_uids.clone(),
+            targets: state.target_app_ids.clone().unwrap_or_default(),
+            precedence: pinned,
+            linked: state.linked_app_uids.clone(),
         }
     }
 
@@ -1131,7 +1133,7 @@ impl Resource for LinkedAppPolicyResource {
         state.app_count = Some(attached.len() as i64);
         ApplyResult {
             new_state: Some(state.to_value()),
-            private: Recorded::of(&state).to_private(),
+            private: Recorded::of(&state, wanted_precedence).to_private(),
             diagnostics: diags,
         }
     }
@@ -1204,10 +1206,10 @@ impl Resource for LinkedAppPolicyResource {
                 .unwrap_or(count),
         );
         // A state saved before the record was kept: what Terraform saved (before this
-        // refresh) is the record.
+        // refresh) is the record; its precedence was always the configured one.
         let private = match Recorded::from_private(private) {
             Some(_) => Vec::new(),
-            None => Recorded::of(&prior).to_private(),
+            None => Recorded::of(&prior, prior.precedence).to_private(),
         };
         ReadResult {
             new_state: Some(state.to_value()),
@@ -1351,7 +1353,7 @@ impl Resource for LinkedAppPolicyResource {
         };
         ApplyResult {
             new_state: Some(state.to_value()),
-            private: Recorded::of(&state).to_private(),
+            private: Recorded::of(&state, wanted_precedence).to_private(),
             diagnostics: diags,
         }
     }
@@ -1734,7 +1736,7 @@ mod tests {
             linked_app_uids: ["l".to_string()].into(),
             ..Default::default()
         };
-        let recorded = Recorded::of(&model);
+        let recorded = Recorded::of(&model, Some(3));
         assert_eq!(
             Recorded::from_private(&recorded.to_private()),
             Some(recorded)
