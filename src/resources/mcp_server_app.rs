@@ -1085,11 +1085,6 @@ pub fn reconcile_attachments(
     Ok(changed)
 }
 
-// Which attached policies an import leaves out of `policy_ids` is decided by
-// `Policy::is_linked_app_token`, the definition `cfaccess_linked_app_policy` imports
-// by: exactly the policies that resource can own. A policy that mixes other rules in
-// is general purpose, so it is listed here (and that resource refuses to import it).
-
 // ----- the resource -----------------------------------------------------------------------
 
 /// The resource.
@@ -1103,7 +1098,11 @@ impl McpServerAppResource {
         McpServerAppResource { data }
     }
 
-    /// Ids of the attached Linked App Token policies (import leaves them out).
+    /// Ids of the attached Linked App Token policies, which import leaves out of
+    /// `policy_ids`: [`Policy::is_linked_app_token`](crate::cloudflare::Policy::is_linked_app_token),
+    /// the definition `cfaccess_linked_app_policy` imports by, so exactly the policies
+    /// that resource can own. A policy mixing other rules in is general purpose: it is
+    /// listed (and that resource refuses to import it).
     async fn linked_app_policy_ids(
         &self,
         client: &crate::cloudflare::Client,
