@@ -12,6 +12,8 @@ mod support;
 mod access_application;
 #[path = "acceptance/bad_input.rs"]
 mod bad_input;
+#[path = "acceptance/fidelity.rs"]
+mod fidelity;
 #[path = "acceptance/linked_app_policy.rs"]
 mod linked_app_policy;
 #[path = "acceptance/mcp_server_app.rs"]

@@ -5,12 +5,12 @@
 //! Attachments are edited only through the client's per-application read-modify-write,
 //! so other policies on a target keep their ids, order and precedence exactly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::cloudflare::{App, Client, Decision, Policy, PolicyBody, Rule};
+use crate::cloudflare::{App, AttachmentRef, Client, Decision, Policy, PolicyBody, Rule};
 use crate::errors;
 use crate::provider::{Api, ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
@@ -52,7 +52,7 @@ pub mod descriptions {
         "Name of the reusable Access policy, as shown in the Zero Trust dashboard.";
     pub const LINKED_APP_UIDS: &str = "IDs (UUIDs) of the Access applications whose tokens this policy accepts: the MCP server applications (self-hosted or SaaS/OIDC), for example `cfaccess_mcp_server_app.mcp.uid`. At least one. The policy gets one `linked_app_token` include rule per ID. Rules added to the policy outside Terraform appear here as descriptive entries, so the plan shows their removal.";
     pub const TARGET_APP_IDS: &str = "IDs (UUIDs) of the self-hosted downstream Access applications this policy is attached to. Omitted: attachments are not managed by this resource. Set: the policy is attached to exactly these applications; attachments added or removed outside Terraform show as drift and are repaired. Other policies on these applications are never modified.";
-    pub const PRECEDENCE: &str = "Position of this policy in each target application's policy list (1 = evaluated first); it must be free on every target. Omitted: the policy is placed after the existing policies of each target when it is attached. Applied when attaching and when changed; not checked for drift.";
+    pub const PRECEDENCE: &str = "Position of this policy in each target application's policy list (1 = evaluated first); it must be free on every target. Set: the policy sits at this position on every target; a move made outside Terraform shows as drift and the apply moves it back, leaving every other policy where it is. Omitted: the policy is placed after the existing policies of each target when it is attached, and later moves are not drift. Read back as the position the policy holds on every target when they all agree, null when they differ.";
     pub const DECISION: &str = "Policy action. Only `\"non_identity\"` (Service Auth) is accepted: Linked App Token rules work only with it. Defaults to `\"non_identity\"`.";
     pub const SESSION_DURATION: &str = "How long a session authorised by this policy lasts, as a duration such as `\"30m\"` or `\"24h\"` (between `0s` and `730h`). Omitted: nothing is sent and no default is invented, so the application's session duration applies.";
     pub const ACCOUNT_ID: &str = "Cloudflare account ID (32 hexadecimal characters). Defaults to the provider's `account_id`. Changing it forces replacement.";
@@ -83,7 +83,7 @@ pub fn schema() -> Schema {
                 .description(d::TARGET_APP_IDS)
                 .validator(Validator::EachUuid),
             Attribute::number(attr::PRECEDENCE)
-                .optional()
+                .optional_computed()
                 .description(d::PRECEDENCE)
                 .validator(Validator::AtLeast(1))
                 .validator(Validator::Custom(validate_precedence_integer)),
@@ -199,7 +199,8 @@ impl Model {
             Some(other) => return Err(format!("target_app_ids is not a known set ({other:?})")),
         };
         let precedence = match v.get(attr::PRECEDENCE) {
-            None | Some(Value::Null) => None,
+            // Unknown in a plan: computed at apply (see `plan_precedence`).
+            None | Some(Value::Null) | Some(Value::Unknown) => None,
             Some(Value::Number(n)) => Some(
                 n.as_i64()
                     .and_then(|i| u32::try_from(i).ok())
@@ -307,8 +308,13 @@ fn linked_uids_of(policy: &Policy) -> BTreeSet<String> {
     out
 }
 
-/// Why a policy cannot be managed by this resource (import), if it cannot.
+/// Why a policy cannot be managed by this resource (import), if it cannot: `None`
+/// exactly when [`Policy::is_linked_app_token`] holds, the definition
+/// `cfaccess_mcp_server_app` also uses to leave such policies to this resource.
 fn import_refusal(policy: &Policy) -> Option<String> {
+    if policy.is_linked_app_token() {
+        return None;
+    }
     if policy.decision != Decision::NonIdentity {
         return Some(format!(
             "its decision is {:?}. This resource manages only Linked App Token policies, whose \
@@ -342,10 +348,7 @@ fn import_refusal(policy: &Policy) -> Option<String> {
             foreign.join(", ")
         ));
     }
-    if policy.include.is_empty() {
-        return Some("it has no linked_app_token rule.".to_string());
-    }
-    None
+    Some("it has no linked_app_token rule.".to_string())
 }
 
 /// The session duration to keep in state: the API's, except where it is only a
@@ -380,6 +383,10 @@ fn set_of(v: Option<&Value>) -> BTreeSet<String> {
         .collect()
 }
 
+#[path = "linked_app_policy_fidelity.rs"]
+mod fidelity;
+use fidelity::{Recorded, common_precedence, configured_precedence, plan_precedence};
+
 // ----- checks before any write ----------------------------------------------------
 
 /// What a write is about to do, i.e. what must be checked against the API first.
@@ -397,9 +404,10 @@ struct WritePlan {
 }
 
 impl WritePlan {
-    /// From the prior state (`Null` on create) and a planned object whose set
-    /// elements may be partly unknown (unknown ones are skipped).
-    fn between(prior: &Value, planned: &Value) -> WritePlan {
+    /// From the prior state (`Null` on create), a planned object whose set elements
+    /// may be partly unknown (unknown ones are skipped) and the configured precedence
+    /// (`None` when omitted: the planned value is then the provider's, never a write).
+    fn between(prior: &Value, planned: &Value, precedence: Option<u32>) -> WritePlan {
         let creating = prior.is_null();
         let prior_targets = set_of(prior.get(attr::TARGET_APP_IDS));
         let prior_linked = set_of(prior.get(attr::LINKED_APP_UIDS));
@@ -407,10 +415,6 @@ impl WritePlan {
             Some(v @ (Value::Set(_) | Value::List(_))) => set_of(Some(v)),
             _ => BTreeSet::new(),
         };
-        let precedence = planned
-            .get(attr::PRECEDENCE)
-            .and_then(Value::as_i64)
-            .and_then(|p| u32::try_from(p).ok());
         let prior_precedence = prior.get(attr::PRECEDENCE).and_then(Value::as_i64);
         let precedence_changed = !creating && prior_precedence != precedence.map(i64::from);
         let new_targets: Vec<String> = planned_targets
@@ -460,6 +464,53 @@ fn attached_policy_name(app: &App, policy_id: &str) -> String {
     }
 }
 
+/// How a failed check is reported.
+#[derive(Clone, Copy)]
+enum Stage<'a> {
+    /// Plan: a check that fails on a value Terraform last recorded (the world moved,
+    /// the configuration did not) is a warning, so a plan that precedes a destroy —
+    /// Terraform plans the configuration before every destroy — never fails on it.
+    Plan(Option<&'a Recorded>),
+    /// Apply, before the first write: every failed check is an error.
+    Apply,
+}
+
+/// Diagnostics of [`check_before_write`], errors or warnings by [`Stage`].
+struct Findings<'a> {
+    stage: Stage<'a>,
+    diags: Diagnostics,
+}
+
+impl Findings<'_> {
+    /// Reports a failed check; `recorded` says whether the value it failed on is one
+    /// Terraform last recorded.
+    fn push(&mut self, path: AttributePath, summary: &str, detail: String, recorded: bool) {
+        match self.stage {
+            Stage::Plan(_) if recorded => self.diags.attr_warning(
+                path,
+                format!("{summary} (changed outside Terraform)"),
+                format!(
+                    "{detail} This changed outside Terraform after it last recorded this policy: \
+                     an apply of this configuration stops with this error before any change, \
+                     and terraform destroy is not affected."
+                ),
+            ),
+            _ => self.diags.attr_error(path, summary, detail),
+        }
+    }
+
+    fn recorded(&self) -> Option<&Recorded> {
+        match self.stage {
+            Stage::Plan(recorded) => recorded,
+            Stage::Apply => None,
+        }
+    }
+
+    fn recorded_target(&self, id: &str) -> bool {
+        self.recorded().is_some_and(|r| r.targets.contains(id))
+    }
+}
+
 /// Checks every precondition of `plan` against the API (coalesced reads only).
 /// Returns the diagnostics and, for messages later, the names of the apps read.
 async fn check_before_write(
@@ -467,33 +518,48 @@ async fn check_before_write(
     account: &str,
     plan: &WritePlan,
     planned: &Value,
+    stage: Stage<'_>,
 ) -> (Diagnostics, Vec<App>) {
-    let mut diags = Diagnostics::new();
+    let mut found = Findings {
+        stage,
+        diags: Diagnostics::new(),
+    };
     let mut seen = Vec::new();
     let targets_path = AttributePath::root(attr::TARGET_APP_IDS);
     let linked_path = AttributePath::root(attr::LINKED_APP_UIDS);
 
-    check_overlap(planned, &mut diags);
+    check_overlap(planned, &mut found.diags);
 
     let mut to_read: BTreeSet<String> = plan.new_targets.iter().cloned().collect();
     to_read.extend(plan.precedence_targets.iter().cloned());
     for target in &to_read {
+        let recorded_target = found.recorded_target(target);
         let app = match client.get_app(account, target).await {
             Ok(app) => app,
             Err(e) if e.is_not_found() => {
-                diags.attr_error(
-                    targets_path.clone(),
-                    "Target application not found",
+                let detail = if recorded_target {
+                    format!(
+                        "Application {target} in target_app_ids no longer exists in account {account}: \
+                         it was deleted outside Terraform, so the policy's attachment to it is gone. \
+                         Remove it from target_app_ids (or restore the application)."
+                    )
+                } else {
                     format!(
                         "No Access application with ID {target} exists in account {account}. It may have \
                          been deleted outside Terraform: remove it from target_app_ids, or use the ID of \
                          an existing self-hosted application."
-                    ),
+                    )
+                };
+                found.push(
+                    targets_path.clone(),
+                    "Target application not found",
+                    detail,
+                    recorded_target,
                 );
                 continue;
             }
             Err(e) => {
-                diags.0.push(errors::api_error_at(
+                found.diags.0.push(errors::api_error_at(
                     &format!("read target application {target}"),
                     &e,
                     Some(targets_path.clone()),
@@ -502,7 +568,7 @@ async fn check_before_write(
             }
         };
         if app.app_type != "self_hosted" {
-            diags.attr_error(
+            found.push(
                 targets_path.clone(),
                 "Target application is not self-hosted",
                 format!(
@@ -512,6 +578,7 @@ async fn check_before_write(
                     describe_app(&app),
                     app.app_type
                 ),
+                recorded_target,
             );
         } else if let Some(p) = plan.precedence
             && plan.precedence_targets.contains(target)
@@ -520,7 +587,9 @@ async fn check_before_write(
                 .into_iter()
                 .find(|l| l.precedence == p && Some(&l.id) != plan.own_id.as_ref())
         {
-            diags.attr_error(
+            let recorded_slot =
+                recorded_target && found.recorded().is_some_and(|r| r.precedence == Some(p));
+            found.push(
                 AttributePath::root(attr::PRECEDENCE),
                 "Precedence already in use",
                 format!(
@@ -530,15 +599,17 @@ async fn check_before_write(
                     describe_app(&app),
                     attached_policy_name(&app, &holder.id)
                 ),
+                recorded_slot,
             );
         }
         seen.push(app);
     }
 
     for uid in &plan.new_linked {
+        let recorded_uid = found.recorded().is_some_and(|r| r.linked.contains(uid));
         match client.get_app(account, uid).await {
             Ok(app) if app.app_type == "self_hosted" || app.app_type == "saas" => seen.push(app),
-            Ok(app) => diags.attr_error(
+            Ok(app) => found.push(
                 linked_path.clone(),
                 "Linked application has an unsupported type",
                 format!(
@@ -548,8 +619,9 @@ async fn check_before_write(
                     describe_app(&app),
                     app.app_type
                 ),
+                recorded_uid,
             ),
-            Err(e) if e.is_not_found() => diags.attr_error(
+            Err(e) if e.is_not_found() => found.push(
                 linked_path.clone(),
                 "Linked application not found",
                 format!(
@@ -557,15 +629,16 @@ async fn check_before_write(
                      must hold IDs of existing self-hosted or SaaS Access applications (the MCP server \
                      applications)."
                 ),
+                recorded_uid,
             ),
-            Err(e) => diags.0.push(errors::api_error_at(
+            Err(e) => found.diags.0.push(errors::api_error_at(
                 &format!("read linked application {uid}"),
                 &e,
                 Some(linked_path.clone()),
             )),
         }
     }
-    (diags, seen)
+    (found.diags, seen)
 }
 
 /// A downstream app that is also a linked app would accept its own tokens: a
@@ -616,24 +689,29 @@ async fn current_app_count(
     }
 }
 
-/// Attaches/detaches so the policy is on exactly `wanted`, starting from `attached`.
-/// Returns the apps it is attached to afterwards and one diagnostic per failure; goes
-/// on with the other apps after a failure (each edit is independent) unless stopped.
+/// Attaches/detaches so the policy is on exactly `wanted`, starting from `attached`
+/// (application id → the policy's precedence there). Returns where it is attached
+/// afterwards, with its precedence on each, and one diagnostic per failure; goes on
+/// with the other apps after a failure (each edit is independent) unless stopped.
 #[allow(clippy::too_many_arguments)]
 async fn converge_attachments(
     ctx: &Context,
     client: &Client,
     account: &str,
     policy_id: &str,
-    mut attached: BTreeSet<String>,
+    mut attached: BTreeMap<String, u32>,
     wanted: &BTreeSet<String>,
     precedence: Option<u32>,
     move_existing: bool,
     names: &[App],
-) -> (BTreeSet<String>, Diagnostics) {
+) -> (BTreeMap<String, u32>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let path = AttributePath::root(attr::TARGET_APP_IDS);
-    let extra: Vec<String> = attached.difference(wanted).cloned().collect();
+    let extra: Vec<String> = attached
+        .keys()
+        .filter(|id| !wanted.contains(*id))
+        .cloned()
+        .collect();
     for app_id in extra {
         if ctx.stop.is_cancelled() {
             break;
@@ -661,7 +739,7 @@ async fn converge_attachments(
             );
             break;
         }
-        let needed = !attached.contains(app_id) || (move_existing && precedence.is_some());
+        let needed = !attached.contains_key(app_id) || (move_existing && precedence.is_some());
         if !needed {
             continue;
         }
@@ -669,9 +747,16 @@ async fn converge_attachments(
             .attach_policy(account, app_id, policy_id, precedence)
             .await
         {
-            Ok(_) => {
+            Ok(app) => {
                 tracing::info!(tf_resource_type = TYPE_NAME, policy_id, app_id = %app_id, ?precedence, "attached");
-                attached.insert(app_id.clone());
+                // Where the API says it is (a server may renumber); the client has
+                // verified the write, so it is there.
+                let at = app
+                    .policy_links()
+                    .into_iter()
+                    .find(|l| l.id == policy_id)
+                    .map_or(precedence.unwrap_or(u32::MAX), |l| l.precedence);
+                attached.insert(app_id.clone(), at);
             }
             Err(e) => diags.0.push(errors::api_error_at(
                 &format!(
@@ -686,6 +771,14 @@ async fn converge_attachments(
     (attached, diags)
 }
 
+/// Application id → the policy's precedence there.
+fn positions_of(found: Vec<AttachmentRef>) -> BTreeMap<String, u32> {
+    found
+        .into_iter()
+        .map(|a| (a.app_id, a.precedence))
+        .collect()
+}
+
 /// Detaches `policy_id` from every application that holds it, found by a fresh list
 /// (not the snapshot), so attachments made outside Terraform are included. Deletes
 /// running side by side share that list (see `Client::apps_with_policy_now`).
@@ -695,8 +788,8 @@ async fn detach_everywhere(
     account: &str,
     policy_id: &str,
 ) -> Result<(), Diagnostics> {
-    let holders: BTreeSet<String> = match client.apps_with_policy_now(account, policy_id).await {
-        Ok(found) => found.into_iter().map(|a| a.app_id).collect(),
+    let holders = match client.apps_with_policy_now(account, policy_id).await {
+        Ok(found) => positions_of(found),
         Err(e) => {
             return Err(errors::api_error(
                 &format!("list the applications using policy {policy_id}"),
@@ -818,6 +911,7 @@ impl Resource for LinkedAppPolicyResource {
             };
             req.planned.set(attr::APP_COUNT, count);
         }
+        plan_precedence(req);
         if !self.data.is_ready() {
             return;
         }
@@ -832,16 +926,23 @@ impl Resource for LinkedAppPolicyResource {
         let Some(api) = self.api_for(&req.planned, diags) else {
             return;
         };
-        let plan = WritePlan::between(&req.prior, &req.planned);
-        let (checks, _) =
-            check_before_write(&api.client, &api.account_id, &plan, &req.planned).await;
+        let plan = WritePlan::between(&req.prior, &req.planned, configured_precedence(&req.config));
+        let recorded = Recorded::from_private(&req.private);
+        let (checks, _) = check_before_write(
+            &api.client,
+            &api.account_id,
+            &plan,
+            &req.planned,
+            Stage::Plan(recorded.as_ref()),
+        )
+        .await;
         diags.extend(checks);
     }
 
     async fn create(
         &self,
         ctx: &Context,
-        _config: &Value,
+        config: &Value,
         planned: &Value,
         _private: &[u8],
     ) -> ApplyResult {
@@ -860,8 +961,10 @@ impl Resource for LinkedAppPolicyResource {
         };
         let account = api.account_id.as_str();
         // Values unknown at plan time are known now: check again before the first write.
-        let write = WritePlan::between(&Value::Null, planned);
-        let (checks, apps) = check_before_write(&api.client, account, &write, planned).await;
+        let wanted_precedence = configured_precedence(config);
+        let write = WritePlan::between(&Value::Null, planned, wanted_precedence);
+        let (checks, apps) =
+            check_before_write(&api.client, account, &write, planned, Stage::Apply).await;
         if checks.has_errors() {
             return ApplyResult {
                 diagnostics: checks,
@@ -891,26 +994,27 @@ impl Resource for LinkedAppPolicyResource {
         state.id = Some(policy.id.clone());
         state.account_id = Some(api.account_id.clone());
         state.decision = Some(NON_IDENTITY.to_string());
-        let mut attached_count = 0;
+        let mut attached = BTreeMap::new();
         if let Some(wanted) = &plan.target_app_ids {
-            let (attached, attach_diags) = converge_attachments(
+            let (now, attach_diags) = converge_attachments(
                 ctx,
                 &api.client,
                 account,
                 &policy.id,
-                BTreeSet::new(),
+                BTreeMap::new(),
                 wanted,
-                plan.precedence,
+                wanted_precedence,
                 false,
                 &apps,
             )
             .await;
-            attached_count = attached.len();
+            attached = now;
             if attach_diags.has_errors() {
                 // The policy exists: record it with the attachments that exist, so the
                 // next apply attaches the rest instead of creating a second policy.
                 state.app_count = Some(attached.len() as i64);
-                state.target_app_ids = Some(attached);
+                state.precedence = wanted_precedence.or(common_precedence(&attached, None));
+                state.target_app_ids = Some(attached.into_keys().collect());
                 diags.extend(attach_diags);
                 return ApplyResult {
                     new_state: Some(state.to_value()),
@@ -919,18 +1023,21 @@ impl Resource for LinkedAppPolicyResource {
                 };
             }
         }
+        // What a refresh will read: the configured position, else the one the
+        // policy landed on everywhere (null where the targets differ or are none).
+        state.precedence = wanted_precedence.or(common_precedence(&attached, None));
         // The policy is new, so the only applications that can hold it are the ones
         // this create attached it to: its count needs no second read of the policy
         // (which would be a quarter of the requests of a create).
-        state.app_count = Some(attached_count as i64);
+        state.app_count = Some(attached.len() as i64);
         ApplyResult {
             new_state: Some(state.to_value()),
+            private: Recorded::of(&state, wanted_precedence).to_private(),
             diagnostics: diags,
-            ..Default::default()
         }
     }
 
-    async fn read(&self, _ctx: &Context, current: &Value, _private: &[u8]) -> ReadResult {
+    async fn read(&self, _ctx: &Context, current: &Value, private: &[u8]) -> ReadResult {
         let mut diags = Diagnostics::new();
         let unchanged = |diagnostics| ReadResult {
             new_state: Some(current.clone()),
@@ -985,19 +1092,28 @@ impl Resource for LinkedAppPolicyResource {
             prior.session_duration.as_deref(),
             policy.session_duration.as_deref(),
         );
+        let count = attachments.len() as i64;
         if prior.target_app_ids.is_some() {
-            state.target_app_ids = Some(attachments.iter().map(|a| a.app_id.clone()).collect());
+            let positions = positions_of(attachments);
+            state.precedence = common_precedence(&positions, prior.precedence);
+            state.target_app_ids = Some(positions.into_keys().collect());
         }
         state.app_count = Some(
             policy
                 .app_count
                 .and_then(|n| i64::try_from(n).ok())
-                .unwrap_or(attachments.len() as i64),
+                .unwrap_or(count),
         );
+        // A state saved before the record was kept: what Terraform saved (before this
+        // refresh) is the record; its precedence was always the configured one.
+        let private = match Recorded::from_private(private) {
+            Some(_) => Vec::new(),
+            None => Recorded::of(&prior, prior.precedence).to_private(),
+        };
         ReadResult {
             new_state: Some(state.to_value()),
+            private,
             diagnostics: diags,
-            ..Default::default()
         }
     }
 
@@ -1005,7 +1121,7 @@ impl Resource for LinkedAppPolicyResource {
         &self,
         ctx: &Context,
         prior_value: &Value,
-        _config: &Value,
+        config: &Value,
         planned: &Value,
         _private: &[u8],
     ) -> ApplyResult {
@@ -1032,8 +1148,10 @@ impl Resource for LinkedAppPolicyResource {
             return unchanged(diags);
         };
         let account = api.account_id.as_str();
-        let write = WritePlan::between(prior_value, planned);
-        let (checks, apps) = check_before_write(&api.client, account, &write, planned).await;
+        let wanted_precedence = configured_precedence(config);
+        let write = WritePlan::between(prior_value, planned, wanted_precedence);
+        let (checks, apps) =
+            check_before_write(&api.client, account, &write, planned, Stage::Apply).await;
         if checks.has_errors() {
             return unchanged(checks);
         }
@@ -1067,17 +1185,22 @@ impl Resource for LinkedAppPolicyResource {
         state.linked_app_uids = plan.linked_app_uids.clone();
         state.decision = Some(NON_IDENTITY.to_string());
         state.session_duration = plan.session_duration.clone();
+        // Known in the plan: the configured value, or the prior one kept while the
+        // targets stay. Unknown: the targets change and the configuration leaves the
+        // position to the provider, so it is read from where the policy lands.
+        let precedence_after_apply = planned.get(attr::PRECEDENCE).is_some_and(Value::is_unknown);
         state.precedence = plan.precedence;
 
         if let Some(wanted) = &plan.target_app_ids {
             let attached = match api.client.apps_with_policy(account, &id).await {
-                Ok(list) => list.into_iter().map(|a| a.app_id).collect(),
+                Ok(list) => positions_of(list),
                 Err(e) => {
                     diags.0.push(errors::api_error(
                         &format!("list the applications using policy {id}"),
                         &e,
                     ));
                     state.app_count = prior.app_count;
+                    state.precedence = prior.precedence;
                     return ApplyResult {
                         new_state: Some(state.to_value()),
                         diagnostics: diags,
@@ -1085,7 +1208,11 @@ impl Resource for LinkedAppPolicyResource {
                     };
                 }
             };
-            let move_existing = plan.precedence != prior.precedence;
+            // A configured position differing from the recorded one (a change, or a
+            // move outside Terraform read as another value or as null) moves the
+            // policy on every target where it is elsewhere; nothing else moves.
+            let move_existing =
+                wanted_precedence.is_some() && wanted_precedence != prior.precedence;
             let (attached, attach_diags) = converge_attachments(
                 ctx,
                 &api.client,
@@ -1093,14 +1220,17 @@ impl Resource for LinkedAppPolicyResource {
                 &id,
                 attached,
                 wanted,
-                plan.precedence,
+                wanted_precedence,
                 move_existing,
                 &apps,
             )
             .await;
+            if precedence_after_apply || attach_diags.has_errors() {
+                state.precedence = common_precedence(&attached, prior.precedence);
+            }
             if attach_diags.has_errors() {
                 state.app_count = Some(attached.len() as i64);
-                state.target_app_ids = Some(attached);
+                state.target_app_ids = Some(attached.into_keys().collect());
                 diags.extend(attach_diags);
                 return ApplyResult {
                     new_state: Some(state.to_value()),
@@ -1108,6 +1238,9 @@ impl Resource for LinkedAppPolicyResource {
                     ..Default::default()
                 };
             }
+        } else if precedence_after_apply {
+            // Not planned unknown without targets; keep what a refresh would.
+            state.precedence = prior.precedence;
         }
         state.target_app_ids = plan.target_app_ids.clone();
         state.app_count = match plan.app_count {
@@ -1119,8 +1252,8 @@ impl Resource for LinkedAppPolicyResource {
         };
         ApplyResult {
             new_state: Some(state.to_value()),
+            private: Recorded::of(&state, wanted_precedence).to_private(),
             diagnostics: diags,
-            ..Default::default()
         }
     }
 
@@ -1222,9 +1355,9 @@ impl Resource for LinkedAppPolicyResource {
                 ..Default::default()
             };
         }
-        let attached: BTreeSet<String> =
+        let attached: BTreeMap<String, u32> =
             match api.client.apps_with_policy(account, &policy_id).await {
-                Ok(list) => list.into_iter().map(|a| a.app_id).collect(),
+                Ok(list) => positions_of(list),
                 Err(e) => {
                     diags.0.push(errors::api_error(
                         &format!("list the applications using policy {policy_id}"),
@@ -1241,8 +1374,9 @@ impl Resource for LinkedAppPolicyResource {
             name: policy.name.clone(),
             linked_app_uids: linked_uids_of(&policy),
             // Attached nowhere → null, as a create without target_app_ids records.
-            target_app_ids: (!attached.is_empty()).then_some(attached.clone()),
-            precedence: None,
+            target_app_ids: (!attached.is_empty()).then(|| attached.keys().cloned().collect()),
+            // As a read does: the position shared by every attachment, else null.
+            precedence: common_precedence(&attached, None),
             decision: Some(policy.decision.as_str().to_string()),
             session_duration: policy.session_duration.clone(),
             account_id: Some(api.account_id.clone()),
@@ -1400,7 +1534,7 @@ mod tests {
             (attr::LINKED_APP_UIDS, Value::string_set(["l1", "l2"])),
             (attr::PRECEDENCE, Value::int(5)),
         ]);
-        let w = WritePlan::between(&state, &same_precedence);
+        let w = WritePlan::between(&state, &same_precedence, Some(5));
         assert_eq!(w.new_targets, vec!["t3".to_string()]);
         assert_eq!(w.precedence_targets, vec!["t3".to_string()]);
         assert_eq!(w.new_linked, vec!["l2".to_string()]);
@@ -1408,15 +1542,21 @@ mod tests {
 
         let mut moved = same_precedence.clone();
         moved.set(attr::PRECEDENCE, Value::int(6));
-        let w = WritePlan::between(&state, &moved);
+        let w = WritePlan::between(&state, &moved, Some(6));
         assert_eq!(
             w.precedence_targets,
             vec!["t1".to_string(), "t3".to_string()]
         );
 
-        let w = WritePlan::between(&Value::Null, &state);
+        let w = WritePlan::between(&Value::Null, &state, Some(5));
         assert_eq!(w.new_targets.len(), 2);
         assert_eq!(w.own_id, None);
+
+        // Omitted in the configuration, the planned (computed) value is the
+        // provider's: it is never a position to check or write.
+        let w = WritePlan::between(&state, &moved, None);
+        assert!(w.precedence_targets.is_empty());
+        assert_eq!(w.precedence, None);
     }
 
     #[test]

@@ -57,6 +57,9 @@ fn ctx() -> Context {
 /// One emulator and the Terraform-like workflow around the resource.
 struct World {
     emu: Emulator,
+    /// Private state by policy id, carried as Terraform does: a handler returning
+    /// none keeps what it was given.
+    private: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 /// Outcome of a plan: the refreshed prior state and the planned state.
@@ -64,6 +67,8 @@ struct Planned {
     prior: Value,
     planned: Value,
     diags: Diagnostics,
+    /// The planned private state.
+    private: Vec<u8>,
 }
 
 impl Planned {
@@ -83,7 +88,27 @@ impl World {
         })
         .await
         .expect("emulator starts");
-        World { emu }
+        World {
+            emu,
+            private: Default::default(),
+        }
+    }
+
+    fn private_of(&self, state: &Value) -> Vec<u8> {
+        let id = state.get(attr::ID).and_then(Value::as_str).unwrap_or("");
+        let map = self.private.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(id).cloned().unwrap_or_default()
+    }
+
+    /// Stores what a handler returned for `state` (empty: the input stays).
+    fn keep_private(&self, state: &Value, returned: Vec<u8>) {
+        let Some(id) = state.get(attr::ID).and_then(Value::as_str) else {
+            return;
+        };
+        if !returned.is_empty() {
+            let mut map = self.private.lock().unwrap_or_else(|e| e.into_inner());
+            map.insert(id.to_string(), returned);
+        }
     }
 
     /// A freshly configured provider's resource: one "terraform process".
@@ -121,17 +146,25 @@ impl World {
         r.validate(&ctx(), config, &mut diags).await;
         let prior = match state {
             Some(s) => {
-                let read = r.read(&ctx(), s, &[]).await;
+                let read = r.read(&ctx(), s, &self.private_of(s)).await;
                 diags.extend(read.diagnostics);
-                read.new_state.unwrap_or(Value::Null)
+                let refreshed = read.new_state.unwrap_or(Value::Null);
+                self.keep_private(&refreshed, read.private);
+                refreshed
             }
             None => Value::Null,
+        };
+        let private = if prior.is_null() {
+            Vec::new()
+        } else {
+            self.private_of(&prior)
         };
         if diags.has_errors() {
             return Planned {
                 prior,
                 planned: Value::Null,
                 diags,
+                private,
             };
         }
         let proposed = proposed_new(&prior, config);
@@ -142,7 +175,7 @@ impl World {
             config: config.clone(),
             planned,
             requires_replace,
-            private: vec![],
+            private,
         };
         r.modify_plan(&ctx(), &mut req, &mut diags).await;
         assert!(req.requires_replace.is_empty() || !prior.is_null());
@@ -150,6 +183,7 @@ impl World {
             prior,
             planned: req.planned,
             diags,
+            private: req.private,
         }
     }
 
@@ -163,11 +197,20 @@ impl World {
         }
         let r = self.resource().await;
         let result = if p.prior.is_null() {
-            r.create(&ctx(), config, &p.planned, &[]).await
+            r.create(&ctx(), config, &p.planned, &p.private).await
         } else {
-            r.update(&ctx(), &p.prior, config, &p.planned, &[]).await
+            r.update(&ctx(), &p.prior, config, &p.planned, &p.private)
+                .await
         };
         let new_state = result.new_state.map(|s| fill_nulls(&schema(), &s));
+        if let Some(s) = &new_state {
+            let returned = if result.private.is_empty() {
+                p.private.clone()
+            } else {
+                result.private.clone()
+            };
+            self.keep_private(s, returned);
+        }
         if !result.diagnostics.has_errors() {
             let s = new_state.as_ref().expect("state after a successful apply");
             assert_consistent(&p.planned, s);
@@ -199,7 +242,8 @@ impl World {
     }
 
     async fn destroy(&self, state: &Value) -> Diagnostics {
-        self.resource().await.delete(&ctx(), state, &[]).await
+        let private = self.private_of(state);
+        self.resource().await.delete(&ctx(), state, &private).await
     }
 
     fn attachments(&self, app: &str) -> Vec<(String, u64)> {
@@ -343,7 +387,9 @@ async fn create_attaches_after_existing_policies_and_replans_empty() {
     assert_eq!(state.get(attr::ACCOUNT_ID), Some(&Value::string(ACC)));
     assert_eq!(state.get(attr::APP_COUNT), Some(&Value::int(2)));
     assert_eq!(state.get(attr::SESSION_DURATION), Some(&Value::Null));
-    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::Null));
+    // Omitted in the configuration: the position it landed on, shared by both
+    // targets (after their own policy).
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(2)));
 
     let policy = w.emu.policy(ACC, &id).expect("policy exists");
     assert_eq!(policy["decision"], json!("non_identity"));
@@ -835,25 +881,183 @@ async fn every_drift_shows_in_plan_and_apply_repairs_it() {
     assert!(w.emu.delete_policy_out_of_band(ACC, &id));
     let p = w.plan(Some(&state), &cfg).await;
     assert!(p.prior.is_null(), "a deleted policy leaves the state");
-    let state = w.converge(None, &cfg).await;
+    let mut state = w.converge(None, &cfg).await;
     let new_id = id_of(&state);
     assert_ne!(new_id, id);
     assert_eq!(w.our_policies().len(), 1);
 
-    // A target app deleted in the dashboard: plan names the missing app.
+    // A target app deleted in the dashboard: the plan shows the attachment as gone
+    // and names the app in a warning (an error would block the plan Terraform runs
+    // before a destroy); the apply stops with an error before any write.
     assert!(w.emu.delete_app_out_of_band(ACC, WIKI));
-    let p = w.plan(Some(&state), &cfg).await;
-    assert_eq!(strings(&p.prior, attr::TARGET_APP_IDS), set(&[API]));
-    let err = p
-        .diags
-        .iter()
-        .find(|d| d.detail.contains(WIKI))
-        .expect("error names the deleted app");
-    assert_eq!(
-        err.attribute,
-        Some(AttributePath::root(attr::TARGET_APP_IDS))
+    for _ in 0..2 {
+        let p = w.plan(Some(&state), &cfg).await;
+        assert_eq!(strings(&p.prior, attr::TARGET_APP_IDS), set(&[API]));
+        assert_eq!(strings(&p.planned, attr::TARGET_APP_IDS), set(&[API, WIKI]));
+        assert!(p.has_changes());
+        assert!(!p.diags.has_errors(), "{:?}", p.diags);
+        let warning = p
+            .diags
+            .iter()
+            .find(|d| d.detail.contains(WIKI))
+            .expect("a warning names the deleted app");
+        assert_eq!(warning.severity, crate::tfplugin::Severity::Warning);
+        assert_eq!(
+            warning.attribute,
+            Some(AttributePath::root(attr::TARGET_APP_IDS))
+        );
+        assert!(
+            warning.summary.contains("not found") && warning.detail.contains("deleted outside"),
+            "{warning:?}"
+        );
+        w.emu.clear_request_log();
+        let (after, diags) = w.apply(Some(&state), &cfg).await;
+        let err = diags
+            .iter()
+            .find(|d| d.detail.contains(WIKI))
+            .expect("apply names the deleted app");
+        assert_eq!(err.severity, crate::tfplugin::Severity::Error);
+        assert_eq!(w.writes(), Vec::<String>::new(), "refused before any write");
+        // Terraform keeps what the failed apply returned; the next plan is the same.
+        state = after.expect("state kept");
+    }
+    // A target that never was one is still an error at plan time.
+    let typo = config("drift", &[MCP], Some(&[API, MISSING]), &[]);
+    let p = w.plan(Some(&state), &typo).await;
+    assert!(p.diags.has_errors(), "{:?}", p.diags);
+    // Destroy needs nothing from the configuration.
+    assert!(w.destroy(&state).await.is_empty());
+    assert!(w.our_policies().is_empty());
+    assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
+}
+
+#[tokio::test]
+async fn a_configured_precedence_is_read_back_and_a_move_is_drift() {
+    let w = World::new().await;
+    let cfg = config(
+        "pinned",
+        &[MCP],
+        Some(&[API, WIKI]),
+        &[(attr::PRECEDENCE, Value::int(3))],
     );
-    assert!(err.summary.contains("not found"), "{err:?}");
+    let state = w.converge(None, &cfg).await;
+    let id = id_of(&state);
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(3)));
+
+    // Moved on one target: the targets disagree, read null, the plan moves it back
+    // there and writes nothing else.
+    assert!(w.emu.set_attachments_out_of_band(
+        ACC,
+        WIKI,
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 5)]
+    ));
+    let p = w.plan(Some(&state), &cfg).await;
+    assert_eq!(p.prior.get(attr::PRECEDENCE), Some(&Value::Null));
+    assert_eq!(p.planned.get(attr::PRECEDENCE), Some(&Value::int(3)));
+    w.emu.clear_request_log();
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(
+        w.attachments(WIKI),
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 3)]
+    );
+    assert_eq!(
+        w.attachments(API),
+        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 3)]
+    );
+    let app_puts: Vec<String> = w
+        .writes()
+        .into_iter()
+        .filter(|l| l.starts_with("PUT"))
+        .collect();
+    assert_eq!(app_puts.len(), 1, "only WIKI is written: {app_puts:?}");
+
+    // Moved on both: read as the new common value, repaired the same way.
+    for app in [(API, API_EMPLOYEES), (WIKI, WIKI_EMPLOYEES)] {
+        assert!(w.emu.set_attachments_out_of_band(
+            ACC,
+            app.0,
+            vec![(app.1.to_string(), 1), (id.clone(), 6)]
+        ));
+    }
+    let p = w.plan(Some(&state), &cfg).await;
+    assert_eq!(p.prior.get(attr::PRECEDENCE), Some(&Value::int(6)));
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(w.attachments(API)[1], (id.clone(), 3));
+
+    // Its slot taken by another policy while it was moved: a warning at plan (what
+    // Terraform recorded moved, the configuration did not), an error at apply with
+    // nothing written.
+    assert!(w.emu.set_attachments_out_of_band(
+        ACC,
+        API,
+        vec![(API_EMPLOYEES.to_string(), 3), (id.clone(), 4)]
+    ));
+    let p = w.plan(Some(&state), &cfg).await;
+    assert!(!p.diags.has_errors(), "{:?}", p.diags);
+    assert!(
+        p.diags.iter().any(
+            |d| d.attribute == Some(AttributePath::root(attr::PRECEDENCE))
+                && d.detail.contains("already used by policy")
+        ),
+        "{:?}",
+        p.diags
+    );
+    w.emu.clear_request_log();
+    let (state, diags) = w.apply(Some(&state), &cfg).await;
+    assert!(diags.has_errors());
+    assert_eq!(w.writes(), Vec::<String>::new());
+    // Asking for that taken slot anew is an error at plan time.
+    let taken = config(
+        "pinned",
+        &[MCP],
+        Some(&[API, WIKI]),
+        &[(attr::PRECEDENCE, Value::int(1))],
+    );
+    assert!(w.plan(state.as_ref(), &taken).await.diags.has_errors());
+    assert!(w.destroy(&state.expect("state")).await.is_empty());
+    assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 3)]);
+}
+
+#[tokio::test]
+async fn an_omitted_precedence_is_the_providers_choice_and_never_drift() {
+    let w = World::new().await;
+    let cfg = config("free", &[MCP], Some(&[API, WIKI]), &[]);
+    let state = w.converge(None, &cfg).await;
+    let id = id_of(&state);
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(2)));
+    // Moved out of band: the refresh reads the new place, the plan is empty.
+    assert!(w.emu.set_attachments_out_of_band(
+        ACC,
+        WIKI,
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 4)]
+    ));
+    let p = w.plan(Some(&state), &cfg).await;
+    assert_eq!(p.prior.get(attr::PRECEDENCE), Some(&Value::Null));
+    assert!(!p.has_changes());
+    let state = p.prior;
+    // A new target: known after apply, and what a refresh reads.
+    let cfg = config("free", &[MCP], Some(&[API, WIKI, DOCS]), &[]);
+    let p = w.plan(Some(&state), &cfg).await;
+    assert_eq!(p.planned.get(attr::PRECEDENCE), Some(&Value::Unknown));
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::Null));
+    assert_eq!(w.attachments(DOCS), vec![(id.clone(), 1)]);
+    assert_eq!(w.attachments(WIKI)[1], (id.clone(), 4), "not moved back");
+    // Back to one target: the remaining position is common again.
+    let cfg = config("free", &[MCP], Some(&[DOCS]), &[]);
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(1)));
+    // Setting it to where it is writes nothing; a config that drops it again plans
+    // nothing either.
+    let pinned = config(
+        "free",
+        &[MCP],
+        Some(&[DOCS]),
+        &[(attr::PRECEDENCE, Value::int(1))],
+    );
+    let p = w.plan(Some(&state), &pinned).await;
+    assert!(!p.has_changes());
+    assert!(w.destroy(&state).await.is_empty());
 }
 
 #[tokio::test]
@@ -917,6 +1121,12 @@ async fn import_equals_create_and_refuses_foreign_policies() {
             &[(attr::SESSION_DURATION, Value::string("12h"))],
         ),
         config("imp-unattached", &[MCP], None, &[]),
+        config(
+            "imp-pinned",
+            &[MCP],
+            Some(&[API, WIKI]),
+            &[(attr::PRECEDENCE, Value::int(4))],
+        ),
     ] {
         let created = w.converge(None, &cfg).await;
         let id = id_of(&created);
@@ -937,6 +1147,12 @@ async fn import_equals_create_and_refuses_foreign_policies() {
             );
             let p = w.plan(Some(&imported), &cfg).await;
             assert!(!p.has_changes());
+            // The same object under a configuration without precedence: the
+            // provider's choice, so nothing to plan either.
+            let mut unpinned = cfg.clone();
+            unpinned.set(attr::PRECEDENCE, Value::Null);
+            let p = w.plan(Some(&imported), &unpinned).await;
+            assert!(!p.has_changes(), "{:?}\n{:?}", p.prior, p.planned);
         }
     }
 
@@ -995,6 +1211,16 @@ async fn import_equals_create_and_refuses_foreign_policies() {
     let refused = r.import(&ctx(), &made_id).await;
     let d = refused.diagnostics.iter().next().expect("refused");
     assert!(d.detail.contains("email_domain"), "{d:?}");
+    // A Service Auth policy mixing a linked_app_token rule with another kind of rule
+    // is general purpose (Policy::is_linked_app_token): refused, with the reason.
+    assert!(w.emu.mutate_policy(ACC, &made_id, |p| {
+        p["include"] =
+            json!([{"linked_app_token": {"app_uid": MCP}}, {"any_valid_service_token": {}}]);
+    }));
+    let r = w.resource().await;
+    let refused = r.import(&ctx(), &made_id).await;
+    let d = refused.diagnostics.iter().next().expect("refused");
+    assert!(d.detail.contains("any_valid_service_token"), "{d:?}");
     let refused = r.import(&ctx(), MISSING).await;
     assert!(
         refused

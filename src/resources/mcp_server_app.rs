@@ -20,7 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
-use crate::cloudflare::{ApiError, App, PolicyLink, Rule};
+use crate::cloudflare::{ApiError, App, PolicyLink};
 use crate::errors;
 use crate::provider::{ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
@@ -1459,15 +1459,6 @@ pub fn reconcile_attachments(
     Ok(changed)
 }
 
-/// True for a Service Auth policy made of Linked App Token rules: those belong to
-/// `cfaccess_linked_app_policy`, so an import leaves them out of `policy_ids`.
-fn is_linked_app_policy(decision: Option<&str>, include: &[Rule]) -> bool {
-    decision == Some("non_identity")
-        && include
-            .iter()
-            .any(|r| matches!(r, Rule::LinkedAppToken { .. }))
-}
-
 // ----- the resource -----------------------------------------------------------------------
 
 /// The resource.
@@ -1481,7 +1472,11 @@ impl McpServerAppResource {
         McpServerAppResource { data }
     }
 
-    /// Ids of the attached Linked App Token policies (import leaves them out).
+    /// Ids of the attached Linked App Token policies, which import leaves out of
+    /// `policy_ids`: [`Policy::is_linked_app_token`](crate::cloudflare::Policy::is_linked_app_token),
+    /// the definition `cfaccess_linked_app_policy` imports by, so exactly the policies
+    /// that resource can own. A policy mixing other rules in is general purpose: it is
+    /// listed (and that resource refuses to import it).
     async fn linked_app_policy_ids(
         &self,
         client: &crate::cloudflare::Client,
@@ -1490,21 +1485,13 @@ impl McpServerAppResource {
     ) -> Result<HashSet<String>, ApiError> {
         let mut out = HashSet::new();
         for entry in &app.policies {
-            let expanded = entry.rest.get("decision").is_some();
-            let is_lat = if expanded {
-                let include: Vec<Rule> = entry
-                    .rest
-                    .get("include")
-                    .cloned()
-                    .and_then(|v| serde_json::from_value(v).ok())
-                    .unwrap_or_default();
-                is_linked_app_policy(entry.rest.get("decision").and_then(Json::as_str), &include)
-            } else {
-                match client.get_policy(account, &entry.id).await {
-                    Ok(p) => is_linked_app_policy(Some(p.decision.as_str()), &p.include),
+            let is_lat = match entry.expanded_policy() {
+                Some(policy) => policy.is_linked_app_token(),
+                None => match client.get_policy(account, &entry.id).await {
+                    Ok(p) => p.is_linked_app_token(),
                     Err(e) if e.is_not_found() => false,
                     Err(e) => return Err(e),
-                }
+                },
             };
             if is_lat {
                 out.insert(entry.id.clone());
@@ -1549,9 +1536,9 @@ impl McpServerAppResource {
             let path = AttributePath::root(attr::POLICY_IDS).index(i);
             match api.client.get_policy(&api.account_id, id).await {
                 Ok(policy) => {
-                    if planned.is_saas()
-                        && is_linked_app_policy(Some(policy.decision.as_str()), &policy.include)
-                    {
+                    // Not an ownership question: any linked_app_token rule, even in a
+                    // policy mixing other rules, is refused on non-self-hosted apps.
+                    if planned.is_saas() && policy.has_linked_app_token_rule() {
                         diags.attr_error(
                             path,
                             "Linked App Token policy on a SaaS application",
@@ -3166,9 +3153,6 @@ mod tests {
             ),
             None
         );
-        let include: Vec<Rule> = vec![Rule::linked_app_token("x")];
-        assert!(is_linked_app_policy(Some("non_identity"), &include));
-        assert!(!is_linked_app_policy(Some("allow"), &include));
     }
 
     #[test]
@@ -3995,6 +3979,62 @@ mod emulator_tests {
         assert!(r.diagnostics.has_errors());
         assert_eq!(emu.write_count(), writes, "clash refused before any write");
         assert_eq!(emu_links(&emu, &id), links(&[(ALLOW_1, 1), (FOREIGN, 2)]));
+    }
+
+    #[tokio::test]
+    async fn import_lists_a_mixed_service_auth_policy_and_skips_only_pure_linked_ones() {
+        let emu = emulator().await;
+        // Service Auth with a linked_app_token rule *and* a service-token rule: not a
+        // Linked App Token policy (cfaccess_linked_app_policy refuses to import it),
+        // so the application's import lists it like any other policy.
+        let client = crate::cloudflare::Client::new(
+            crate::cloudflare::ClientConfig::new(
+                emu.base_url(),
+                crate::cloudflare::SecretString::new(TOKEN),
+            ),
+            CancellationToken::new(),
+        )
+        .unwrap();
+        let mixed_body = crate::cloudflare::PolicyBody {
+            name: "service tokens and the wiki".into(),
+            decision: crate::cloudflare::Decision::NonIdentity,
+            include: vec![
+                crate::cloudflare::Rule::linked_app_token(demo_ids::COMPANY_WIKI_APP),
+                crate::cloudflare::Rule::AnyValidServiceToken,
+            ],
+            ..Default::default()
+        };
+        let mixed = client
+            .create_policy(DEFAULT_ACCOUNT_ID, &mixed_body)
+            .await
+            .unwrap();
+        assert!(!mixed.is_linked_app_token() && mixed.has_linked_app_token_rule());
+        emu.set_attachments_out_of_band(
+            DEFAULT_ACCOUNT_ID,
+            demo_ids::INTERNAL_API_APP,
+            vec![
+                (demo_ids::INTERNAL_API_EMPLOYEES_POLICY.into(), 1),
+                (mixed.id.clone(), 2),
+                (LAT.into(), 3),
+            ],
+        );
+        let state = import(&emu, demo_ids::INTERNAL_API_APP).await.unwrap();
+        assert_eq!(
+            get_strings(&state, attr::POLICY_IDS),
+            Some(vec![
+                demo_ids::INTERNAL_API_EMPLOYEES_POLICY.to_string(),
+                mixed.id.clone()
+            ])
+        );
+        let config = cfg(vec![
+            (attr::NAME, Value::string("Internal API")),
+            (attr::DOMAIN, Value::string("api.internal.example.com")),
+            (
+                attr::POLICY_IDS,
+                Value::string_list([demo_ids::INTERNAL_API_EMPLOYEES_POLICY, &mixed.id]),
+            ),
+        ]);
+        assert_empty_plan(&emu, &state, &config).await;
     }
 
     #[tokio::test]

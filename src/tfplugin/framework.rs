@@ -99,6 +99,13 @@ pub trait Resource: Send + Sync + 'static {
     async fn validate(&self, _ctx: &Context, _config: &Value, _diags: &mut Diagnostics) {}
 
     /// Resource-specific planning after the generic rules; may consult the API.
+    ///
+    /// Never called for a destroy (a null proposed state is planned null by the
+    /// framework), so checks that guard writes never run for a resource planned for
+    /// deletion. Terraform does plan the whole configuration before every destroy,
+    /// though (a normal plan, 1.0 through 1.11), with nothing telling the provider so:
+    /// a check that fails only because the remote world changed should be a warning
+    /// here and an error at apply, or it blocks `terraform destroy`.
     async fn modify_plan(&self, _ctx: &Context, _req: &mut PlanRequest, _diags: &mut Diagnostics) {}
 
     /// Creates the remote object(s) from `planned` (config values + unknown computed).

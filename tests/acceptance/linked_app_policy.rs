@@ -585,12 +585,20 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
         "re-created once",
     )?;
 
-    // A target app deleted in the dashboard: the plan names it.
+    // A target app deleted in the dashboard: the plan shows the attachment as gone and
+    // names the app in a warning; an apply that still lists it stops with the error.
     h.check(
         emu.delete_app_out_of_band(&acc, WIKI),
         "delete app out of band",
     )?;
-    h.plan_expect_error(&format!("Target application not found.*{WIKI}"))
+    let out = h
+        .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+        .await?;
+    h.check(
+        out.code == 2 && out.normalized().contains("Target application not found"),
+        format!("plan must warn about {WIKI}: {}", out.normalized()),
+    )?;
+    h.apply_expect_error(&format!("Target application not found.*{WIKI}"))
         .await?;
     // Dropping it from the configuration converges.
     h.write_config(&policy_config(

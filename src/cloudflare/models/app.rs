@@ -152,6 +152,18 @@ pub struct AttachedPolicy {
     pub rest: Map<String, Value>,
 }
 
+impl AttachedPolicy {
+    /// The policy as the API expanded it in the application's list, when it did (the
+    /// entry carries a `decision`); `None` for a bare `{id, precedence}` link, which
+    /// needs a policy read instead.
+    pub fn expanded_policy(&self) -> Option<super::policy::Policy> {
+        self.rest.get("decision")?;
+        let mut object = self.rest.clone();
+        object.insert("id".into(), Value::String(self.id.clone()));
+        serde_json::from_value(Value::Object(object)).ok()
+    }
+}
+
 impl<'de> Deserialize<'de> for AttachedPolicy {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // Entries may be bare UUID strings (request form 2, echoed by some fakes) or
@@ -505,6 +517,19 @@ mod tests {
         );
         assert_eq!(app.policies[0].reusable, Some(true));
         assert_eq!(app.policies[0].rest["decision"], json!("non_identity"));
+    }
+
+    #[test]
+    fn expanded_entries_read_as_policies() {
+        let app = sample();
+        let expanded = app.policies[0].expanded_policy().expect("expanded");
+        assert_eq!(expanded.id, "p1");
+        assert!(expanded.is_linked_app_token());
+        assert_eq!(
+            app.policies[2].expanded_policy(),
+            None,
+            "a bare link needs a read"
+        );
     }
 
     #[test]

@@ -137,6 +137,33 @@ impl Policy {
         }
     }
 
+    /// True for a Linked App Token policy, the one definition every resource uses:
+    /// decision `non_identity` (Service Auth), at least one include rule, every include
+    /// rule a `linked_app_token`, and no exclude or require rule. A policy that mixes
+    /// in any other rule (a service token, `everyone`, an exclude, …) is a general
+    /// purpose Service Auth policy, not one of these.
+    pub fn is_linked_app_token(&self) -> bool {
+        self.decision == Decision::NonIdentity
+            && !self.include.is_empty()
+            && self
+                .include
+                .iter()
+                .all(|r| matches!(r, Rule::LinkedAppToken { .. }))
+            && self.exclude.is_empty()
+            && self.require.is_empty()
+    }
+
+    /// True when any rule of the policy is a `linked_app_token` rule. Not an ownership
+    /// test (see [`Policy::is_linked_app_token`]): Cloudflare applies such a rule only
+    /// on self-hosted applications, whatever else the policy holds.
+    pub fn has_linked_app_token_rule(&self) -> bool {
+        self.include
+            .iter()
+            .chain(&self.exclude)
+            .chain(&self.require)
+            .any(|r| matches!(r, Rule::LinkedAppToken { .. }))
+    }
+
     /// True when the rules and decision of `body` are what this policy holds (used to
     /// recognise our own object after an ambiguous create).
     pub fn matches_body(&self, body: &PolicyBody) -> bool {
@@ -236,6 +263,38 @@ mod tests {
                 "approval_required": false, "mfa_config": {"mfa_disabled": true}
             })
         );
+    }
+
+    #[test]
+    fn one_definition_of_a_linked_app_token_policy() {
+        let policy = |v: Value| -> Policy { serde_json::from_value(v).unwrap() };
+        let lat = json!({"linked_app_token": {"app_uid": "a"}});
+        let pure = policy(json!({"id": "p", "decision": "non_identity",
+            "include": [lat, {"linked_app_token": {"app_uid": "b"}}]}));
+        assert!(pure.is_linked_app_token() && pure.has_linked_app_token_rule());
+
+        let mixed = policy(json!({"id": "p", "decision": "non_identity",
+            "include": [lat, {"any_valid_service_token": {}}]}));
+        assert!(
+            !mixed.is_linked_app_token(),
+            "a mixed policy is general purpose"
+        );
+        assert!(mixed.has_linked_app_token_rule());
+
+        let with_require = policy(json!({"id": "p", "decision": "non_identity",
+            "include": [lat], "require": [{"email_domain": {"domain": "example.com"}}]}));
+        assert!(!with_require.is_linked_app_token());
+        let with_exclude = policy(json!({"id": "p", "decision": "non_identity",
+            "include": [lat], "exclude": [{"ip": {"ip": "10.0.0.0/8"}}]}));
+        assert!(!with_exclude.is_linked_app_token());
+
+        let allow = policy(json!({"id": "p", "decision": "allow", "include": [lat]}));
+        assert!(!allow.is_linked_app_token() && allow.has_linked_app_token_rule());
+        let empty = policy(json!({"id": "p", "decision": "non_identity"}));
+        assert!(!empty.is_linked_app_token() && !empty.has_linked_app_token_rule());
+        let service = policy(json!({"id": "p", "decision": "non_identity",
+            "include": [{"any_valid_service_token": {}}]}));
+        assert!(!service.is_linked_app_token() && !service.has_linked_app_token_rule());
     }
 
     #[test]

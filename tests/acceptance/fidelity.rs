@@ -1,0 +1,473 @@
+//! Plan fidelity (issue 16) with the real `terraform` binary: `precedence` round-trips
+//! through import whether the configuration sets it or not, a pinned precedence moved
+//! outside Terraform is planned and repaired without touching other policies, a
+//! Service Auth policy mixing rule kinds is treated the same way by both resources, and
+//! `terraform destroy` works, with no extra flag, after a target application or the MCP
+//! server application was deleted outside Terraform.
+
+use serde_json::{Value, json};
+
+use cfaccess_emulator::Seed;
+
+use crate::support::{Failure, Harness, TestResult, extended_seed, seed_ids};
+
+const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
+const WIKI: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_APP;
+const API_EMPLOYEES: &str = cfaccess_emulator::demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
+const WIKI_EMPLOYEES: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
+const MCP: &str = seed_ids::MCP_SELF_HOSTED_APP;
+const PINNED: &str = "cfaccess_linked_app_policy.pinned";
+const FREE: &str = "cfaccess_linked_app_policy.free";
+
+fn seed() -> Seed {
+    extended_seed()
+}
+
+macro_rules! fidelity_harness {
+    () => {
+        match Harness::builder().seed(Some(seed())).build().await? {
+            Some(h) => h,
+            None => return Ok(()),
+        }
+    };
+}
+
+/// A `cfaccess_linked_app_policy.<label>` block; `extra` holds further lines.
+fn policy(label: &str, linked: &str, targets: &[&str], extra: &str) -> String {
+    let targets = targets
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "resource \"cfaccess_linked_app_policy\" {label:?} {{\n  name            = \"{label}\"\n  linked_app_uids = [{linked}]\n  target_app_ids  = [{targets}]\n{extra}}}\n"
+    )
+}
+
+fn quoted(id: &str) -> String {
+    format!("{id:?}")
+}
+
+/// The policies of ours in the emulator (every non-seed policy).
+fn our_policies(h: &Harness) -> Vec<Value> {
+    h.emulator()
+        .policies(h.account_id())
+        .into_iter()
+        .filter(|p| {
+            !h.seed_policy_ids()
+                .contains(p["id"].as_str().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// A POST to the Access API as another tool (the dashboard) would send it; returns
+/// the new object's id.
+async fn create_out_of_band(h: &Harness, collection: &str, body: Value) -> Result<String, Failure> {
+    let url = format!(
+        "{}/accounts/{}/access/{collection}",
+        h.emulator().base_url(),
+        h.account_id()
+    );
+    let made: Value = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(h.token())
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| h.failure(format!("create {collection}: {e}"), None))?
+        .json()
+        .await
+        .map_err(|e| h.failure(format!("create {collection} body: {e}"), None))?;
+    made["result"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| h.failure(format!("create {collection} returned no id: {made}"), None))
+}
+
+/// `terraform destroy` with no extra flag, which must succeed.
+async fn plain_destroy(h: &Harness) -> TestResult {
+    h.run_ok(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+        .await?;
+    let left = h.state_json().await?;
+    let managed: Vec<&str> = left
+        .addresses()
+        .into_iter()
+        .filter(|a| !a.starts_with("data."))
+        .collect();
+    h.check(managed.is_empty(), format!("state still holds {managed:?}"))
+}
+
+/// `terraform state rm` then `terraform import` of `addr` in place (the other
+/// resources stay in state): the imported object must equal the one Terraform held,
+/// attribute for attribute with no ignore list, and the plan must be empty.
+async fn reimport(h: &Harness, addr: &str, id: &str) -> TestResult {
+    let before = h
+        .state_json()
+        .await?
+        .get(addr)
+        .cloned()
+        .ok_or_else(|| h.failure(format!("{addr} not in state"), None))?;
+    h.run_ok(&["state", "rm", "-no-color", addr]).await?;
+    h.import(addr, id).await?;
+    let after = h
+        .state_json()
+        .await?
+        .get(addr)
+        .cloned()
+        .unwrap_or(Value::Null);
+    let diff = crate::support::json_diff(&before, &after);
+    h.check(
+        diff.is_empty(),
+        format!("imported {addr} differs from the one Terraform held: {diff:?}"),
+    )?;
+    h.assert_empty_plan().await
+}
+
+#[tokio::test]
+async fn import_round_trips_precedence_set_and_unset() -> TestResult {
+    let h = fidelity_harness!();
+    // "free" is created after "pinned", so its position (after the existing ones) is
+    // the same on both targets.
+    let pinned = policy(
+        "pinned",
+        &quoted(MCP),
+        &[&quoted(API), &quoted(WIKI)],
+        "  precedence      = 3\n",
+    );
+    let free = |extra: &str| {
+        policy(
+            "free",
+            &quoted(MCP),
+            &[&quoted(API), &quoted(WIKI)],
+            &format!("  depends_on      = [cfaccess_linked_app_policy.pinned]\n{extra}"),
+        )
+    };
+    h.write_config(&format!("{pinned}\n{}", free("")))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    let state = h.state_json().await?;
+    h.check(
+        state.value(PINNED, "precedence") == Some(&json!(3)),
+        format!("pinned precedence: {:?}", state.value(PINNED, "precedence")),
+    )?;
+    let free_at = state
+        .value(FREE, "precedence")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| h.failure("the provider's position is read into state", None))?;
+    let pinned_id = state.attr(PINNED, "id")?;
+    let free_id = state.attr(FREE, "id")?;
+    h.check(
+        h.attachments(API)
+            == vec![
+                (API_EMPLOYEES.to_string(), 1),
+                (pinned_id.clone(), 3),
+                (free_id.clone(), free_at),
+            ],
+        format!("API attachments: {:?}", h.attachments(API)),
+    )?;
+
+    // Import: the same object, no ignore list, and an empty plan — precedence set
+    // (pinned) and unset (free).
+    reimport(&h, PINNED, &pinned_id).await?;
+    reimport(&h, FREE, &free_id).await?;
+
+    // The other way round: pinned loses its precedence line (the provider now chooses,
+    // it stays where it is), free pins the position it holds. Import, then an empty
+    // plan again.
+    let unpinned = policy("pinned", &quoted(MCP), &[&quoted(API), &quoted(WIKI)], "");
+    h.write_config(&format!(
+        "{unpinned}\n{}",
+        free(&format!("  precedence      = {free_at}\n"))
+    ))?;
+    h.assert_empty_plan().await?;
+    reimport(&h, PINNED, &pinned_id).await?;
+    reimport(&h, FREE, &format!("{}/{free_id}", h.account_id())).await?;
+
+    h.destroy().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_pinned_precedence_moved_outside_terraform_is_planned_and_repaired() -> TestResult {
+    let h = fidelity_harness!();
+    let pinned = policy(
+        "pinned",
+        &quoted(MCP),
+        &[&quoted(API), &quoted(WIKI)],
+        "  precedence      = 3\n",
+    );
+    let free = policy(
+        "free",
+        &quoted(MCP),
+        &[&quoted(API), &quoted(WIKI)],
+        "  depends_on      = [cfaccess_linked_app_policy.pinned]\n",
+    );
+    h.write_config(&format!("{pinned}\n{free}"))?;
+    h.apply().await?;
+    let state = h.state_json().await?;
+    let pinned_id = state.attr(PINNED, "id")?;
+    let free_id = state.attr(FREE, "id")?;
+    let acc = h.account_id().to_string();
+
+    // In the dashboard: on the wiki, the pinned policy goes to 7 and the free one to 5.
+    h.check(
+        h.emulator().set_attachments_out_of_band(
+            &acc,
+            WIKI,
+            vec![
+                (WIKI_EMPLOYEES.to_string(), 1),
+                (free_id.clone(), 5),
+                (pinned_id.clone(), 7),
+            ],
+        ),
+        "move out of band",
+    )?;
+    let plan = h.plan().await?;
+    h.check(
+        plan.actions_of(PINNED) == Some(vec!["update"]),
+        format!(
+            "the pinned policy's move must plan an update: {:?}",
+            plan.actions
+        ),
+    )?;
+    h.check(
+        plan.actions_of(FREE) == Some(vec!["no-op"]),
+        format!(
+            "a move of a policy without precedence is not drift: {:?}",
+            plan.actions
+        ),
+    )?;
+    let before = plan.before.get(PINNED).cloned().unwrap_or(Value::Null);
+    let after = plan.after.get(PINNED).cloned().unwrap_or(Value::Null);
+    let diff = crate::support::json_diff(&before, &after);
+    h.check(
+        diff.len() == 1 && diff[0].contains("precedence") && after["precedence"] == json!(3),
+        format!("only precedence changes, back to 3: {diff:?}"),
+    )?;
+
+    h.emulator().clear_request_log();
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    h.check(
+        h.attachments(WIKI)
+            == vec![
+                (WIKI_EMPLOYEES.to_string(), 1),
+                (pinned_id.clone(), 3),
+                (free_id.clone(), 5),
+            ],
+        format!("wiki after repair: {:?}", h.attachments(WIKI)),
+    )?;
+    h.check(
+        h.attachments(API)
+            == vec![
+                (API_EMPLOYEES.to_string(), 1),
+                (pinned_id.clone(), 3),
+                (free_id.clone(), 4),
+            ],
+        format!("API untouched: {:?}", h.attachments(API)),
+    )?;
+    let puts: Vec<String> = h
+        .emulator()
+        .request_log()
+        .iter()
+        .filter(|r| crate::support::is_write(&r.method))
+        .map(crate::support::format_request)
+        .collect();
+    h.check(
+        puts.len() == 1 && puts[0].contains(WIKI),
+        format!("the repair writes the wiki only, once: {puts:?}"),
+    )?;
+    h.destroy().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_mixed_service_auth_policy_is_general_purpose_in_both_resources() -> TestResult {
+    let h = fidelity_harness!();
+    let app_name = h.name("downstream");
+    let app = |policy_ids: &str| {
+        format!(
+            "resource \"cfaccess_mcp_server_app\" \"app\" {{\n  name   = {app_name:?}\n  domain = \"{app_name}.example.com\"\n{policy_ids}}}\n"
+        )
+    };
+    let lat = policy("lat", &quoted(MCP), &["cfaccess_mcp_server_app.app.id"], "");
+    h.write_config(&format!("{}\n{lat}", app("")))?;
+    h.apply().await?;
+    let state = h.state_json().await?;
+    let app_id = state.attr("cfaccess_mcp_server_app.app", "id")?;
+    let lat_id = state.attr("cfaccess_linked_app_policy.lat", "id")?;
+
+    // Made in the dashboard: Service Auth accepting the MCP server's token *or* any
+    // service token, first on the application.
+    let mixed_id = create_out_of_band(
+        &h,
+        "policies",
+        json!({"name": "tokens and MCP", "decision": "non_identity",
+               "include": [{"linked_app_token": {"app_uid": MCP}}, {"any_valid_service_token": {}}]}),
+    )
+    .await?;
+    h.check(
+        h.emulator().set_attachments_out_of_band(
+            h.account_id(),
+            &app_id,
+            vec![(mixed_id.clone(), 1), (lat_id.clone(), 2)],
+        ),
+        "attach the mixed policy",
+    )?;
+
+    // cfaccess_linked_app_policy does not take it, and says why.
+    h.write_config(&format!(
+        "{}\n{lat}\n{}",
+        app(""),
+        policy("other", &quoted(MCP), &[], "")
+    ))?;
+    h.import_expect_error(
+        "cfaccess_linked_app_policy.other",
+        &mixed_id,
+        r"(?i)rules other than linked_app_token.*any_valid_service_token",
+    )
+    .await?;
+
+    // cfaccess_mcp_server_app imports it as one of the application's own policies and
+    // leaves the pure Linked App Token policy to its resource: an empty plan.
+    let listed = app(&format!("  policy_ids = [{}]\n", quoted(&mixed_id)));
+    h.write_config(&format!("{listed}\n{lat}"))?;
+    h.run_ok(&["state", "rm", "-no-color", "cfaccess_mcp_server_app.app"])
+        .await?;
+    h.import("cfaccess_mcp_server_app.app", &app_id).await?;
+    let imported = h.state_json().await?;
+    h.check(
+        imported.value("cfaccess_mcp_server_app.app", "policy_ids") == Some(&json!([mixed_id])),
+        format!(
+            "policy_ids after import: {:?}",
+            imported.value("cfaccess_mcp_server_app.app", "policy_ids")
+        ),
+    )?;
+    h.assert_empty_plan().await?;
+
+    plain_destroy(&h).await?;
+    let url = format!(
+        "{}/accounts/{}/access/policies/{mixed_id}",
+        h.emulator().base_url(),
+        h.account_id()
+    );
+    reqwest::Client::new()
+        .delete(url)
+        .bearer_auth(h.token())
+        .send()
+        .await
+        .map_err(|e| h.failure(format!("delete the mixed policy: {e}"), None))?;
+    h.assert_emulator_empty_of_ours()
+}
+
+#[tokio::test]
+async fn destroy_after_a_target_app_was_deleted_outside_terraform() -> TestResult {
+    let h = fidelity_harness!();
+    // A downstream application made in the dashboard, then a policy on it and on API.
+    let reports = create_out_of_band(
+        &h,
+        "apps",
+        json!({"type": "self_hosted", "name": "Reports", "domain": "reports.internal.example.com"}),
+    )
+    .await?;
+    let config = policy(
+        "p",
+        &quoted(MCP),
+        &[&quoted(API), &quoted(&reports)],
+        "  precedence      = 4\n",
+    );
+    h.write_config(&config)?;
+    h.apply().await?;
+    let id = h
+        .state_json()
+        .await?
+        .attr("cfaccess_linked_app_policy.p", "id")?;
+
+    h.check(
+        h.emulator()
+            .delete_app_out_of_band(h.account_id(), &reports),
+        "delete the target out of band",
+    )?;
+    // The plan shows the attachment as gone and names the application.
+    let out = h
+        .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+        .await?;
+    let text = out.normalized();
+    h.check(
+        out.code == 2
+            && text.contains("Warning")
+            && text.contains("Target application not found")
+            && text.contains(&reports),
+        format!(
+            "plan must show the gone attachment with a warning (exit {}):\n{text}",
+            out.code
+        ),
+    )?;
+    // An apply that still lists it stops before any write.
+    let writes = h.emulator().write_count();
+    h.apply_expect_error(&format!("Target application not found.*{reports}"))
+        .await?;
+    h.check(
+        h.emulator().write_count() == writes,
+        "the failed apply wrote nothing",
+    )?;
+    // Destroy, with no extra flag, works anyway.
+    plain_destroy(&h).await?;
+    h.check(our_policies(&h).is_empty(), "policy deleted")?;
+    h.check(
+        h.emulator().policy(h.account_id(), &id).is_none(),
+        "policy gone",
+    )?;
+    h.check(
+        h.attachments(API) == vec![(API_EMPLOYEES.to_string(), 1)],
+        format!("API back to its own policy: {:?}", h.attachments(API)),
+    )?;
+    h.assert_emulator_empty_of_ours()
+}
+
+#[tokio::test]
+async fn destroy_after_the_mcp_app_was_deleted_outside_terraform() -> TestResult {
+    let h = fidelity_harness!();
+    let name = h.name("mcp");
+    // One policy linked through the resource, one to a literal MCP app id made in the
+    // dashboard; both MCP apps are then deleted out of band.
+    let dashboard_mcp = create_out_of_band(
+        &h,
+        "apps",
+        json!({"type": "self_hosted", "name": "Dashboard MCP", "domain": "mcp2.internal.example.com"}),
+    )
+    .await?;
+    h.write_config(&format!(
+        "resource \"cfaccess_mcp_server_app\" \"mcp\" {{\n  name   = {name:?}\n  domain = \"{name}.example.com\"\n}}\n\n{}\n{}",
+        policy(
+            "via_resource",
+            "cfaccess_mcp_server_app.mcp.uid",
+            &[&quoted(API), &quoted(WIKI)],
+            ""
+        ),
+        policy(
+            "literal",
+            &quoted(&dashboard_mcp),
+            &[&quoted(WIKI)],
+            "  precedence      = 9\n"
+        ),
+    ))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    let mcp_id = h
+        .state_json()
+        .await?
+        .attr("cfaccess_mcp_server_app.mcp", "id")?;
+    for app in [&mcp_id, &dashboard_mcp] {
+        h.check(
+            h.emulator().delete_app_out_of_band(h.account_id(), app),
+            "delete the MCP app out of band",
+        )?;
+    }
+    // The plan re-creates the MCP app; it does not fail.
+    let code = h.plan_exit_code().await?;
+    h.check(code == 2, "the deleted MCP app is planned again")?;
+    plain_destroy(&h).await?;
+    h.check(our_policies(&h).is_empty(), "policies deleted")?;
+    h.assert_emulator_empty_of_ours()
+}
