@@ -891,6 +891,68 @@ async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
 }
 
 #[tokio::test]
+async fn without_app_count_the_apps_show_which_candidate_is_in_use() {
+    // A policy list that leaves app_count out: the lookup lists the applications and
+    // leaves the candidate one of them uses alone, so the POST is sent again.
+    let (base, seen) = scripted::serve(|n, raw| {
+        let line = raw.request_line().to_owned();
+        if n == 0 {
+            assert!(line.starts_with("POST"), "{line}");
+            return scripted::json(502, json!({"success": false, "errors": [{"code": 0, "message": "bad gateway"}], "messages": [], "result": null}));
+        }
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let list = |result: Value| {
+            json!({"success": true, "errors": [], "messages": [], "result": result,
+                   "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}})
+        };
+        if line.starts_with("POST") {
+            return scripted::json(200, ok_envelope(policy_json("ours", "n", &now)));
+        }
+        if line.contains("/policies?") {
+            let mut theirs = policy_json("theirs", "n", &now);
+            theirs.as_object_mut().unwrap().remove("app_count");
+            return scripted::json(200, list(json!([theirs])));
+        }
+        if line.contains("/apps?") {
+            return scripted::json(200, list(json!([{"id": "app-1", "type": "self_hosted",
+                "policies": [{"id": "theirs", "precedence": 1}]}])));
+        }
+        panic!("unexpected request {line}")
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let body = PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy("n")
+    };
+    let policy = client.create_policy("acc", &body).await.unwrap();
+    assert_eq!(policy.id, "ours");
+    let lines: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.request_line()
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("/access/apps")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("POST")).count(),
+        2,
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_undecodable_create_response_still_yields_the_id() {
     // The POST is accepted but its result does not decode as a policy; reading the
     // policy by id afterwards gives the object.
