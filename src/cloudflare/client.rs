@@ -42,8 +42,8 @@ fn recovery_deadline(request_timeout: Duration) -> Duration {
 }
 
 /// Typed client of the Cloudflare Access API. Cheap to clone; every clone shares one
-/// connection pool, rate limiter, read cache, set of per-application locks and stop
-/// token.
+/// connection pool, rate limiter, read cache, set of per-application writers, set of
+/// claimed ids and stop token.
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
