@@ -1642,7 +1642,19 @@ impl Resource for McpServerAppResource {
                     &format!("create Access application {name:?}"),
                     &e,
                 ));
+                // The application exists although its answer could not be read: keep
+                // its id so Terraform tracks (and can destroy) it.
+                let new_state = e.created_id().map(|id| {
+                    Model {
+                        id: Some(id.to_owned()),
+                        uid: Some(id.to_owned()),
+                        account_id: Some(api.account_id.clone()),
+                        ..plan.clone()
+                    }
+                    .to_value()
+                });
                 return ApplyResult {
+                    new_state,
                     diagnostics,
                     ..Default::default()
                 };
@@ -1853,7 +1865,10 @@ impl Resource for McpServerAppResource {
         let body = update_body(&current, &plan);
         let mut app = current.clone();
         if body != current.to_update_body() {
-            match client.update_app(account, &app_id, &body).await {
+            // Built again from the writer's own fresh read, so nothing another writer
+            // changed since `current` is overwritten (and a retry reads again).
+            let rebuild = |fresh: &App| Ok(update_body(fresh, &plan));
+            match client.update_app_with(account, &app_id, rebuild).await {
                 Ok(updated) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
                     app = updated;
