@@ -90,8 +90,7 @@ fn is_admin_path(method: &Method, path: &str) -> bool {
 /// Compares without stopping at the first differing byte.
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0

@@ -214,7 +214,11 @@ async fn with_a_token_the_admin_api_requires_it() {
         (Method::DELETE, "/requests"),
         (Method::POST, "/edge/login"),
     ] {
-        assert_eq!(send(method.clone(), path, None).await, 401, "{method} {path}");
+        assert_eq!(
+            send(method.clone(), path, None).await,
+            401,
+            "{method} {path}"
+        );
         assert_eq!(
             send(method.clone(), path, Some("wrong")).await,
             401,
