@@ -1019,8 +1019,9 @@ mod panic_tests {
         }
         async fn read(&self, _: &Context, current: &Value, _: &[u8]) -> ReadResult {
             if boom(current) {
-                let none: Option<u8> = None;
-                none.expect("read exploded");
+                // A formatted message: the payload is a String, not a &str.
+                let what = "read";
+                panic!("{what} exploded");
             }
             ReadResult {
                 new_state: Some(current.clone()),
