@@ -215,7 +215,7 @@ expect_edge() {
 
 # ---------------------------------------------------------------------------------------
 step "Prove the wiring through the emulated Access edge"
-login="$(curl -sS -X POST -H 'Content-Type: application/json' \
+login="$(curl -sS -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
   -d "{\"app_id\": \"$mcp_app_id\", \"email\": \"$user_email\"}" "$admin/edge/login")"
 user_token="$(json_get token <<<"$login")" || fail "edge login failed: $login"
 say "$user_email signed in to the MCP server app; the MCP server now holds her token"
@@ -233,7 +233,7 @@ import json, sys
 app = json.loads(sys.argv[1])["result"]
 keep = [{"id": p["id"], "precedence": p["precedence"]} for p in app.get("policies", []) if p["id"] != sys.argv[2]]
 print(json.dumps(keep))' "$app_json" "$policy_id")"
-curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/json' -d "$remaining" \
+curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/json' -H "Authorization: Bearer $token" -d "$remaining" \
   "$admin/accounts/$account_id/apps/$wiki_id/attachments" || fail "out-of-band detach failed"
 say "someone removed the policy in the dashboard; the wiki keeps its other policies: $remaining"
 expect_edge 403 "Company wiki with the forwarded token" "$wiki_id" "${forward[@]}"
@@ -269,7 +269,7 @@ tf_must destroy -auto-approve -input=false -no-color
 show_changes headers
 expect_edge 403 "Internal API with the forwarded token" "$api_id" "${forward[@]}"
 expect_edge 403 "Company wiki with the forwarded token" "$wiki_id" "${forward[@]}"
-left="$(curl -sS "$admin/" | python3 -c '
+left="$(curl -sS -H "Authorization: Bearer $token" "$admin/" | python3 -c '
 import json, sys
 acc = json.load(sys.stdin)["accounts"].get(sys.argv[1], {})
 print("%d apps, %d policies" % (acc.get("apps", -1), acc.get("policies", -1)))' "$account_id")"

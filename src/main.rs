@@ -35,6 +35,7 @@ Usage:
 Environment:
     TF_LOG_PROVIDER / TF_LOG     log level (TRACE, DEBUG, INFO, WARN, ERROR)
     CFACCESS_PLUGIN_TRANSPORT    `tcp` to listen on 127.0.0.1 instead of a unix socket
+                                 (refused without TLS, e.g. in --debug mode)
 ";
 
 enum Command {

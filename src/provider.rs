@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::cloudflare::{Client, ClientConfig, SecretString};
+use crate::cloudflare::{
+    Client, ClientConfig, MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND, SecretString,
+    check_base_url,
+};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
     Attribute, AttributePath, ConfigureRequest, Context, DataSource, Diagnostic, Diagnostics,
@@ -172,27 +175,27 @@ pub fn is_account_id(s: &str) -> bool {
 }
 
 fn validate_base_url(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
-    if let Some(s) = v.as_str() {
-        let ok = url::Url::parse(s)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-        if !ok {
-            diags.attr_error(
-                path.clone(),
-                "Invalid base URL",
-                format!("Attribute {path} must be an http(s) URL such as \"https://api.cloudflare.com/client/v4\"; got {s:?}."),
-            );
-        }
+    if let Some(s) = v.as_str()
+        && let Err(why) = check_base_url(s)
+    {
+        diags.attr_error(
+            path.clone(),
+            "Invalid base URL",
+            format!("Attribute {path} {why}; got {s:?}. Cloudflare's API is \"https://api.cloudflare.com/client/v4\"."),
+        );
     }
 }
 
 fn validate_rps(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
     if let Value::Number(n) = v
-        && !n.as_f64().is_some_and(|f| f > 0.0 && f <= 1000.0)
+        && !n
+            .as_f64()
+            .is_some_and(|f| (MIN_REQUESTS_PER_SECOND..=MAX_REQUESTS_PER_SECOND).contains(&f))
     {
         diags.attr_error(
             path.clone(),
             "Invalid rate",
-            format!("Attribute {path} must be greater than 0 and at most 1000; got {n}."),
+            format!("Attribute {path} must be between {MIN_REQUESTS_PER_SECOND} (one request every 100 seconds) and {MAX_REQUESTS_PER_SECOND}; got {n}."),
         );
     }
 }
@@ -213,7 +216,7 @@ pub fn provider_schema() -> Schema {
                 .validator(Validator::Custom(validate_account_id)),
             Attribute::string("base_url")
                 .optional()
-                .description("Base URL of the Cloudflare v4 API, including `/client/v4`. Falls back to `CLOUDFLARE_BASE_URL`, then `https://api.cloudflare.com/client/v4`. Point it at the `cfaccess-emulator` to work offline.")
+                .description("Base URL of the Cloudflare v4 API, including `/client/v4`. Falls back to `CLOUDFLARE_BASE_URL`, then `https://api.cloudflare.com/client/v4`. Must use `https://`: the API token travels with every request, so `http://` is refused except on a loopback host (`localhost`, `127.0.0.1`, `[::1]`), e.g. the `cfaccess-emulator` when working offline.")
                 .validator(Validator::Custom(validate_base_url)),
             Attribute::number("max_retries")
                 .optional()
@@ -225,7 +228,7 @@ pub fn provider_schema() -> Schema {
                 .validator(Validator::Duration { min_secs: 1, max_secs: 600 }),
             Attribute::number("requests_per_second")
                 .optional()
-                .description("Client-side rate limit shared by every resource of this provider instance. Default 3.5, which stays under Cloudflare's 1,200 requests per 5 minutes.")
+                .description("Client-side rate limit shared by every resource of this provider instance, in requests per second: at least 0.01 (one request every 100 seconds) and at most 1000. Default 3.5, which stays under Cloudflare's 1,200 requests per 5 minutes.")
                 .validator(Validator::Custom(validate_rps)),
         ],
     )
@@ -357,6 +360,95 @@ mod tests {
         assert_eq!(provider_schema().internal_problems(), Vec::<String>::new());
         let token = provider_schema().attribute("api_token").cloned();
         assert!(token.is_some_and(|a| a.sensitive));
+    }
+
+    fn errors_at(
+        check: fn(&Value, &AttributePath, &mut Diagnostics),
+        name: &str,
+        v: Value,
+    ) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        check(&v, &AttributePath::root(name), &mut diags);
+        diags
+            .iter()
+            .map(|d| {
+                assert_eq!(d.attribute, Some(AttributePath::root(name)));
+                format!("{}: {}", d.summary, d.detail)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn base_url_refuses_cleartext_except_on_loopback() {
+        for ok in [
+            "https://api.cloudflare.com/client/v4",
+            "http://127.0.0.1:8787/client/v4",
+            "http://localhost:8787/client/v4",
+            "http://[::1]:8787/client/v4",
+        ] {
+            assert!(
+                errors_at(validate_base_url, "base_url", Value::string(ok)).is_empty(),
+                "{ok}"
+            );
+        }
+        let errors = errors_at(
+            validate_base_url,
+            "base_url",
+            Value::string("http://api.example.net/client/v4"),
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("base_url"), "{}", errors[0]);
+        assert!(errors[0].contains("cleartext"), "{}", errors[0]);
+    }
+
+    #[tokio::test]
+    async fn configure_refuses_a_cleartext_base_url_before_any_client_exists() {
+        let provider = CfAccessProvider::new();
+        let config = crate::tfplugin::plan::fill_nulls(
+            &provider_schema(),
+            &Value::object([
+                ("api_token", Value::string("tok-secret-value")),
+                (
+                    "base_url",
+                    Value::string("http://api.example.net/client/v4"),
+                ),
+            ]),
+        );
+        let ctx = Context {
+            stop: tokio_util::sync::CancellationToken::new(),
+            rpc: "ConfigureProvider",
+        };
+        let diags = provider
+            .configure(
+                &ctx,
+                ConfigureRequest {
+                    config,
+                    terraform_version: "1.0.3".into(),
+                },
+            )
+            .await;
+        assert!(diags.has_errors());
+        let d = diags.iter().next().unwrap();
+        assert_eq!(d.attribute, Some(AttributePath::root("base_url")));
+        assert!(d.detail.contains("cleartext"), "{}", d.detail);
+        assert!(!d.detail.contains("tok-secret-value"));
+        assert!(!provider.data.is_ready());
+    }
+
+    #[test]
+    fn requests_per_second_has_a_bounded_range() {
+        let number = |s: &str| Value::Number(crate::tfplugin::Number::parse(s).unwrap());
+        for ok in ["0.01", "3.5", "1000"] {
+            assert!(
+                errors_at(validate_rps, "requests_per_second", number(ok)).is_empty(),
+                "{ok}"
+            );
+        }
+        for bad in ["0", "-1", "0.009", "1e-300", "1000.5", "1e300"] {
+            let errors = errors_at(validate_rps, "requests_per_second", number(bad));
+            assert_eq!(errors.len(), 1, "{bad}");
+            assert!(errors[0].contains("between 0.01"), "{}", errors[0]);
+        }
     }
 
     #[test]

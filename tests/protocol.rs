@@ -488,10 +488,12 @@ async fn tcp_transport_binds_127_0_0_1_within_the_port_range() {
 }
 
 #[tokio::test]
-async fn without_a_client_certificate_it_serves_plaintext() {
+async fn without_a_client_certificate_it_serves_plaintext_on_a_private_unix_socket() {
     // TF_DISABLE_PLUGIN_TLS: Terraform sets no PLUGIN_CLIENT_CERT.
     let plugin = Plugin::start(terraform_command(None));
     assert_eq!(plugin.handshake.cert_field, "");
+    assert_eq!(plugin.handshake.addr.network, "unix");
+    assert_private_socket(&plugin.handshake.addr.address);
     let channel = support::channel(&plugin.handshake.addr, None)
         .await
         .unwrap();
@@ -499,6 +501,57 @@ async fn without_a_client_certificate_it_serves_plaintext() {
         .get_provider_schema(pb::get_provider_schema::Request {})
         .await
         .unwrap();
+}
+
+/// The socket sits alone in a directory of mode 0700, so no other user can reach it.
+fn assert_private_socket(socket: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let socket = std::path::Path::new(socket);
+    let dir = socket.parent().expect("socket in a directory");
+    let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "directory {} has mode {mode:o}", dir.display());
+    let entries: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
+    assert_eq!(entries.len(), 1, "the directory holds only the socket");
+}
+
+/// Runs the binary with `cmd`'s environment and expects it to refuse to serve: a
+/// non-zero exit, nothing on stdout, and `why` on stderr.
+fn assert_refuses_to_serve(mut cmd: std::process::Command, why: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cmd
+        .env("PLUGIN_UNIX_SOCKET_DIR", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{:?}", out.status);
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(why), "{stderr}");
+}
+
+#[tokio::test]
+async fn tcp_without_tls_is_refused() {
+    // TF_DISABLE_PLUGIN_TLS together with the TCP transport.
+    let mut cmd = terraform_command(None);
+    cmd.env("CFACCESS_PLUGIN_TRANSPORT", "tcp");
+    assert_refuses_to_serve(
+        cmd,
+        "refusing to serve the plugin protocol over TCP without TLS",
+    );
+}
+
+#[tokio::test]
+async fn debug_mode_over_tcp_is_refused() {
+    let mut cmd = std::process::Command::new(support::plugin::BINARY);
+    cmd.arg("--debug")
+        .env_remove(support::plugin::MAGIC_COOKIE_KEY)
+        .env_remove("PLUGIN_CLIENT_CERT")
+        .env("CFACCESS_PLUGIN_TRANSPORT", "tcp");
+    assert_refuses_to_serve(cmd, "over TCP without TLS");
 }
 
 #[tokio::test]
@@ -590,6 +643,16 @@ async fn debug_mode_prints_reattach_config_and_serves_without_tls() {
         network: "unix".to_string(),
         address: entry["Addr"]["String"].as_str().unwrap().to_string(),
     };
+    assert_private_socket(&addr.address);
+    let socket_dir = std::path::Path::new(&addr.address)
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    assert_eq!(
+        socket_dir.parent(),
+        Some(dir.path()),
+        "a fresh directory per run"
+    );
     let channel = support::channel(&addr, None).await.unwrap();
     ProviderClient::new(channel)
         .get_provider_schema(pb::get_provider_schema::Request {})
@@ -614,6 +677,7 @@ async fn debug_mode_prints_reattach_config_and_serves_without_tls() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(!socket_dir.exists(), "socket and directory removed at exit");
 }
 
 // ---------------------------------------------------------------------------------

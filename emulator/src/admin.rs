@@ -1,5 +1,6 @@
 //! `/__emulator`: the admin API (request log, faults, state, out-of-band changes) and the
-//! emulated Access edge. Not authenticated, not logged, not rate-limited.
+//! emulated Access edge. Not logged, not rate-limited; with `--token` it requires that
+//! token (see `server::require_admin_token`), edge decisions excepted.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -22,7 +22,8 @@ OPTIONS:
     --seed-demo            seed the downstream demo apps \"Internal API\" and \"Company wiki\"
     --token TOKEN          accept only this bearer token (default: any non-empty bearer token)
     --account ID           account id to serve (repeatable) [default: 023e105f4ecef8ad9ca31a8372d0c353]
-    --rate-limit N/SECS    requests per window per token [default: 1200/300]; `off` disables it
+    --rate-limit N/SECS    requests per window per token [default: 1200/300]; `off` disables it;
+                           SECS at most 86400 (one day)
     --fault SPEC           inject a fault (repeatable): METHOD:PATH:KIND:COUNT, e.g.
                            POST:/accounts/*/access/policies:503:2
                            PUT:/accounts/*/access/apps/*:drop:1
@@ -33,6 +34,21 @@ OPTIONS:
 On start it prints one line to stdout: `cfaccess-emulator listening on http://HOST:PORT`.
 Point the provider at http://HOST:PORT/client/v4. Logs go to stderr (RUST_LOG=debug for more).
 ";
+
+/// Longest accepted `--rate-limit` window. Cloudflare's is 300 s; a day is already
+/// far beyond any test, and bounding it keeps every `Instant + window` representable.
+const MAX_RATE_WINDOW_SECS: u64 = 86_400;
+
+/// The warning printed when the emulator listens beyond loopback, if it does.
+fn exposure_warning(listen: SocketAddr) -> Option<String> {
+    (!listen.ip().is_loopback()).then(|| {
+        format!(
+            "listening on {listen}, which is reachable from other machines: the emulator \
+             is a test tool without TLS, and anyone who can reach it can use its API (and, \
+             without --token, its admin API, which can replace the whole state)"
+        )
+    })
+}
 
 /// What the command line asked for.
 struct Args {
@@ -56,6 +72,11 @@ fn parse_rate_limit(v: &str) -> Result<RateLimit, String> {
     if requests == 0 || secs == 0 {
         return Err(format!(
             "--rate-limit '{v}': both numbers must be positive (or use off)"
+        ));
+    }
+    if secs > MAX_RATE_WINDOW_SECS {
+        return Err(format!(
+            "--rate-limit '{v}': the window may be at most {MAX_RATE_WINDOW_SECS} seconds (one day)"
         ));
     }
     Ok(RateLimit {
@@ -144,6 +165,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(warning) = args.config.listen.and_then(exposure_warning) {
+        tracing::warn!("{warning}");
+    }
     let emulator = match Emulator::start(args.config).await {
         Ok(e) => e,
         Err(e) => {
@@ -233,8 +257,70 @@ mod tests {
             &["--listen", "nope"],
             &["--rate-limit", "5"],
             &["--rate-limit", "0/5"],
+            &["--rate-limit", "1/18446744073709551615"],
+            &["--rate-limit", "1/86401"],
+            &["--rate-limit", "99999999999/5"],
+            &["--rate-limit", "/"],
+            &["--rate-limit", "1/-5"],
+            &["--listen", "127.0.0.1:99999"],
+            &["--token"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse(&["--rate-limit", "1/86400"]).is_ok());
+    }
+
+    #[test]
+    fn arbitrary_arguments_never_panic() {
+        // Every flag with awkward values, and odd spellings, in sequence.
+        let values = [
+            "",
+            "=",
+            "/",
+            "0",
+            "-1",
+            "1/0",
+            "1/1e9",
+            "4294967296/1",
+            "1/1/1",
+            "off=",
+            "::1",
+            "[::1]:0",
+            "0.0.0.0:0",
+            "\u{0}",
+            "ünï/cödé",
+            "*:*:*:*",
+            "POST:/**:503:x",
+        ];
+        let flags = [
+            "--listen",
+            "--state",
+            "--seed",
+            "--token",
+            "--account",
+            "--rate-limit",
+            "--fault",
+            "--seed-demo",
+            "--bogus",
+            "-V=",
+            "--=",
+        ];
+        for flag in flags {
+            for value in values {
+                let _ = parse(&[flag, value]);
+                let _ = parse(&[&format!("{flag}={value}")]);
+            }
+        }
+    }
+
+    #[test]
+    fn listening_beyond_loopback_warns() {
+        let warn = |s: &str| exposure_warning(s.parse().unwrap());
+        assert!(warn("127.0.0.1:8787").is_none());
+        assert!(warn("[::1]:8787").is_none());
+        for exposed in ["0.0.0.0:8787", "[::]:8787", "192.168.1.5:80"] {
+            let text = warn(exposed).expect(exposed);
+            assert!(text.contains("reachable from other machines"), "{text}");
         }
     }
 }

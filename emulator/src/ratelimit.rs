@@ -54,20 +54,56 @@ impl Decision {
     }
 }
 
+/// Longest window honoured; longer ones are shortened to it, so `Instant + window`
+/// can never overflow.
+const MAX_WINDOW: Duration = Duration::from_secs(86_400);
+
+/// Windows kept before stale ones are swept (principals with no request in the
+/// current window): without the sweep every distinct token ever seen would stay.
+const SWEEP_AT: usize = 1024;
+
+/// Most principals tracked at once. Beyond it (a flood of distinct tokens within one
+/// window) the least recently seen are forgotten, which only makes the limit laxer
+/// for them.
+const MAX_PRINCIPALS: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Windows {
+    by_principal: HashMap<String, VecDeque<Instant>>,
+    /// Size at which the next sweep runs (amortised: at least twice what survived).
+    sweep_at: usize,
+}
+
 /// Request timestamps per principal within the current window.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     limit: Option<RateLimit>,
-    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    windows: Mutex<Windows>,
 }
 
 impl RateLimiter {
     pub fn new(limit: RateLimit) -> RateLimiter {
-        let limit = (!limit.is_disabled()).then_some(limit);
+        let limit = (!limit.is_disabled()).then(|| RateLimit {
+            requests: limit.requests,
+            per: limit.per.min(MAX_WINDOW),
+        });
         RateLimiter {
             limit,
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(Windows {
+                by_principal: HashMap::new(),
+                sweep_at: SWEEP_AT,
+            }),
         }
+    }
+
+    /// Principals currently tracked.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_principal
+            .len()
     }
 
     /// Counts a request of `principal` at `now`, unless it is over the limit.
@@ -76,7 +112,15 @@ impl RateLimiter {
             return Decision::Unlimited;
         };
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let window = windows.entry(principal.to_string()).or_default();
+        if windows.by_principal.len() >= windows.sweep_at
+            && !windows.by_principal.contains_key(principal)
+        {
+            windows.sweep(now, limit.per);
+        }
+        let window = windows
+            .by_principal
+            .entry(principal.to_string())
+            .or_default();
         while window
             .front()
             .is_some_and(|t| now.duration_since(*t) >= limit.per)
@@ -107,6 +151,32 @@ impl RateLimiter {
                 reset: wall + wait,
             }
         }
+    }
+}
+
+impl Windows {
+    /// Drops windows with no request younger than `per`, then, if still at
+    /// [`MAX_PRINCIPALS`], the least recently active ones down to half of it.
+    fn sweep(&mut self, now: Instant, per: Duration) {
+        self.by_principal.retain(|_, window| {
+            window
+                .back()
+                .is_some_and(|last| now.saturating_duration_since(*last) < per)
+        });
+        if self.by_principal.len() >= MAX_PRINCIPALS {
+            let mut last_seen: Vec<(Instant, String)> = self
+                .by_principal
+                .iter()
+                .filter_map(|(k, w)| w.back().map(|t| (*t, k.clone())))
+                .collect();
+            last_seen.sort();
+            // Down to half, so a flood sorts once per MAX_PRINCIPALS / 2 new tokens.
+            let excess = self.by_principal.len() - MAX_PRINCIPALS / 2;
+            for (_, key) in last_seen.into_iter().take(excess) {
+                self.by_principal.remove(&key);
+            }
+        }
+        self.sweep_at = (self.by_principal.len() * 2).clamp(SWEEP_AT, MAX_PRINCIPALS);
     }
 }
 
@@ -151,6 +221,57 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn windows_of_idle_principals_are_evicted() {
+        let rl = RateLimiter::new(RateLimit {
+            requests: 5,
+            per: Duration::from_secs(10),
+        });
+        let t0 = Instant::now();
+        for i in 0..SWEEP_AT {
+            rl.check(&format!("token-{i}"), t0);
+        }
+        assert_eq!(rl.tracked(), SWEEP_AT);
+        // A window later, the next new principal triggers a sweep of all idle ones.
+        rl.check("late", t0 + Duration::from_secs(11));
+        assert_eq!(rl.tracked(), 1);
+    }
+
+    #[test]
+    fn a_flood_of_tokens_within_one_window_stays_bounded() {
+        let rl = RateLimiter::new(RateLimit {
+            requests: 5,
+            per: Duration::from_secs(300),
+        });
+        let t0 = Instant::now();
+        for i in 0..(MAX_PRINCIPALS * 2) {
+            rl.check(&format!("token-{i}"), t0 + Duration::from_micros(i as u64));
+        }
+        assert!(rl.tracked() <= MAX_PRINCIPALS, "{}", rl.tracked());
+        // The most recent principal is still limited as before.
+        let last = format!("token-{}", MAX_PRINCIPALS * 2 - 1);
+        assert!(matches!(
+            rl.check(&last, t0 + Duration::from_secs(1)),
+            Decision::Allowed { remaining: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn a_huge_window_cannot_overflow() {
+        let rl = RateLimiter::new(RateLimit {
+            requests: 1,
+            per: Duration::from_secs(u64::MAX),
+        });
+        let t0 = Instant::now();
+        assert!(matches!(rl.check("a", t0), Decision::Allowed { .. }));
+        match rl.check("a", t0) {
+            Decision::Limited {
+                retry_after_secs, ..
+            } => assert!(retry_after_secs <= 86_400),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

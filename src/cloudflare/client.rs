@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::app_writer::AppWriters;
 use super::cache::{KindCache, Lookup};
-use super::config::ClientConfig;
+use super::config::{ClientConfig, MAX_LIST_PAGES};
 use super::error::ApiError;
 use super::fresh::FreshList;
 use super::lock;
@@ -242,6 +242,19 @@ impl Client {
                 // A server that ignores `page` would loop forever.
                 tracing::warn!(path = %path, page, "list page repeated earlier entries; stopping");
                 break;
+            }
+            if page >= MAX_LIST_PAGES {
+                // A server that keeps inventing entries would otherwise be listed
+                // forever, into memory. Partial lists are never used: they would make
+                // objects look deleted.
+                return Err(ApiError::Decode {
+                    method: "GET".into(),
+                    path,
+                    message: format!(
+                        "the list did not end after {MAX_LIST_PAGES} pages of {per_page}; \
+                         refusing to read more"
+                    ),
+                });
             }
             page += 1;
         }
@@ -870,6 +883,74 @@ mod tests {
         assert!(created_since(Some("2026-08-20T09:50:00Z"), since).is_none());
         assert!(created_since(None, since).is_none());
         assert!(created_since(Some("garbage"), since).is_none());
+    }
+}
+
+#[cfg(test)]
+mod page_cap_tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// A server that answers every list request with one full page holding an object
+    /// never seen before, and never a total: a list that does not end on its own.
+    async fn endless_server() -> (String, Arc<std::sync::atomic::AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/client/v4", listener.local_addr().unwrap());
+        let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = served.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    loop {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let body = format!(
+                            r#"{{"success":true,"errors":[],"messages":[],"result":[{{"id":"app-{n}","type":"self_hosted"}}],"result_info":{{"per_page":1}}}}"#
+                        );
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (base, served)
+    }
+
+    #[tokio::test]
+    async fn a_list_that_never_ends_is_refused_at_the_page_cap() {
+        let (base, served) = endless_server().await;
+        let client = Client::new(
+            ClientConfig {
+                base_url: base,
+                api_token: "t".into(),
+                requests_per_second: 0.0,
+                page_size: 1,
+                max_retries: 0,
+                ..Default::default()
+            },
+            CancellationToken::new(),
+        )
+        .unwrap();
+        let error = client
+            .list_apps("acc", &AppFilter::default())
+            .await
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("did not end after 1000 pages"), "{text}");
+        assert_eq!(
+            served.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_LIST_PAGES
+        );
     }
 }
 

@@ -30,7 +30,10 @@ pub mod secret;
 mod transport;
 
 pub use client::Client;
-pub use config::{ClientConfig, DEFAULT_BASE_URL, DISABLE_READ_COALESCING_ENV};
+pub use config::{
+    BaseUrlError, ClientConfig, DEFAULT_BASE_URL, DISABLE_READ_COALESCING_ENV, MAX_LIST_PAGES,
+    MAX_REQUESTS_PER_SECOND, MAX_RESPONSE_BYTES, MIN_REQUESTS_PER_SECOND, check_base_url,
+};
 pub use error::{ApiError, CfMessage};
 pub use models::app::{
     App, AppFilter, AttachedPolicy, AttachmentRef, Deleted, PolicyLink, SaasApp,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::config::{MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND};
 use super::error::ApiError;
 use super::lock;
 
@@ -30,10 +31,13 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// `requests_per_second` ≤ 0 or non-finite disables limiting; `burst` is at least 1.
+    /// `requests_per_second` ≤ 0 or non-finite disables limiting; any other rate is
+    /// clamped to [`MIN_REQUESTS_PER_SECOND`]..=[`MAX_REQUESTS_PER_SECOND`], so the wait
+    /// for one token (`1 / rate`) is always a representable `Duration`. `burst` is at
+    /// least 1.
     pub fn new(requests_per_second: f64, burst: u32) -> Self {
         let rate = (requests_per_second.is_finite() && requests_per_second > 0.0)
-            .then_some(requests_per_second);
+            .then(|| requests_per_second.clamp(MIN_REQUESTS_PER_SECOND, MAX_REQUESTS_PER_SECOND));
         let burst = f64::from(burst.max(1));
         RateLimiter {
             rate,
@@ -230,6 +234,26 @@ mod tests {
         // No rate: unlimited afterwards (nothing to wait for, so no reservation).
         for _ in 0..100 {
             assert!(matches!(limiter.reserve(), Reservation::Granted));
+        }
+    }
+
+    #[test]
+    fn absurd_rates_cannot_panic() {
+        // 1e-300 requests per second used to overflow Duration::from_secs_f64(1 / rate).
+        for rate in [1e-300, f64::MIN_POSITIVE, 1e-9, 1e300, f64::MAX] {
+            let limiter = RateLimiter::new(rate, 1);
+            for _ in 0..3 {
+                match limiter.reserve() {
+                    Reservation::Granted => {}
+                    Reservation::GrantedAfter(wait) => {
+                        assert!(wait <= Duration::from_secs(201), "{rate}: {wait:?}")
+                    }
+                    Reservation::Paused(_) => unreachable!(),
+                }
+            }
+        }
+        for off in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(RateLimiter::new(off, 1).rate.is_none(), "{off}");
         }
     }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 /// Holds a credential (API token, OAuth client secret).
 ///
@@ -59,6 +60,28 @@ impl<'de> Deserialize<'de> for SecretString {
     }
 }
 
+/// `Debug` for a map of fields kept verbatim from the API (an object's `extra`): the
+/// keys, never the values. Those fields are whatever the API added after this provider
+/// was written, so any of them may be a credential.
+pub struct RedactedMap<'a>(pub &'a Map<String, Value>);
+
+impl fmt::Debug for RedactedMap<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, Redacted)))
+            .finish()
+    }
+}
+
+/// Prints `[redacted]` in place of a value.
+pub(crate) struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +93,78 @@ mod tests {
         assert_eq!(format!("{secret:?}"), "[redacted]");
         assert_eq!(format!("{:?}", Some(secret.clone())), "Some([redacted])");
         assert_eq!(secret.expose(), "tok-123456");
+    }
+
+    #[test]
+    fn redacted_map_shows_keys_only() {
+        let mut map = Map::new();
+        map.insert("new_secret_field".into(), Value::from("hunter2"));
+        assert_eq!(
+            format!("{:?}", RedactedMap(&map)),
+            r#"{"new_secret_field": [redacted]}"#
+        );
+    }
+
+    /// Every type of the client that can hold the API token, a client secret or an
+    /// unknown API field, formatted with `{:?}` and `{:#?}`: none shows a secret.
+    #[test]
+    fn no_client_type_debug_prints_a_secret() {
+        use crate::cloudflare::models::app::{App, AttachedPolicy, SaasApp};
+        use crate::cloudflare::models::policy::{Policy, PolicyBody};
+        use crate::cloudflare::{Client, ClientConfig};
+
+        const TOKEN: &str = "tok-0123456789-very-secret";
+        const CLIENT_SECRET: &str = "cs-0123456789-very-secret";
+        const EXTRA_SECRET: &str = "xs-0123456789-very-secret";
+        let mut extra = Map::new();
+        extra.insert("future_secret".into(), Value::from(EXTRA_SECRET));
+
+        let config = ClientConfig::new("https://api.cloudflare.com/client/v4", TOKEN.into());
+        let client = Client::new(config.clone(), tokio_util::sync::CancellationToken::new())
+            .expect("client");
+        let saas = SaasApp {
+            client_id: Some("cid".into()),
+            client_secret: Some(SecretString::new(CLIENT_SECRET)),
+            extra: extra.clone(),
+            ..Default::default()
+        };
+        let app = App {
+            id: "app-1".into(),
+            name: Some("visible name".into()),
+            saas_app: Some(saas.clone()),
+            policies: vec![AttachedPolicy {
+                id: "p1".into(),
+                rest: extra.clone(),
+                ..Default::default()
+            }],
+            extra: extra.clone(),
+            ..Default::default()
+        };
+        let policy = Policy {
+            id: "p1".into(),
+            extra: extra.clone(),
+            ..Default::default()
+        };
+        let body = PolicyBody {
+            name: "n".into(),
+            extra: extra.clone(),
+            ..Default::default()
+        };
+        let printed = [
+            format!("{config:?}{config:#?}"),
+            format!("{client:?}{client:#?}"),
+            format!("{saas:?}{saas:#?}"),
+            format!("{app:?}{app:#?}"),
+            format!("{policy:?}{policy:#?}"),
+            format!("{body:?}{body:#?}"),
+        ];
+        for text in printed {
+            for secret in [TOKEN, CLIENT_SECRET, EXTRA_SECRET] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+        }
+        // Still useful: the structure and non-secret fields are there.
+        let app_text = format!("{app:?}");
+        assert!(app_text.contains("visible name") && app_text.contains("future_secret"));
     }
 }

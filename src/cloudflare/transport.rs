@@ -14,7 +14,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::config::ClientConfig;
+use super::config::{ClientConfig, MAX_RESPONSE_BYTES, check_base_url};
 use super::envelope::{Envelope, body_preview};
 use super::error::ApiError;
 use super::rate_limit::{Permits, RateLimiter, sleep_or_stop};
@@ -103,18 +103,9 @@ pub(crate) struct Transport {
 impl Transport {
     pub fn new(config: &ClientConfig, stop: CancellationToken) -> Result<Transport, ApiError> {
         let base_url = config.base_url.trim().trim_end_matches('/').to_owned();
-        let parsed = url::Url::parse(&base_url)
-            .map_err(|e| ApiError::InvalidConfig(format!("base_url is not a valid URL: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ApiError::InvalidConfig(
-                "base_url must use http or https".into(),
-            ));
-        }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(ApiError::InvalidConfig(
-                "base_url must not contain credentials".into(),
-            ));
-        }
+        // https only (http on loopback): the bearer token goes with every request.
+        check_base_url(&base_url)
+            .map_err(|why| ApiError::InvalidConfig(format!("base_url {why}")))?;
         if config.api_token.is_empty() {
             return Err(ApiError::InvalidConfig("api_token is empty".into()));
         }
@@ -324,8 +315,25 @@ impl Transport {
         };
         let status = response.status();
         let retry_after = parse_retry_after(response.headers(), status.as_u16(), SystemTime::now());
-        let body = match until_stopped(abandon, &self.stop, response.bytes()).await {
-            Some(body) => body,
+        let body = match until_stopped(
+            abandon,
+            &self.stop,
+            read_capped(response, MAX_RESPONSE_BYTES),
+        )
+        .await
+        {
+            Some(Ok(body)) => body,
+            Some(Err(TooLarge)) => {
+                return Attempt::Done(Err(ApiError::Decode {
+                    method: method_text,
+                    path: request.path.clone(),
+                    message: format!(
+                        "the response body is larger than {} MiB, more than any Access API \
+                         response should be; refused rather than read",
+                        MAX_RESPONSE_BYTES / (1024 * 1024)
+                    ),
+                }));
+            }
             None => return Attempt::Done(Err(ApiError::Cancelled)),
         };
         let latency_ms = started.elapsed().as_millis() as u64;
@@ -515,6 +523,118 @@ fn detached() -> bool {
 fn never_stopped() -> &'static CancellationToken {
     static NEVER: std::sync::OnceLock<CancellationToken> = std::sync::OnceLock::new();
     NEVER.get_or_init(CancellationToken::new)
+}
+
+/// A response body over the size cap.
+struct TooLarge;
+
+/// Reads a response body, refusing it (without reading the rest) as soon as it is
+/// known to exceed `cap` bytes: from `content-length`, or while streaming a body that
+/// has none or understates it.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Result<Vec<u8>, reqwest::Error>, TooLarge> {
+    let cap_u64 = u64::try_from(cap).unwrap_or(u64::MAX);
+    if response.content_length().is_some_and(|len| len > cap_u64) {
+        return Err(TooLarge);
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Ok(body)),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod body_cap_tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt as _;
+
+    /// Serves one raw HTTP response per connection; returns the base URL.
+    async fn serve_raw(head: String, body_len: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let head = head.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let chunk = vec![b' '; 64 * 1024];
+                    let mut left = body_len;
+                    while left > 0 {
+                        let n = left.min(chunk.len());
+                        if socket.write_all(&chunk[..n]).await.is_err() {
+                            return;
+                        }
+                        left -= n;
+                    }
+                });
+            }
+        });
+        base
+    }
+
+    async fn fetch(base: &str, cap: usize) -> Result<Result<Vec<u8>, reqwest::Error>, TooLarge> {
+        let response = reqwest::get(format!("{base}/x")).await.unwrap();
+        read_capped(response, cap).await
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_cap_are_refused_with_or_without_a_length() {
+        let declared = serve_raw(
+            "HTTP/1.1 200 OK\r\ncontent-length: 5000\r\nconnection: close\r\n\r\n".into(),
+            5000,
+        )
+        .await;
+        assert!(matches!(fetch(&declared, 1024).await, Err(TooLarge)));
+        assert_eq!(
+            fetch(&declared, 5000).await.ok().unwrap().unwrap().len(),
+            5000
+        );
+        // No content-length: the cap is enforced while streaming.
+        let streamed = serve_raw("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".into(), 5000).await;
+        assert!(matches!(fetch(&streamed, 1024).await, Err(TooLarge)));
+        assert_eq!(
+            fetch(&streamed, 8192).await.ok().unwrap().unwrap().len(),
+            5000
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_api_response_is_a_clear_error_not_a_retry() {
+        let huge = MAX_RESPONSE_BYTES + 1;
+        let base = serve_raw(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {huge}\r\nconnection: close\r\n\r\n"
+            ),
+            huge,
+        )
+        .await;
+        let config = ClientConfig {
+            base_url: base,
+            api_token: "t".into(),
+            requests_per_second: 0.0,
+            ..Default::default()
+        };
+        let transport = Transport::new(&config, CancellationToken::new()).unwrap();
+        let request = Request::new(Method::GET, "/accounts/a/access/apps".into());
+        let error = transport.execute(&request).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("GET /accounts/a/access/apps"), "{text}");
+        assert!(text.contains("larger than 32 MiB"), "{text}");
+        assert_eq!(transport.stats().requests, 1, "refused, not retried");
+    }
 }
 
 /// Awaits `future`; when `abandon` is set and `stop` fires first, gives up (`None`).

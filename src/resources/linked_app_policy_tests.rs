@@ -287,6 +287,7 @@ impl World {
         let http = reqwest::Client::new();
         let login: serde_json::Value = http
             .post(format!("{}/edge/login", self.emu.admin_url()))
+            .bearer_auth(TOKEN)
             .json(&json!({"app_id": login_app, "email": "alice@example.com"}))
             .send()
             .await

@@ -614,7 +614,8 @@ pub struct OAuthModel {
 }
 
 /// The resource's state, mirroring the schema. Unknown values read as `None`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// `Debug` is written by hand so that `client_secret` never prints.
+#[derive(Clone, Default, PartialEq)]
 pub struct Model {
     pub id: Option<String>,
     pub uid: Option<String>,
@@ -634,6 +635,56 @@ pub struct Model {
     pub inbound_token_header: Option<String>,
     pub downstream_token_header: Option<String>,
     pub downstream_token_prefix: Option<String>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("id", &self.id)
+            .field("uid", &self.uid)
+            .field("aud", &self.aud)
+            .field("name", &self.name)
+            .field("app_type", &self.app_type)
+            .field("domain", &self.domain)
+            .field("session_duration", &self.session_duration)
+            .field("allowed_idps", &self.allowed_idps)
+            .field("auto_redirect_to_identity", &self.auto_redirect_to_identity)
+            .field("policy_ids", &self.policy_ids)
+            .field("saas", &self.saas)
+            .field("account_id", &self.account_id)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("inbound_token_header", &self.inbound_token_header)
+            .field("downstream_token_header", &self.downstream_token_header)
+            .field("downstream_token_prefix", &self.downstream_token_prefix)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod model_debug_tests {
+    use super::Model;
+
+    #[test]
+    fn model_debug_never_prints_the_client_secret() {
+        let model = Model {
+            name: Some("visible".into()),
+            client_secret: Some("cs-very-secret-value".into()),
+            ..Default::default()
+        };
+        for text in [format!("{model:?}"), format!("{model:#?}")] {
+            assert!(!text.contains("cs-very-secret-value"), "{text}");
+            assert!(
+                text.contains("[redacted]") && text.contains("visible"),
+                "{text}"
+            );
+        }
+        // None stays visibly None, so a missing secret is still diagnosable.
+        assert!(format!("{:?}", Model::default()).contains("client_secret: None"));
+    }
 }
 
 fn get_str(v: &Value, name: &str) -> Option<String> {

@@ -6,6 +6,7 @@
 //! carry-over, import's null filling) and calls these handlers only for what is specific
 //! to a resource.
 
+use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::diag::{AttributePath, Diagnostics};
 use super::schema::Schema;
-use super::value::Value;
+use super::value::{RedactedValue, Value};
 
 /// Per-request context handed to every handler.
 #[derive(Clone, Debug)]
@@ -25,16 +26,18 @@ pub struct Context {
     pub rpc: &'static str,
 }
 
-/// Input of [`Provider::configure`].
-#[derive(Clone, Debug)]
+/// Input of [`Provider::configure`]. `Debug` shows the configuration's shape only
+/// (it holds credentials).
+#[derive(Clone)]
 pub struct ConfigureRequest {
     /// The provider configuration; during plan it may hold unknown values.
     pub config: Value,
     pub terraform_version: String,
 }
 
-/// What a plan handler sees and may change.
-#[derive(Clone, Debug)]
+/// What a plan handler sees and may change. `Debug` redacts values (see
+/// [`RedactedValue`]).
+#[derive(Clone)]
 pub struct PlanRequest {
     /// Prior state; `Value::Null` when creating.
     pub prior: Value,
@@ -60,7 +63,7 @@ impl PlanRequest {
 /// Outcome of create and update: the new state (possibly partial on error) and private
 /// state. `new_state` must be `Some` whenever a remote object exists, *even when
 /// diagnostics hold errors*, so Terraform saves what was done.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ApplyResult {
     pub new_state: Option<Value>,
     pub private: Vec<u8>,
@@ -69,7 +72,7 @@ pub struct ApplyResult {
 
 /// Outcome of read: `None` when the remote object is gone (Terraform drops it from
 /// state and plans a create).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ReadResult {
     pub new_state: Option<Value>,
     pub private: Vec<u8>,
@@ -78,11 +81,85 @@ pub struct ReadResult {
 
 /// Outcome of import: a partial state (attributes not set are filled with null by the
 /// framework) that Terraform then passes to read.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ImportResult {
     pub state: Option<Value>,
     pub private: Vec<u8>,
     pub diagnostics: Diagnostics,
+}
+
+// Configuration and state may hold sensitive attributes (an API token, a client
+// secret) and this layer does not know which, so these types print values redacted.
+
+impl fmt::Debug for ConfigureRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigureRequest")
+            .field("config", &RedactedValue(&self.config))
+            .field("terraform_version", &self.terraform_version)
+            .finish()
+    }
+}
+
+impl fmt::Debug for PlanRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlanRequest")
+            .field("prior", &RedactedValue(&self.prior))
+            .field("config", &RedactedValue(&self.config))
+            .field("planned", &RedactedValue(&self.planned))
+            .field("requires_replace", &self.requires_replace)
+            .field("private_len", &self.private.len())
+            .finish()
+    }
+}
+
+fn result_debug(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    state: &Option<Value>,
+    private: &[u8],
+    diagnostics: &Diagnostics,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("state", &state.as_ref().map(RedactedValue))
+        .field("private_len", &private.len())
+        .field("diagnostics", diagnostics)
+        .finish()
+}
+
+impl fmt::Debug for ApplyResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        result_debug(
+            f,
+            "ApplyResult",
+            &self.new_state,
+            &self.private,
+            &self.diagnostics,
+        )
+    }
+}
+
+impl fmt::Debug for ReadResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        result_debug(
+            f,
+            "ReadResult",
+            &self.new_state,
+            &self.private,
+            &self.diagnostics,
+        )
+    }
+}
+
+impl fmt::Debug for ImportResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        result_debug(
+            f,
+            "ImportResult",
+            &self.state,
+            &self.private,
+            &self.diagnostics,
+        )
+    }
 }
 
 /// A managed resource type.
@@ -157,4 +234,71 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, ctx: &Context, req: ConfigureRequest) -> Diagnostics;
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    /// Every framework type that carries configuration or state, formatted: no string
+    /// value (an api_token, a client_secret) shows, the shape does.
+    #[test]
+    fn values_are_redacted_in_debug_output() {
+        const SECRET: &str = "very-secret-0123456789";
+        let value = Value::object([
+            ("api_token", Value::string(SECRET)),
+            ("tags", Value::string_set([SECRET])),
+            ("count", Value::int(424242)),
+            ("enabled", Value::Bool(true)),
+        ]);
+        let printed = [
+            format!(
+                "{:#?}",
+                ConfigureRequest {
+                    config: value.clone(),
+                    terraform_version: "1.0.3".into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                PlanRequest {
+                    prior: value.clone(),
+                    config: value.clone(),
+                    planned: value.clone(),
+                    requires_replace: Vec::new(),
+                    private: SECRET.as_bytes().to_vec(),
+                }
+            ),
+            format!(
+                "{:?}",
+                ApplyResult {
+                    new_state: Some(value.clone()),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                ReadResult {
+                    new_state: Some(value.clone()),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                ImportResult {
+                    state: Some(value.clone()),
+                    ..Default::default()
+                }
+            ),
+        ];
+        for text in printed {
+            assert!(!text.contains(SECRET), "{text}");
+            assert!(!text.contains("424242"), "{text}");
+            assert!(
+                text.contains("api_token") && text.contains("[redacted]"),
+                "{text}"
+            );
+        }
+        assert!(format!("{:?}", RedactedValue(&value)).contains("\"enabled\": true"));
+    }
 }

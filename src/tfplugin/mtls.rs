@@ -97,11 +97,11 @@ impl ServerIdentity {
 
 /// Extracts the (first) certificate from the PEM text of `PLUGIN_CLIENT_CERT`.
 pub fn parse_client_cert(pem: &str) -> Result<CertificateDer<'static>, MtlsError> {
-    let mut reader = pem.as_bytes();
-    match rustls_pemfile::certs(&mut reader).next() {
-        Some(Ok(cert)) => Ok(cert),
-        Some(Err(e)) => Err(MtlsError::BadPem(e.to_string())),
-        None => Err(MtlsError::NoClientCertificate),
+    use rustls::pki_types::pem::{self, PemObject as _};
+    match CertificateDer::from_pem_slice(pem.as_bytes()) {
+        Ok(cert) => Ok(cert),
+        Err(pem::Error::NoItemsFound) => Err(MtlsError::NoClientCertificate),
+        Err(e) => Err(MtlsError::BadPem(e.to_string())),
     }
 }
 

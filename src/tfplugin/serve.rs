@@ -24,12 +24,13 @@ use super::transport::{ListenError, PluginListener, Transport};
 /// How to serve.
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
-    /// Debug (reattach) mode: no cookie, no TLS, print `TF_REATTACH_PROVIDERS`.
+    /// Debug (reattach) mode: no cookie, no TLS (so a private unix socket only), print
+    /// `TF_REATTACH_PROVIDERS`.
     pub debug: bool,
     /// Full provider source address, e.g. `registry.terraform.io/cfaccess/cfaccess`
     /// (the key of the reattach configuration).
     pub provider_address: String,
-    /// Unix socket (default) or TCP on 127.0.0.1.
+    /// Unix socket (default) or TCP on 127.0.0.1 (TCP only with TLS).
     pub transport: Transport,
 }
 
@@ -100,7 +101,11 @@ async fn serve_managed(provider: Arc<dyn Provider>, opts: &ServeOptions) -> Resu
         None => (None, String::new()),
     };
 
-    let listener = Arc::new(PluginListener::bind(opts.transport).await?);
+    // Without TLS the socket's permissions are the only protection: unix only.
+    let listener = Arc::new(match acceptor {
+        Some(_) => PluginListener::bind(opts.transport).await?,
+        None => PluginListener::bind_without_tls(opts.transport).await?,
+    });
     let router = services(provider, shutdown.clone()).await;
     let incoming = listener.clone().incoming(acceptor);
 
@@ -116,14 +121,15 @@ async fn serve_managed(provider: Arc<dyn Provider>, opts: &ServeOptions) -> Resu
     tracing::debug!(network = listener.network(), address = %listener.address(), "plugin listening");
 
     let result = run_until_shutdown(router, incoming, shutdown).await;
-    remove_socket(&listener);
+    listener.remove_socket();
     result
 }
 
 async fn serve_debug(provider: Arc<dyn Provider>, opts: &ServeOptions) -> Result<(), ServeError> {
     let shutdown = CancellationToken::new();
     watch_signals(shutdown.clone(), true)?;
-    let listener = Arc::new(PluginListener::bind(opts.transport).await?);
+    // Terraform's reattach client speaks no TLS: a private unix socket only.
+    let listener = Arc::new(PluginListener::bind_without_tls(opts.transport).await?);
     let router = services(provider, shutdown.clone()).await;
     let incoming = listener.clone().incoming(None);
     let env_line = debug::reattach_env_line(
@@ -134,7 +140,7 @@ async fn serve_debug(provider: Arc<dyn Provider>, opts: &ServeOptions) -> Result
     );
     announce(&debug::banner(&env_line))?;
     let result = run_until_shutdown(router, incoming, shutdown).await;
-    remove_socket(&listener);
+    listener.remove_socket();
     result
 }
 
@@ -180,12 +186,6 @@ fn announce(text: &str) -> Result<(), ServeError> {
     let mut out = io::stdout().lock();
     writeln!(out, "{text}").map_err(ServeError::Stdout)?;
     out.flush().map_err(ServeError::Stdout)
-}
-
-fn remove_socket(listener: &PluginListener) {
-    if let Some(path) = listener.socket_path() {
-        let _ = std::fs::remove_file(path);
-    }
 }
 
 /// How often the parent process is checked.

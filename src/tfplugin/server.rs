@@ -194,6 +194,50 @@ async fn traced<T>(
     .await
 }
 
+/// [`traced`], and a panic inside `body` becomes an error diagnostic in the response
+/// `on_panic` builds, instead of a broken stream: the RPC fails cleanly (with the
+/// state Terraform sent kept, where the response carries state) and the provider
+/// keeps serving every other RPC. The release profile unwinds (no `panic = "abort"`)
+/// for this.
+async fn guarded<T>(
+    rpc: &'static str,
+    type_field: Option<(&'static str, &str)>,
+    body: impl Future<Output = T>,
+    on_panic: impl FnOnce(Vec<pb::Diagnostic>) -> T,
+) -> T {
+    use futures::FutureExt as _;
+    traced(rpc, type_field, async move {
+        match std::panic::AssertUnwindSafe(body).catch_unwind().await {
+            Ok(out) => out,
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                let mut diags = Diagnostics::new();
+                diags.error(
+                    "Provider bug: internal error",
+                    format!(
+                        "The provider hit an internal error (a panic) while serving {rpc} \
+                         and abandoned this operation; other operations are not affected. \
+                         Please report it with this message: {message}"
+                    ),
+                );
+                on_panic(finish_diagnostics(&diags))
+            }
+        }
+    })
+    .await
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    // A message is for a bug report, not a dump.
+    text.chars().take(500).collect()
+}
+
 /// Logs each diagnostic (never values: summaries and paths only) and converts them.
 fn finish_diagnostics(diags: &Diagnostics) -> Vec<pb::Diagnostic> {
     for d in diags.iter() {
@@ -340,22 +384,27 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let req = req.into_inner();
-        let resp = traced("ValidateProviderConfig", None, async {
-            let mut diags = Diagnostics::new();
-            let ctx = self.context("ValidateProviderConfig");
-            if let Some(config) = decode(
-                req.config.as_ref(),
-                &self.provider_ty,
-                "provider configuration",
-                &mut diags,
-            ) {
-                diags.extend(validate::validate_config(&self.provider_schema, &config));
-                self.provider.validate(&ctx, &config, &mut diags).await;
-            }
-            pb::validate_provider_config::Response {
-                diagnostics: finish_diagnostics(&diags),
-            }
-        })
+        let resp = guarded(
+            "ValidateProviderConfig",
+            None,
+            async {
+                let mut diags = Diagnostics::new();
+                let ctx = self.context("ValidateProviderConfig");
+                if let Some(config) = decode(
+                    req.config.as_ref(),
+                    &self.provider_ty,
+                    "provider configuration",
+                    &mut diags,
+                ) {
+                    diags.extend(validate::validate_config(&self.provider_schema, &config));
+                    self.provider.validate(&ctx, &config, &mut diags).await;
+                }
+                pb::validate_provider_config::Response {
+                    diagnostics: finish_diagnostics(&diags),
+                }
+            },
+            |diagnostics| pb::validate_provider_config::Response { diagnostics },
+        )
         .await;
         Ok(Response::new(resp))
     }
@@ -366,20 +415,25 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let req = req.into_inner();
         let field = Some(("tf_resource_type", req.type_name.as_str()));
-        let resp = traced("ValidateResourceConfig", field, async {
-            let mut diags = Diagnostics::new();
-            let ctx = self.context("ValidateResourceConfig");
-            if let Some(entry) = self.resource(&req.type_name, &mut diags)
-                && let Some(config) =
-                    decode(req.config.as_ref(), &entry.ty, "configuration", &mut diags)
-            {
-                diags.extend(validate::validate_config(&entry.schema, &config));
-                entry.handler.validate(&ctx, &config, &mut diags).await;
-            }
-            pb::validate_resource_config::Response {
-                diagnostics: finish_diagnostics(&diags),
-            }
-        })
+        let resp = guarded(
+            "ValidateResourceConfig",
+            field,
+            async {
+                let mut diags = Diagnostics::new();
+                let ctx = self.context("ValidateResourceConfig");
+                if let Some(entry) = self.resource(&req.type_name, &mut diags)
+                    && let Some(config) =
+                        decode(req.config.as_ref(), &entry.ty, "configuration", &mut diags)
+                {
+                    diags.extend(validate::validate_config(&entry.schema, &config));
+                    entry.handler.validate(&ctx, &config, &mut diags).await;
+                }
+                pb::validate_resource_config::Response {
+                    diagnostics: finish_diagnostics(&diags),
+                }
+            },
+            |diagnostics| pb::validate_resource_config::Response { diagnostics },
+        )
         .await;
         Ok(Response::new(resp))
     }
@@ -390,20 +444,25 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = req.into_inner();
         let field = Some(("tf_data_source_type", req.type_name.as_str()));
-        let resp = traced("ValidateDataResourceConfig", field, async {
-            let mut diags = Diagnostics::new();
-            let ctx = self.context("ValidateDataResourceConfig");
-            if let Some(entry) = self.data_source(&req.type_name, &mut diags)
-                && let Some(config) =
-                    decode(req.config.as_ref(), &entry.ty, "configuration", &mut diags)
-            {
-                diags.extend(validate::validate_config(&entry.schema, &config));
-                entry.handler.validate(&ctx, &config, &mut diags).await;
-            }
-            pb::validate_data_resource_config::Response {
-                diagnostics: finish_diagnostics(&diags),
-            }
-        })
+        let resp = guarded(
+            "ValidateDataResourceConfig",
+            field,
+            async {
+                let mut diags = Diagnostics::new();
+                let ctx = self.context("ValidateDataResourceConfig");
+                if let Some(entry) = self.data_source(&req.type_name, &mut diags)
+                    && let Some(config) =
+                        decode(req.config.as_ref(), &entry.ty, "configuration", &mut diags)
+                {
+                    diags.extend(validate::validate_config(&entry.schema, &config));
+                    entry.handler.validate(&ctx, &config, &mut diags).await;
+                }
+                pb::validate_data_resource_config::Response {
+                    diagnostics: finish_diagnostics(&diags),
+                }
+            },
+            |diagnostics| pb::validate_data_resource_config::Response { diagnostics },
+        )
         .await;
         Ok(Response::new(resp))
     }
@@ -414,14 +473,22 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = req.into_inner();
         let field = Some(("tf_resource_type", req.type_name.as_str()));
-        let resp = traced("UpgradeResourceState", field, async {
-            let mut diags = Diagnostics::new();
-            let upgraded = self.upgrade_state(&req, &mut diags);
-            pb::upgrade_resource_state::Response {
-                upgraded_state: upgraded,
-                diagnostics: finish_diagnostics(&diags),
-            }
-        })
+        let resp = guarded(
+            "UpgradeResourceState",
+            field,
+            async {
+                let mut diags = Diagnostics::new();
+                let upgraded = self.upgrade_state(&req, &mut diags);
+                pb::upgrade_resource_state::Response {
+                    upgraded_state: upgraded,
+                    diagnostics: finish_diagnostics(&diags),
+                }
+            },
+            |diagnostics| pb::upgrade_resource_state::Response {
+                upgraded_state: None,
+                diagnostics,
+            },
+        )
         .await;
         Ok(Response::new(resp))
     }
@@ -431,25 +498,30 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::configure_provider::Request>,
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let req = req.into_inner();
-        let resp = traced("ConfigureProvider", None, async {
-            let mut diags = Diagnostics::new();
-            let ctx = self.context("ConfigureProvider");
-            if let Some(config) = decode(
-                req.config.as_ref(),
-                &self.provider_ty,
-                "provider configuration",
-                &mut diags,
-            ) {
-                let request = ConfigureRequest {
-                    config,
-                    terraform_version: req.terraform_version.clone(),
-                };
-                diags.extend(self.provider.configure(&ctx, request).await);
-            }
-            pb::configure_provider::Response {
-                diagnostics: finish_diagnostics(&diags),
-            }
-        })
+        let resp = guarded(
+            "ConfigureProvider",
+            None,
+            async {
+                let mut diags = Diagnostics::new();
+                let ctx = self.context("ConfigureProvider");
+                if let Some(config) = decode(
+                    req.config.as_ref(),
+                    &self.provider_ty,
+                    "provider configuration",
+                    &mut diags,
+                ) {
+                    let request = ConfigureRequest {
+                        config,
+                        terraform_version: req.terraform_version.clone(),
+                    };
+                    diags.extend(self.provider.configure(&ctx, request).await);
+                }
+                pb::configure_provider::Response {
+                    diagnostics: finish_diagnostics(&diags),
+                }
+            },
+            |diagnostics| pb::configure_provider::Response { diagnostics },
+        )
         .await;
         Ok(Response::new(resp))
     }
@@ -460,10 +532,18 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = req.into_inner();
         let type_name = req.type_name.clone();
-        let resp = traced(
+        // On a panic, answer with what Terraform sent: the object stays in state.
+        let (kept_state, kept_private) = (req.current_state.clone(), req.private.clone());
+        let resp = guarded(
             "ReadResource",
             Some(("tf_resource_type", type_name.as_str())),
             self.read(req),
+            |diagnostics| pb::read_resource::Response {
+                new_state: kept_state,
+                private: kept_private,
+                diagnostics,
+                ..Default::default()
+            },
         )
         .await;
         Ok(Response::new(resp))
@@ -475,10 +555,16 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let req = req.into_inner();
         let type_name = req.type_name.clone();
-        let resp = traced(
+        let kept_private = req.prior_private.clone();
+        let resp = guarded(
             "PlanResourceChange",
             Some(("tf_resource_type", type_name.as_str())),
             self.plan(req),
+            |diagnostics| pb::plan_resource_change::Response {
+                planned_private: kept_private,
+                diagnostics,
+                ..Default::default()
+            },
         )
         .await;
         Ok(Response::new(resp))
@@ -490,10 +576,19 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = req.into_inner();
         let type_name = req.type_name.clone();
-        let resp = traced(
+        // On a panic, the prior state stays: what the handler did before it is unknown,
+        // and keeping the object tracked lets the next refresh find out.
+        let (kept_state, kept_private) = (req.prior_state.clone(), req.planned_private.clone());
+        let resp = guarded(
             "ApplyResourceChange",
             Some(("tf_resource_type", type_name.as_str())),
             self.apply(req),
+            |diagnostics| pb::apply_resource_change::Response {
+                new_state: kept_state,
+                private: kept_private,
+                diagnostics,
+                ..Default::default()
+            },
         )
         .await;
         Ok(Response::new(resp))
@@ -505,10 +600,14 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = req.into_inner();
         let type_name = req.type_name.clone();
-        let resp = traced(
+        let resp = guarded(
             "ImportResourceState",
             Some(("tf_resource_type", type_name.as_str())),
             self.import(req),
+            |diagnostics| pb::import_resource_state::Response {
+                diagnostics,
+                ..Default::default()
+            },
         )
         .await;
         Ok(Response::new(resp))
@@ -520,10 +619,15 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let req = req.into_inner();
         let type_name = req.type_name.clone();
-        let resp = traced(
+        let resp = guarded(
             "ReadDataSource",
             Some(("tf_data_source_type", type_name.as_str())),
             self.read_data(req),
+            |diagnostics| pb::read_data_source::Response {
+                state: Some(null_value()),
+                diagnostics,
+                ..Default::default()
+            },
         )
         .await;
         Ok(Response::new(resp))
@@ -874,5 +978,177 @@ impl ProviderService {
         }
         resp.diagnostics = finish_diagnostics(&diags);
         resp
+    }
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+    use crate::tfplugin::framework::{ApplyResult, ImportResult, ReadResult};
+    use crate::tfplugin::schema::Attribute;
+
+    /// A resource whose handlers panic when `name` is "boom".
+    struct Fragile;
+
+    fn boom(v: &Value) -> bool {
+        v.get("name").and_then(Value::as_str) == Some("boom")
+    }
+
+    #[async_trait::async_trait]
+    impl Resource for Fragile {
+        fn type_name(&self) -> &'static str {
+            "test_fragile"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(
+                "test",
+                vec![
+                    Attribute::string("id").computed().description("id"),
+                    Attribute::string("name").required().description("name"),
+                ],
+            )
+        }
+        async fn create(&self, _: &Context, _: &Value, planned: &Value, _: &[u8]) -> ApplyResult {
+            if boom(planned) {
+                panic!("create exploded");
+            }
+            ApplyResult {
+                new_state: Some(planned.clone()),
+                ..Default::default()
+            }
+        }
+        async fn read(&self, _: &Context, current: &Value, _: &[u8]) -> ReadResult {
+            if boom(current) {
+                // A formatted message: the payload is a String, not a &str.
+                let what = "read";
+                panic!("{what} exploded");
+            }
+            ReadResult {
+                new_state: Some(current.clone()),
+                ..Default::default()
+            }
+        }
+        async fn update(
+            &self,
+            _: &Context,
+            _: &Value,
+            _: &Value,
+            p: &Value,
+            _: &[u8],
+        ) -> ApplyResult {
+            ApplyResult {
+                new_state: Some(p.clone()),
+                ..Default::default()
+            }
+        }
+        async fn delete(&self, _: &Context, _: &Value, _: &[u8]) -> Diagnostics {
+            Diagnostics::new()
+        }
+        async fn import(&self, _: &Context, _: &str) -> ImportResult {
+            ImportResult::default()
+        }
+    }
+
+    struct TestProvider;
+
+    #[async_trait::async_trait]
+    impl Provider for TestProvider {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("test", Vec::new())
+        }
+        async fn configure(&self, _: &Context, _: ConfigureRequest) -> Diagnostics {
+            panic!("configure exploded");
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![Arc::new(Fragile)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            Vec::new()
+        }
+    }
+
+    fn state(name: &str) -> pb::DynamicValue {
+        let ty = Fragile.schema().value_type();
+        let v = Value::object([("id", Value::string("1")), ("name", Value::string(name))]);
+        pb::DynamicValue {
+            msgpack: dynamic_value::encode(&v, &ty).unwrap(),
+            json: Vec::new(),
+        }
+    }
+
+    fn errors(diags: &[pb::Diagnostic]) -> Vec<String> {
+        diags
+            .iter()
+            .filter(|d| d.severity == pb::diagnostic::Severity::Error as i32)
+            .map(|d| format!("{}: {}", d.summary, d.detail))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_fails_its_rpc_only_and_the_provider_keeps_serving() {
+        use pb::provider_server::Provider as _;
+        let service = ProviderService::new(Arc::new(TestProvider), CancellationToken::new());
+
+        // ReadResource panics: an error diagnostic, and the state Terraform sent is
+        // answered back so the object stays in state.
+        let sent = state("boom");
+        let resp = service
+            .read_resource(Request::new(pb::read_resource::Request {
+                type_name: "test_fragile".into(),
+                current_state: Some(sent.clone()),
+                private: b"keep".to_vec(),
+                ..Default::default()
+            }))
+            .await
+            .expect("a response, not a gRPC error")
+            .into_inner();
+        let errs = errors(&resp.diagnostics);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].contains("ReadResource") && errs[0].contains("read exploded"));
+        assert_eq!(resp.new_state, Some(sent));
+        assert_eq!(resp.private, b"keep".to_vec());
+
+        // ApplyResourceChange (a create) panics: an error, the prior (null) state kept.
+        let resp = service
+            .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+                type_name: "test_fragile".into(),
+                prior_state: Some(null_value()),
+                planned_state: Some(state("boom")),
+                config: Some(state("boom")),
+                ..Default::default()
+            }))
+            .await
+            .expect("a response")
+            .into_inner();
+        assert_eq!(errors(&resp.diagnostics).len(), 1);
+        assert_eq!(resp.new_state, Some(null_value()));
+
+        // ConfigureProvider panics inside the provider itself: still only a diagnostic.
+        let resp = service
+            .configure_provider(Request::new(pb::configure_provider::Request {
+                config: Some(null_value()),
+                ..Default::default()
+            }))
+            .await
+            .expect("a response")
+            .into_inner();
+        assert!(errors(&resp.diagnostics)[0].contains("configure exploded"));
+
+        // The same service goes on serving: a healthy read works.
+        let fine = state("fine");
+        let resp = service
+            .read_resource(Request::new(pb::read_resource::Request {
+                type_name: "test_fragile".into(),
+                current_state: Some(fine.clone()),
+                ..Default::default()
+            }))
+            .await
+            .expect("a response")
+            .into_inner();
+        assert!(errors(&resp.diagnostics).is_empty());
+        assert_eq!(resp.new_state, Some(fine));
     }
 }

@@ -2,7 +2,14 @@
 //! go-plugin default on Unix) or TCP on 127.0.0.1, optionally wrapped in TLS.
 //!
 //! TLS handshakes run in their own tasks so a slow or refused client never holds up
-//! the next one; only connections that completed the handshake reach tonic.
+//! the next one, at most [`MAX_CONCURRENT_TLS_HANDSHAKES`] at a time; only connections
+//! that completed the handshake reach tonic.
+//!
+//! The unix socket is created inside a fresh directory that only our user can enter
+//! (mode 0700, created by us, never reused), so no other local user can reach the
+//! socket, not even between `bind` and a `chmod`. That matters most without TLS
+//! (debug mode, `TF_DISABLE_PLUGIN_TLS`), where the socket is the only barrier between
+//! other users and the configured API token.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -15,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 #[cfg(unix)]
 use tokio::net::UnixListener;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -39,6 +46,14 @@ pub enum ListenError {
     /// `PLUGIN_MIN_PORT`/`PLUGIN_MAX_PORT` are not a valid range.
     #[error("invalid plugin port range {0}")]
     BadPortRange(String),
+    /// The plugin protocol was asked to run over TCP without TLS.
+    #[error(
+        "refusing to serve the plugin protocol over TCP without TLS: anyone on this \
+         machine could connect and act with the configured API token. Use the unix socket \
+         transport (unset CFACCESS_PLUGIN_TRANSPORT), or let Terraform set up TLS (unset \
+         TF_DISABLE_PLUGIN_TLS)"
+    )]
+    TcpWithoutTls,
     /// Creating the socket failed.
     #[error("could not listen on {what}: {source}")]
     Io {
@@ -112,7 +127,10 @@ pub enum PluginListener {
     #[cfg(unix)]
     Unix {
         listener: UnixListener,
+        /// The socket, inside `dir`.
         path: PathBuf,
+        /// The private (0700) directory created for the socket.
+        dir: PathBuf,
     },
     Tcp(TcpListener),
 }
@@ -129,23 +147,41 @@ impl PluginListener {
         }
     }
 
+    /// Binds a listener that will carry the protocol without TLS: a unix socket only
+    /// (TCP is refused, see [`ListenError::TcpWithoutTls`]).
+    pub async fn bind_without_tls(transport: Transport) -> Result<Self, ListenError> {
+        match transport {
+            #[cfg(unix)]
+            Transport::Unix => Self::bind_unix(),
+            _ => Err(ListenError::TcpWithoutTls),
+        }
+    }
+
     #[cfg(unix)]
     fn bind_unix() -> Result<Self, ListenError> {
-        let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+        let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        // A fresh random name: several providers (and several runs) share the directory.
-        let path = dir.join(format!(
-            "tf-provider-cfaccess-{}.sock",
-            uuid::Uuid::new_v4()
-        ));
-        let listener = UnixListener::bind(&path).map_err(|source| ListenError::Io {
-            what: path.display().to_string(),
-            source,
-        })?;
+        let dir = private_dir(&base)?;
+        let path = dir.join("plugin.sock");
+        let listener = match UnixListener::bind(&path) {
+            Ok(listener) => listener,
+            Err(source) => {
+                let _ = std::fs::remove_dir(&dir);
+                return Err(ListenError::Io {
+                    what: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        // Belt and braces: the directory already keeps everyone else out.
         restrict_socket_permissions(&path);
-        Ok(PluginListener::Unix { listener, path })
+        Ok(PluginListener::Unix {
+            listener,
+            path,
+            dir,
+        })
     }
 
     async fn bind_tcp() -> Result<Self, ListenError> {
@@ -179,12 +215,21 @@ impl PluginListener {
         }
     }
 
-    /// The unix socket file to remove at exit, if any.
+    /// The unix socket file, if any.
     pub fn socket_path(&self) -> Option<&Path> {
         match self {
             #[cfg(unix)]
             PluginListener::Unix { path, .. } => Some(path),
             PluginListener::Tcp(_) => None,
+        }
+    }
+
+    /// Removes the unix socket and its private directory (at exit).
+    pub fn remove_socket(&self) {
+        #[cfg(unix)]
+        if let PluginListener::Unix { path, dir, .. } = self {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_dir(dir);
         }
     }
 
@@ -210,9 +255,33 @@ impl PluginListener {
         self: Arc<Self>,
         tls: Option<TlsAcceptor>,
     ) -> ReceiverStream<Result<Conn, io::Error>> {
+        let handshakes = Arc::new(Semaphore::new(MAX_CONCURRENT_TLS_HANDSHAKES));
+        self.incoming_limited(tls, handshakes)
+    }
+
+    /// [`PluginListener::incoming`] with the handshake slots given: a connection is
+    /// accepted only once a slot is free, and holds it until its handshake ends.
+    fn incoming_limited(
+        self: Arc<Self>,
+        tls: Option<TlsAcceptor>,
+        handshakes: Arc<Semaphore>,
+    ) -> ReceiverStream<Result<Conn, io::Error>> {
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
             loop {
+                // With TLS, wait for a handshake slot before accepting: connections
+                // that stall their handshake then queue in the kernel's backlog
+                // instead of costing a task and a TLS state each.
+                let slot = match &tls {
+                    None => None,
+                    Some(_) => tokio::select! {
+                        _ = tx.closed() => return,
+                        slot = handshakes.clone().acquire_owned() => match slot {
+                            Ok(slot) => Some(slot),
+                            Err(_) => return,
+                        },
+                    },
+                };
                 let conn = tokio::select! {
                     _ = tx.closed() => return,
                     conn = self.accept() => conn,
@@ -236,7 +305,9 @@ impl PluginListener {
                         let acceptor = acceptor.clone();
                         let tx = tx.clone();
                         tokio::spawn(async move {
-                            if let Some(c) = tls_handshake(&acceptor, conn).await {
+                            let handshake = tls_handshake(&acceptor, conn).await;
+                            drop(slot);
+                            if let Some(c) = handshake {
                                 let _ = tx.send(Ok(c)).await;
                             }
                         });
@@ -250,6 +321,10 @@ impl PluginListener {
 
 /// How long a client may take to complete the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS handshakes in progress at once. Terraform opens one connection per plugin
+/// process; the cap only bounds what a local process hammering the port can cost.
+pub const MAX_CONCURRENT_TLS_HANDSHAKES: usize = 8;
 
 async fn tls_handshake(acceptor: &TlsAcceptor, conn: Conn) -> Option<Conn> {
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
@@ -268,12 +343,37 @@ async fn tls_handshake(acceptor: &TlsAcceptor, conn: Conn) -> Option<Conn> {
     }
 }
 
+/// Creates a new directory for the socket under `base`, mode 0700 from the start
+/// (`mkdir` with that mode, not a `chmod` after), with a random name. `mkdir` fails
+/// rather than reuse an existing path, so a directory planted by someone else is never
+/// used.
+#[cfg(unix)]
+fn private_dir(base: &Path) -> Result<PathBuf, ListenError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = base.join(format!("tfcfaccess-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|source| ListenError::Io {
+            what: dir.display().to_string(),
+            source,
+        })?;
+    // The umask can only remove bits; make sure nothing but 0700 is there.
+    restrict_permissions(&dir, 0o700);
+    Ok(dir)
+}
+
 /// Only our own user may connect: the socket is the provider's whole API.
 #[cfg(unix)]
 fn restrict_socket_permissions(path: &Path) {
+    restrict_permissions(path, 0o600);
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
-    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
-        tracing::warn!(error = %e, "could not restrict the plugin socket permissions");
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        tracing::warn!(error = %e, path = %path.display(), "could not restrict permissions");
     }
 }
 
@@ -325,7 +425,99 @@ mod tests {
         let path = l.socket_path().unwrap().to_path_buf();
         assert!(path.exists());
         assert_eq!(l.address(), path.display().to_string());
-        drop(l);
-        let _ = std::fs::remove_file(path);
+        l.remove_socket();
+        assert!(!path.exists());
+        assert!(
+            !path.parent().unwrap().exists(),
+            "the private directory goes too"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_socket_lives_in_a_fresh_directory_only_we_can_enter() {
+        use std::os::unix::fs::PermissionsExt;
+        let l = PluginListener::bind_without_tls(Transport::Unix)
+            .await
+            .unwrap();
+        let path = l.socket_path().unwrap().to_path_buf();
+        let dir = path.parent().unwrap();
+        let meta = std::fs::metadata(dir).unwrap();
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            0o700,
+            "{}",
+            dir.display()
+        );
+        let socket_mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(socket_mode & 0o077, 0, "socket mode {socket_mode:o}");
+        // Two listeners never share a directory.
+        let other = PluginListener::bind(Transport::Unix).await.unwrap();
+        assert_ne!(other.socket_path().unwrap().parent(), Some(dir));
+        l.remove_socket();
+        other.remove_socket();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_directory_is_never_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("cfaccess-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&base).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let a = private_dir(&base).unwrap();
+        let b = private_dir(&base).unwrap();
+        assert_ne!(a, b);
+        // mkdir, not mkdir -p: a path that already exists is an error.
+        assert!(std::fs::DirBuilder::new().create(&a).is_err());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[tokio::test]
+    async fn tcp_without_tls_is_refused_with_a_clear_message() {
+        let err = PluginListener::bind_without_tls(Transport::Tcp)
+            .await
+            .err()
+            .expect("refused");
+        let text = err.to_string();
+        assert!(text.contains("TCP without TLS"), "{text}");
+        assert!(text.contains("CFACCESS_PLUGIN_TRANSPORT"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn concurrent_tls_handshakes_are_capped() {
+        use crate::tfplugin::mtls;
+        let identity = mtls::ServerIdentity::generate().unwrap();
+        let client_key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let client_cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .self_signed(&client_key)
+            .unwrap();
+        let config = mtls::server_config(&identity, client_cert.der().clone()).unwrap();
+        let listener = Arc::new(PluginListener::bind(Transport::Tcp).await.unwrap());
+        let addr = listener.address();
+        let slots = Arc::new(Semaphore::new(2));
+        let _incoming = listener
+            .clone()
+            .incoming_limited(Some(TlsAcceptor::from(config)), slots.clone());
+
+        // Three clients that connect and never say hello: two hold the two slots, the
+        // third waits in the backlog; never more than two handshakes at once.
+        let mut stalled = Vec::new();
+        for _ in 0..3 {
+            stalled.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+        }
+        let settle = || tokio::time::sleep(Duration::from_millis(200));
+        settle().await;
+        assert_eq!(slots.available_permits(), 0);
+        // One client leaves: its handshake fails, its slot goes to the third client.
+        drop(stalled.remove(0));
+        settle().await;
+        assert_eq!(slots.available_permits(), 0);
+        // Everyone leaves: the slots come back (a failed handshake returns its slot);
+        // the accept loop already holds one for the next connection.
+        stalled.clear();
+        settle().await;
+        assert_eq!(slots.available_permits(), 1);
     }
 }

@@ -167,6 +167,32 @@ pub enum Value {
     Dynamic(Type, Box<Value>),
 }
 
+/// `Debug` of a value's shape without its content: object keys, collection sizes,
+/// null/unknown and booleans show; strings and numbers print as `[redacted]`. For
+/// types that carry configuration or state, which may hold sensitive attributes
+/// (this layer does not know which).
+pub struct RedactedValue<'a>(pub &'a Value);
+
+impl std::fmt::Debug for RedactedValue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Value::Null => f.write_str("Null"),
+            Value::Unknown => f.write_str("Unknown"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(_) | Value::String(_) => f.write_str("[redacted]"),
+            Value::List(items) | Value::Set(items) | Value::Tuple(items) => f
+                .debug_list()
+                .entries(items.iter().map(RedactedValue))
+                .finish(),
+            Value::Map(attrs) | Value::Object(attrs) => f
+                .debug_map()
+                .entries(attrs.iter().map(|(k, v)| (k, RedactedValue(v))))
+                .finish(),
+            Value::Dynamic(_, inner) => RedactedValue(inner).fmt(f),
+        }
+    }
+}
+
 impl Value {
     /// A string value.
     pub fn string(s: impl Into<String>) -> Value {

@@ -101,6 +101,7 @@ fn employees(policy: &str) -> (String, u64) {
 async fn login(h: &Harness, app: &str) -> Result<String, crate::support::Failure> {
     let resp = reqwest::Client::new()
         .post(format!("{}/edge/login", h.emulator().admin_url()))
+        .bearer_auth(h.token())
         .json(&json!({"app_id": app, "email": "alice@example.com"}))
         .send()
         .await

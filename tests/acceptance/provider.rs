@@ -199,13 +199,40 @@ async fn unknown_account_is_refused_with_403() -> TestResult {
     Ok(())
 }
 
+/// `CLOUDFLARE_BASE_URL` is read only at configure: a cleartext URL is refused there,
+/// naming `base_url` and saying why, before any request carries the token.
+#[tokio::test]
+async fn a_cleartext_base_url_from_the_environment_is_refused_at_configure() -> TestResult {
+    let h = harness!();
+    h.set_env(
+        "CLOUDFLARE_BASE_URL",
+        Some("http://api.example.net/client/v4"),
+    );
+    h.write_config(LOOKUP)?;
+    let stage = h.expect_invalid(r"(?i)cleartext", "base_url").await?;
+    h.check(
+        stage == crate::support::Stage::Plan,
+        format!("refused at {stage:?}; the variable is read at configure (plan)"),
+    )?;
+    h.check(
+        h.emulator().request_log().is_empty(),
+        "a request was sent before the base_url was refused",
+    )?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn malformed_provider_settings_are_refused_at_validate() -> TestResult {
     let h = harness!();
     for (body, attr) in [
         ("account_id = \"not-an-account\"", "account_id"),
         ("base_url = \"ftp://example.com\"", "base_url"),
+        (
+            "base_url = \"http://api.example.net/client/v4\"",
+            "base_url",
+        ),
         ("requests_per_second = 0", "requests_per_second"),
+        ("requests_per_second = 1e-300", "requests_per_second"),
         ("request_timeout = \"soon\"", "request_timeout"),
         ("max_retries = -1", "max_retries"),
     ] {

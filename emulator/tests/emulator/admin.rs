@@ -189,3 +189,57 @@ async fn state_dump_and_replace() {
     assert_eq!(status, 200);
     assert_eq!(summary["accounts"][ACC]["apps"], json!(2));
 }
+
+#[tokio::test]
+async fn with_a_token_the_admin_api_requires_it() {
+    let api = Api::with(EmulatorConfig {
+        token: Some(TOKEN.into()),
+        seed: Some(Seed::downstream_demo()),
+        ..fast_config()
+    })
+    .await;
+    let admin = api.emu.admin_url();
+    let send = |method: Method, path: &str, token: Option<&str>| {
+        let mut req = api.client.request(method, format!("{admin}{path}"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    for (method, path) in [
+        (Method::GET, "/"),
+        (Method::GET, "/state"),
+        (Method::PUT, "/state"),
+        (Method::POST, "/faults"),
+        (Method::DELETE, "/requests"),
+        (Method::POST, "/edge/login"),
+    ] {
+        assert_eq!(
+            send(method.clone(), path, None).await,
+            401,
+            "{method} {path}"
+        );
+        assert_eq!(
+            send(method.clone(), path, Some("wrong")).await,
+            401,
+            "{method} {path}"
+        );
+    }
+    assert_eq!(send(Method::GET, "/state", Some(TOKEN)).await, 200);
+    let (status, _) = api.admin(Method::GET, "/faults", None).await;
+    assert_eq!(status, 200, "the helper sends the token");
+    // Edge decisions authenticate the app token they carry, not the admin token.
+    let app = demo_ids::COMPANY_WIKI_APP;
+    assert_eq!(send(Method::GET, &format!("/edge/{app}"), None).await, 403);
+
+    // Without --token the admin API stays open, as before.
+    let open = Api::start().await;
+    let status = open
+        .client
+        .get(format!("{}/state", open.emu.admin_url()))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}

@@ -159,10 +159,14 @@ impl Api {
         self.call(Method::DELETE, path, None).await
     }
 
-    /// Admin API call (no auth).
+    /// Admin API call, with the API token (an emulator started with a token requires
+    /// it on the admin API too).
     pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
         let url = format!("{}{path}", self.emu.admin_url());
         let mut req = self.client.request(method, url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }

@@ -1,15 +1,17 @@
 //! Access applications (`/accounts/{account_id}/access/apps`).
 
+use std::fmt;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::lenient::{null_as_default, opt_u32, value_as_u64};
-use crate::cloudflare::secret::SecretString;
+use crate::cloudflare::secret::{RedactedMap, SecretString};
 
 /// An application as the API returns it. Fields the provider reads are typed; every
 /// other field is kept in `extra` so that a full-replacement PUT built from a read
 /// ([`App::to_update_body`]) never drops something another tool set.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct App {
     /// Application UUID; the value `linked_app_token.app_uid` expects.
     pub id: String,
@@ -56,6 +58,28 @@ pub struct App {
     /// Every other field, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// Field by field, with `extra` as keys only: an unknown field may hold a secret.
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("id", &self.id)
+            .field("uid", &self.uid)
+            .field("aud", &self.aud)
+            .field("name", &self.name)
+            .field("app_type", &self.app_type)
+            .field("domain", &self.domain)
+            .field("session_duration", &self.session_duration)
+            .field("allowed_idps", &self.allowed_idps)
+            .field("auto_redirect_to_identity", &self.auto_redirect_to_identity)
+            .field("policies", &self.policies)
+            .field("saas_app", &self.saas_app)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("extra", &RedactedMap(&self.extra))
+            .finish()
+    }
 }
 
 /// Top-level keys of an application that are never sent back.
@@ -146,7 +170,7 @@ impl App {
 
 /// One entry of an application's `policies` as read: a reusable policy (or a legacy
 /// app-scoped one) expanded by the API.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Clone, PartialEq, Default, Serialize)]
 pub struct AttachedPolicy {
     /// Policy UUID.
     pub id: String,
@@ -170,6 +194,18 @@ impl AttachedPolicy {
         let mut object = self.rest.clone();
         object.insert("id".into(), Value::String(self.id.clone()));
         serde_json::from_value(Value::Object(object)).ok()
+    }
+}
+
+/// The expanded fields (`rest`) as keys only, like [`App`]'s `extra`.
+impl fmt::Debug for AttachedPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttachedPolicy")
+            .field("id", &self.id)
+            .field("precedence", &self.precedence)
+            .field("reusable", &self.reusable)
+            .field("rest", &RedactedMap(&self.rest))
+            .finish()
     }
 }
 
@@ -243,7 +279,7 @@ fn required_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Er
 
 /// `saas_app` of a SaaS application (OIDC fields typed; SAML and newer fields kept in
 /// `extra`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SaasApp {
     /// `oidc` or `saml` (the API assumes `saml` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -287,6 +323,27 @@ pub struct SaasApp {
     /// Every other field, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `client_secret` redacted (by [`SecretString`]) and `extra` as keys only.
+impl fmt::Debug for SaasApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaasApp")
+            .field("auth_type", &self.auth_type)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("public_key", &self.public_key)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field(
+                "allow_pkce_without_client_secret",
+                &self.allow_pkce_without_client_secret,
+            )
+            .field("extra", &RedactedMap(&self.extra))
+            .finish()
+    }
 }
 
 /// Server-side filters of `GET /access/apps`. Empty fields are not sent.

@@ -65,7 +65,7 @@ impl<'de> Deserialize<'de> for Decision {
 }
 
 /// A reusable policy as the API returns it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Policy {
     /// Policy UUID.
     pub id: String,
@@ -106,6 +106,29 @@ pub struct Policy {
     /// Every other field (`approval_required`, `mfa_config`, …), kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// Field by field, with `extra` as keys only: an unknown field may hold a secret.
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("decision", &self.decision)
+            .field("include", &self.include)
+            .field("exclude", &self.exclude)
+            .field("require", &self.require)
+            .field("session_duration", &self.session_duration)
+            .field("app_count", &self.app_count)
+            .field("reusable", &self.reusable)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field(
+                "extra",
+                &crate::cloudflare::secret::RedactedMap(&self.extra),
+            )
+            .finish()
+    }
 }
 
 /// Keys of a policy response that are never part of a request body.
@@ -176,7 +199,7 @@ impl Policy {
 }
 
 /// Body of `POST` / `PUT /access/policies` (PUT is a full replacement).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Clone, PartialEq, Default, Serialize)]
 pub struct PolicyBody {
     /// Display name.
     pub name: String,
@@ -196,6 +219,24 @@ pub struct PolicyBody {
     /// overrides the managed fields above.
     #[serde(flatten, serialize_with = "serialize_extra_without_managed")]
     pub extra: Map<String, Value>,
+}
+
+/// Field by field, with `extra` as keys only, like [`Policy`].
+impl std::fmt::Debug for PolicyBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyBody")
+            .field("name", &self.name)
+            .field("decision", &self.decision)
+            .field("include", &self.include)
+            .field("exclude", &self.exclude)
+            .field("require", &self.require)
+            .field("session_duration", &self.session_duration)
+            .field(
+                "extra",
+                &crate::cloudflare::secret::RedactedMap(&self.extra),
+            )
+            .finish()
+    }
 }
 
 const POLICY_MANAGED: &[&str] = &[
