@@ -16,6 +16,8 @@ mod bad_input;
 mod linked_app_policy;
 #[path = "acceptance/mcp_server_app.rs"]
 mod mcp_server_app;
+#[path = "acceptance/modern.rs"]
+mod modern;
 #[path = "acceptance/provider.rs"]
 mod provider;
 #[path = "acceptance/reliability.rs"]
