@@ -16,8 +16,10 @@
 //! - Every prefixed object of a test is deleted when its harness is dropped (also after
 //!   a failure or a panic); `scripts/testacc-live.sh` sweeps the whole run prefix at the
 //!   end, which also catches a test process that was killed.
-//! - With `CFACCESS_LIVE_ZONE` set, `example.com` in configurations becomes that zone
-//!   (Cloudflare only accepts self-hosted domains of the account's zones).
+//! - `example.com` in configurations becomes `<6 hex>.<zone>`, so every test's domains
+//!   are its own (Cloudflare refuses a domain another app uses); set
+//!   `CFACCESS_LIVE_ZONE` to a zone of the account (Cloudflare only accepts self-hosted
+//!   domains of the account's zones), else `example.com` stays the zone.
 
 use std::collections::BTreeMap;
 
@@ -245,6 +247,9 @@ pub struct LiveAccount {
     ids: Vec<(String, String)>,
     /// The live seed apps' `(policy id, precedence)` lists right after seeding.
     seed_attachments: BTreeMap<String, Vec<(String, u64)>>,
+    /// Replaces `example.com`: `<6 hex>.<zone>` (the zone defaults to `example.com`),
+    /// so every test's domains are its own (Cloudflare refuses a domain already used).
+    domain: String,
     name_re: Regex,
 }
 
@@ -252,9 +257,14 @@ impl LiveAccount {
     /// Creates prefixed copies of the seed's policies and apps (with their
     /// attachments) through the public API.
     pub async fn start(cfg: &LiveConfig, seed: Option<&Seed>) -> Result<LiveAccount, String> {
+        let hex = random_hex(6);
         let mut account = LiveAccount {
             api: Api::new(cfg)?,
-            prefix: format!("{}{}-", cfg.run_prefix, random_hex(6)),
+            prefix: format!("{}{hex}-", cfg.run_prefix),
+            domain: format!(
+                "{hex}.{}",
+                cfg.zone.as_deref().unwrap_or("example.com")
+            ),
             ids: Vec::new(),
             seed_attachments: BTreeMap::new(),
             name_re: Regex::new(r#"(\bname\s*=\s*")([^"$%]*)""#).map_err(|e| e.to_string())?,
@@ -316,11 +326,9 @@ impl LiveAccount {
             let name = format!("{}{name}", self.prefix);
             obj.insert("name".into(), json!(name));
         }
-        if let Some(zone) = &self.api.cfg.zone {
-            let text = body.to_string().replace("example.com", zone);
-            if let Ok(v) = serde_json::from_str(&text) {
-                *body = v;
-            }
+        let text = self.zone_to_live(&body.to_string());
+        if let Ok(v) = serde_json::from_str(&text) {
+            *body = v;
         }
     }
 
@@ -362,24 +370,17 @@ impl LiveAccount {
     }
 
     fn zone_to_live(&self, text: &str) -> String {
-        match &self.api.cfg.zone {
-            Some(zone) => text.replace("example.com", zone),
-            None => text.to_string(),
-        }
+        text.replace("example.com", &self.domain)
     }
 
     /// Terraform output as the test expects it: live ids become seed ids again, the
     /// prefix disappears, the zone is `example.com` again.
     pub fn from_live(&self, text: &str) -> String {
-        let mut text = self
-            .ids
+        self.ids
             .iter()
             .fold(text.to_string(), |t, (seed, live)| t.replace(live, seed))
-            .replace(&self.prefix, "");
-        if let Some(zone) = &self.api.cfg.zone {
-            text = text.replace(zone.as_str(), "example.com");
-        }
-        text
+            .replace(&self.domain, "example.com")
+            .replace(&self.prefix, "")
     }
 
     /// After a destroy: nothing prefixed is left but the seed copies, and those kept
@@ -431,7 +432,7 @@ impl LiveAccount {
     /// [`LiveAccount::delete_ours`] from a synchronous context (the harness's `Drop`,
     /// which runs inside the test's runtime): on a thread with a runtime of its own.
     pub fn delete_ours_blocking(&self) {
-        let api = self.api.clone();
+        let cfg = self.api.cfg.clone();
         let prefix = self.prefix.clone();
         let thread_prefix = prefix.clone();
         let joined = std::thread::spawn(move || {
@@ -439,6 +440,9 @@ impl LiveAccount {
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
+            // A client of this runtime: the harness's pools connections on the test's
+            // runtime, which is blocked in this join.
+            let api = Api::new(&cfg)?;
             rt.block_on(delete_prefixed(&api, &thread_prefix))
         })
         .join();
