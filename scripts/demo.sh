@@ -120,9 +120,9 @@ admin="$url/__emulator"
 say "listening on $url (pid $emulator_pid, API token is random for this run)"
 
 # Everything Terraform needs: the provider from this build (dev_overrides, so no
-# `terraform init` on any version: 1.0.3 needs none, and current Terraform only warns
-# that init is unnecessary), the emulator as the Cloudflare API, and a private copy of
-# the module.
+# `terraform init` on any version: 1.0.3 and current Terraform (1.11) use the override
+# without it; 1.11's init would warn that it is unnecessary and, offline, fail querying
+# the registry), the emulator as the Cloudflare API, and a private copy of the module.
 cat >"$work/dev.tfrc" <<EOF
 provider_installation {
   dev_overrides {

@@ -66,6 +66,10 @@ const MODULE_REASONS: &[(&str, &str)] = &[
         "needs seed apps of every type (SSH, SaaS, mcp) with fixed ids",
     ),
     (
+        "provider",
+        "checks error paths against the emulator (its request log, a wrong token or account, an empty seed)",
+    ),
+    (
         "modern",
         "needs the emulator's Access edge or a local release mirror",
     ),
@@ -261,10 +265,7 @@ impl LiveAccount {
         let mut account = LiveAccount {
             api: Api::new(cfg)?,
             prefix: format!("{}{hex}-", cfg.run_prefix),
-            domain: format!(
-                "{hex}.{}",
-                cfg.zone.as_deref().unwrap_or("example.com")
-            ),
+            domain: format!("{hex}.{}", cfg.zone.as_deref().unwrap_or("example.com")),
             ids: Vec::new(),
             seed_attachments: BTreeMap::new(),
             name_re: Regex::new(r#"(\bname\s*=\s*")([^"$%]*)""#).map_err(|e| e.to_string())?,
