@@ -268,7 +268,7 @@ impl LiveAccount {
             domain: format!("{hex}.{}", cfg.zone.as_deref().unwrap_or("example.com")),
             ids: Vec::new(),
             seed_attachments: BTreeMap::new(),
-            name_re: Regex::new(r#"(\bname\s*=\s*")([^"$%]*)""#).map_err(|e| e.to_string())?,
+            name_re: Regex::new(r#"(\bname\s*=\s*")([^"]*)"#).map_err(|e| e.to_string())?,
         };
         let Some(seed) = seed else {
             return Ok(account);
@@ -345,8 +345,10 @@ impl LiveAccount {
     }
 
     /// A configuration as it must reach the live account: seed ids become the ids
-    /// of the live copies, every `name = "…"` literal gets the prefix (lookups of seed
-    /// apps by name then find the copies), `example.com` becomes the live zone.
+    /// of the live copies, every `name = "…"` string gets the prefix (lookups of seed
+    /// apps by name then find the copies), `example.com` becomes the live domain. A
+    /// name that is not a string (`name = var.x`) is not reached: tests listed in
+    /// [`LIVE_TESTS`] write names as strings.
     pub fn config_to_live(&self, text: &str) -> String {
         let text = self.to_live_ids(text);
         let prefix = regex::escape(&self.prefix);
@@ -358,7 +360,8 @@ impl LiveAccount {
                 if already.as_ref().is_some_and(|re| re.is_match(value)) {
                     c[0].to_string()
                 } else {
-                    format!("{}{}{value}\"", &c[1], self.prefix)
+                    // Also before an interpolation: the object's name starts with it.
+                    format!("{}{}{value}", &c[1], self.prefix)
                 }
             })
             .into_owned();
@@ -376,7 +379,7 @@ impl LiveAccount {
 
     /// Terraform output as the test expects it: live ids become seed ids again, the
     /// prefix disappears, the zone is `example.com` again.
-    pub fn from_live(&self, text: &str) -> String {
+    pub fn text_for_test(&self, text: &str) -> String {
         self.ids
             .iter()
             .fold(text.to_string(), |t, (seed, live)| t.replace(live, seed))
@@ -522,5 +525,48 @@ mod tests {
                 .is_some_and(|r| r.contains("fault"))
         );
         assert!(skip_reason("newfile::anything").is_some_and(|r| r.contains("LIVE_TESTS")));
+    }
+
+    fn account() -> LiveAccount {
+        let cfg = LiveConfig {
+            token: "t".into(),
+            account_id: "a".into(),
+            base_url: "http://127.0.0.1:1/client/v4".into(),
+            run_prefix: "cfacc-live-test-".into(),
+            zone: Some("corp.example.net".into()),
+        };
+        LiveAccount {
+            api: Api::new(&cfg).expect("client"),
+            prefix: "cfacc-live-test-abc123-".into(),
+            ids: vec![("seed-app".into(), "live-app".into())],
+            seed_attachments: BTreeMap::new(),
+            domain: "abc123.corp.example.net".into(),
+            name_re: Regex::new(r#"(\bname\s*=\s*")([^"]*)"#).expect("regex"),
+        }
+    }
+
+    #[test]
+    fn configurations_reach_only_prefixed_objects_and_outputs_read_as_seed() {
+        let a = account();
+        let config = "data \"x\" \"w\" {\n  name = \"Company wiki\"\n}\nresource \"y\" \"z\" {\n  name   = \"MCP ${var.x}\"\n  domain = \"mcp.example.com\"\n  target_app_ids = [\"seed-app\"]\n}\n";
+        let live = a.config_to_live(config);
+        assert!(
+            live.contains("name = \"cfacc-live-test-abc123-Company wiki\""),
+            "{live}"
+        );
+        assert!(live.contains("\"mcp.abc123.corp.example.net\""), "{live}");
+        assert!(live.contains("[\"live-app\"]"), "{live}");
+        // Already prefixed names are left alone; interpolated ones get the prefix too.
+        assert_eq!(a.config_to_live(&live), live);
+        assert!(
+            live.contains("name   = \"cfacc-live-test-abc123-MCP ${var.x}\""),
+            "{live}"
+        );
+        assert_eq!(a.arg_to_live("acct/seed-app"), "acct/live-app");
+        let out = "live-app cfacc-live-test-abc123-Company wiki mcp.abc123.corp.example.net";
+        assert_eq!(
+            a.text_for_test(out),
+            "seed-app Company wiki mcp.example.com"
+        );
     }
 }

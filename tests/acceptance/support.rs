@@ -1148,7 +1148,7 @@ impl Harness {
     async fn run_in(&self, dir: &Path, args: &[&str]) -> Result<Output, Failure> {
         let running = self.spawn_in(dir, args)?;
         let out = match running.wait(command_timeout()).await {
-            Ok(out) => self.from_live(out),
+            Ok(out) => self.output_for_test(out),
             Err(partial) => {
                 self.record(&partial);
                 return Err(self.failure(
@@ -1172,10 +1172,10 @@ impl Harness {
     }
 
     /// Terraform's output as the test expects it (live mode: seed ids and names).
-    fn from_live(&self, mut out: Output) -> Output {
+    fn output_for_test(&self, mut out: Output) -> Output {
         if let Some(l) = &self.live {
-            out.stdout = l.from_live(&out.stdout);
-            out.stderr = l.from_live(&out.stderr);
+            out.stdout = l.text_for_test(&out.stdout);
+            out.stderr = l.text_for_test(&out.stderr);
         }
         out
     }
