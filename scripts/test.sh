@@ -31,7 +31,7 @@ esac
 # Absolute path of a terraform named by path or by a name on PATH; empty if none.
 resolve() {
   case "$1" in
-    */*) [ -x "$1" ] && printf '%s\n' "$1" ;;
+    */*) if [ -x "$1" ]; then printf '%s\n' "$1"; fi ;;
     *) command -v "$1" 2>/dev/null || true ;;
   esac
 }
@@ -70,7 +70,7 @@ if [ -n "$extra" ]; then
 fi
 
 echo "== Terraform versions for the acceptance suite: $pinned_version ($pinned)${extra:+, $extra_version ($extra)}"
-[ -n "$extra" ] || echo "   (no other Terraform found: set TERRAFORM_EXTRA or put one on PATH to test a second version)"
+[ -n "$extra" ] || echo "   (no other Terraform version found: set TERRAFORM_EXTRA or put one on PATH to test a second version)"
 
 extra_status=0
 if [ -n "$extra" ]; then

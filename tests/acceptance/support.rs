@@ -28,6 +28,16 @@
 //! the terraform output and the emulator's request log. When a test panics instead
 //! (an `assert!` in the test body), the harness prints its whole transcript on drop.
 //!
+//! Terraform versions: `make test` runs the suite once per Terraform it finds (the
+//! pinned 1.0.3 and the `terraform` on PATH, see `scripts/test.sh`). A test of a newer
+//! feature says what it needs, and is skipped with a printed `SKIPPED <test>: <why>` on
+//! an older Terraform: `harness!(Harness::builder().min_terraform(1, 5, "import
+//! blocks"))`; [`terraform_version`] gives the running version for finer checks.
+//!
+//! Live mode (`make testacc-live`, `CFACCESS_LIVE=1`): the same harness drives a real
+//! account; only tests listed in `live::LIVE_TESTS` run, everything else is skipped
+//! with its reason. See `live.rs`.
+//!
 //! Debugging: `TF_LOG`, `TF_LOG_CORE`, `TF_LOG_PROVIDER` and `TF_LOG_PATH` of the test
 //! process are passed through to terraform; `ACC_KEEP_DIRS=1` keeps the working
 //! directories.
