@@ -94,7 +94,7 @@ else
 fi
 say "provider:  $release_dir/terraform-provider-cfaccess"
 say "emulator:  $release_dir/cfaccess-emulator"
-say "terraform: $("$terraform" version | head -n 1) at $terraform, $terraform_why"
+say "terraform: $("$terraform" version 2>/dev/null | head -n 1) at $terraform, $terraform_why"
 started=$SECONDS
 
 # ---------------------------------------------------------------------------------------
