@@ -8,7 +8,8 @@
 #   MODE=saas scripts/demo.sh       # Access for SaaS OIDC MCP server (Authorization: Bearer)
 #
 # Environment: MODE (self_hosted|saas), TERRAFORM (a terraform binary to use instead of
-# .tools/bin/terraform), CARGO_TARGET_DIR (where cargo builds), KEEP_WORKDIR=1 (keep the
+# the newest found: the `terraform` on PATH when it is newer than the pinned 1.0.3 in
+# .tools/bin), CARGO_TARGET_DIR (where cargo builds), KEEP_WORKDIR=1 (keep the
 # temporary Terraform working directory for inspection).
 set -euo pipefail
 
@@ -66,15 +67,34 @@ say "cargo build --release (the first build takes about 4 minutes on 2 cores)"
 (cd "$root" && cargo build --release -p terraform-provider-cfaccess -p cfaccess-emulator)
 [ -x "$release_dir/terraform-provider-cfaccess" ] || fail "no provider binary in $release_dir"
 [ -x "$release_dir/cfaccess-emulator" ] || fail "no emulator binary in $release_dir"
+# Terraform: $TERRAFORM when set; else the newest of the `terraform` on PATH (if it is
+# 1.0 or newer) and the pinned 1.0.3 (installed into .tools/bin when missing).
+tf_version() { "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'; }
 if [ -n "${TERRAFORM:-}" ]; then
   terraform="$TERRAFORM"
+  terraform_why="\$TERRAFORM"
 else
   terraform="$root/.tools/bin/terraform"
   [ -x "$terraform" ] || "$root/scripts/install-terraform.sh"
+  terraform_why="the pinned version (no newer terraform on PATH)"
+  on_path="$(command -v terraform 2>/dev/null || true)"
+  if [ -n "$on_path" ]; then
+    v_path="$(tf_version "$on_path")"
+    v_pinned="$(tf_version "$terraform")"
+    case "$v_path" in
+      [1-9]*)
+        newest="$(printf '%s\n%s\n' "$v_path" "$v_pinned" | sort -V | tail -n 1)"
+        if [ "$newest" = "$v_path" ] && [ "$v_path" != "$v_pinned" ]; then
+          terraform="$on_path"
+          terraform_why="the newest found (PATH; the pinned one is $v_pinned)"
+        fi
+        ;;
+    esac
+  fi
 fi
 say "provider:  $release_dir/terraform-provider-cfaccess"
 say "emulator:  $release_dir/cfaccess-emulator"
-say "terraform: $("$terraform" version | head -n 1)"
+say "terraform: $("$terraform" version 2>/dev/null | head -n 1) at $terraform, $terraform_why"
 started=$SECONDS
 
 # ---------------------------------------------------------------------------------------
@@ -100,7 +120,9 @@ admin="$url/__emulator"
 say "listening on $url (pid $emulator_pid, API token is random for this run)"
 
 # Everything Terraform needs: the provider from this build (dev_overrides, so no
-# `terraform init`), the emulator as the Cloudflare API, and a private copy of the module.
+# `terraform init` on any version: 1.0.3 and current Terraform (1.11) use the override
+# without it; 1.11's init would warn that it is unnecessary and, offline, fail querying
+# the registry), the emulator as the Cloudflare API, and a private copy of the module.
 cat >"$work/dev.tfrc" <<EOF
 provider_installation {
   dev_overrides {

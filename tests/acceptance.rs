@@ -18,6 +18,8 @@ mod fidelity;
 mod linked_app_policy;
 #[path = "acceptance/mcp_server_app.rs"]
 mod mcp_server_app;
+#[path = "acceptance/modern.rs"]
+mod modern;
 #[path = "acceptance/oauth.rs"]
 mod oauth;
 #[path = "acceptance/provider.rs"]

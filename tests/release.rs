@@ -3,6 +3,11 @@
 //! via `CFACCESS_RELEASE_BINARY`, so no second full release build is needed; the zip,
 //! manifest and checksum logic are the script's), the zip goes into a packed filesystem
 //! mirror, and `terraform init` + `terraform plan` run against an emulator.
+//!
+//! This runs once, on the pinned Terraform (1.0.3). The same install on current
+//! Terraform (with a full apply/destroy cycle and the lock file's `h1:` hash) is the
+//! acceptance test `modern::init_from_a_filesystem_mirror_of_the_release_zip_locks_its_h1_hash`,
+//! which `make test` runs on every newer Terraform it finds.
 
 #[allow(dead_code)]
 #[path = "docs/support.rs"]

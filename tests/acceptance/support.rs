@@ -28,11 +28,24 @@
 //! the terraform output and the emulator's request log. When a test panics instead
 //! (an `assert!` in the test body), the harness prints its whole transcript on drop.
 //!
+//! Terraform versions: `make test` runs the suite once per Terraform it finds (the
+//! pinned 1.0.3 and the `terraform` on PATH, see `scripts/test.sh`). A test of a newer
+//! feature says what it needs, and is skipped with a printed `SKIPPED <test>: <why>` on
+//! an older Terraform: `harness!(Harness::builder().min_terraform(1, 5, "import
+//! blocks"))`; [`terraform_version`] gives the running version for finer checks.
+//!
+//! Live mode (`make testacc-live`, `CFACCESS_LIVE=1`): the same harness drives a real
+//! account; only tests listed in `live::LIVE_TESTS` run, everything else is skipped
+//! with its reason. See `live.rs`.
+//!
 //! Debugging: `TF_LOG`, `TF_LOG_CORE`, `TF_LOG_PROVIDER` and `TF_LOG_PATH` of the test
 //! process are passed through to terraform; `ACC_KEEP_DIRS=1` keeps the working
 //! directories.
 
 #![allow(dead_code)] // each test file uses a different subset of the harness
+
+#[path = "live.rs"]
+pub mod live;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -615,6 +628,82 @@ fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
+/// A Terraform CLI version, ordered the way releases are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TfVersion {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+}
+
+impl TfVersion {
+    /// Parses `1.11.4`, `v1.0.3` or `1.6.0-beta1` (the pre-release suffix is ignored).
+    pub fn parse(text: &str) -> Option<TfVersion> {
+        let text = text.trim().trim_start_matches('v');
+        let core = text.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        Some(TfVersion {
+            major: parts.next()??,
+            minor: parts.next()??,
+            patch: parts.next().flatten().unwrap_or(0),
+        })
+    }
+
+    /// True when this version is `major.minor` or newer.
+    pub fn at_least(&self, major: u64, minor: u64) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}
+
+impl fmt::Display for TfVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// The version of the terraform the tests run ([`terraform_path`]), asked once per
+/// test process (`terraform version -json`, which every 1.x prints).
+pub fn terraform_version() -> Result<TfVersion, String> {
+    static VERSION: std::sync::OnceLock<Result<TfVersion, String>> = std::sync::OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            let path = terraform_path().ok_or("terraform not found")?;
+            let out = std::process::Command::new(&path)
+                .args(["version", "-json"])
+                .env("CHECKPOINT_DISABLE", "1")
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| {
+                    v.get("terraform_version")
+                        .and_then(Value::as_str)
+                        .and_then(TfVersion::parse)
+                })
+                .ok_or_else(|| format!("cannot read the version of {}: {text}", path.display()))
+        })
+        .clone()
+}
+
+/// The running test's name (`module::test`): libtest names each test's thread after it.
+pub fn current_test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("unknown test")
+        .to_string()
+}
+
+/// Prints that the running test is skipped and why, past libtest's output capture
+/// (which would hide an `eprintln!` of a passing test), so every skip shows in the
+/// `make test` log.
+pub fn print_skip(reason: &str) {
+    use std::io::Write as _;
+    let line = format!("SKIPPED {}: {reason}\n", current_test_name());
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Fixed ids of the extra apps in [`extended_seed`].
 pub mod seed_ids {
     /// A self-hosted app standing in for an MCP server (a valid `linked_app_uids` entry).
@@ -676,6 +765,7 @@ pub struct HarnessBuilder {
     rate_limit: RateLimit,
     seed: Option<Seed>,
     accounts: Vec<String>,
+    min_terraform: Option<(TfVersion, String)>,
 }
 
 impl HarnessBuilder {
@@ -704,8 +794,23 @@ impl HarnessBuilder {
         self
     }
 
-    /// Starts the emulator and prepares the working directory. `Ok(None)` when
-    /// terraform is absent outside CI (after printing why the test is skipped).
+    /// The test needs Terraform `major.minor` or newer (for `why`, e.g. "import
+    /// blocks"); on an older one [`HarnessBuilder::build`] prints the reason and skips.
+    pub fn min_terraform(mut self, major: u64, minor: u64, why: &str) -> Self {
+        self.min_terraform = Some((
+            TfVersion {
+                major,
+                minor,
+                patch: 0,
+            },
+            why.to_string(),
+        ));
+        self
+    }
+
+    /// Starts the emulator and prepares the working directory. `Ok(None)` when the
+    /// test is skipped, after printing why: terraform is absent outside CI, it is older
+    /// than [`HarnessBuilder::min_terraform`], or live mode cannot run the test.
     pub async fn build(self) -> Result<Option<Harness>, Failure> {
         let Some(terraform) = terraform_path() else {
             let msg = "terraform not found: set $TERRAFORM or run `make terraform` (scripts/install-terraform.sh installs 1.0.3 into .tools/bin)";
@@ -717,6 +822,23 @@ impl HarnessBuilder {
             eprintln!("\n!!!!!!!! SKIPPED acceptance test: {msg} !!!!!!!!\n");
             return Ok(None);
         };
+        if let Some((min, why)) = &self.min_terraform {
+            let have = terraform_version().map_err(Failure::msg)?;
+            if have < *min {
+                print_skip(&format!(
+                    "needs Terraform >= {}.{} ({why}); running {have}",
+                    min.major, min.minor
+                ));
+                return Ok(None);
+            }
+        }
+        if let Some(live) = live::LiveConfig::from_env().map_err(Failure::msg)? {
+            if let Some(reason) = live::skip_reason(&current_test_name()) {
+                print_skip(&format!("live mode: {reason}"));
+                return Ok(None);
+            }
+            return Harness::start_live(self, terraform, live).await.map(Some);
+        }
         Harness::start(self, terraform).await.map(Some)
     }
 }
@@ -727,9 +849,26 @@ struct Entry {
     output: Output,
 }
 
-/// A per-test Terraform working directory wired to its own emulator.
+/// What [`Harness::assemble`] needs besides the working directory it creates.
+struct Assembly {
+    terraform: PathBuf,
+    token: String,
+    account_id: String,
+    base_url: String,
+    seed_app_ids: BTreeSet<String>,
+    seed_policy_ids: BTreeSet<String>,
+    seed_attachments: BTreeMap<String, Vec<(String, u64)>>,
+    emulator: Option<Emulator>,
+    live: Option<live::LiveAccount>,
+}
+
+/// A per-test Terraform working directory wired to its own emulator (or, in live
+/// mode, to the real account, see `live.rs`).
 pub struct Harness {
-    emulator: Emulator,
+    /// `None` in live mode.
+    emulator: Option<Emulator>,
+    /// `Some` in live mode.
+    live: Option<live::LiveAccount>,
     terraform: PathBuf,
     tmp: Option<tempfile::TempDir>,
     root: PathBuf,
@@ -754,6 +893,7 @@ impl Harness {
             rate_limit: RateLimit::disabled(),
             seed: Some(Seed::downstream_demo()),
             accounts: Vec::new(),
+            min_terraform: None,
         }
     }
 
@@ -782,7 +922,51 @@ impl Harness {
             .first()
             .cloned()
             .unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_string());
+        let seed_apps = emulator.apps(&account_id);
+        let seed_policies = emulator.policies(&account_id);
+        let seed_attachments = seed_apps
+            .iter()
+            .filter_map(|a| Some((id_of(a)?, attachments_of(a))))
+            .collect();
+        let base_url = emulator.base_url();
+        Harness::assemble(Assembly {
+            terraform,
+            token: b.token,
+            account_id,
+            base_url,
+            seed_app_ids: seed_apps.iter().filter_map(id_of).collect(),
+            seed_policy_ids: seed_policies.iter().filter_map(id_of).collect(),
+            seed_attachments,
+            emulator: Some(emulator),
+            live: None,
+        })
+    }
 
+    /// Live mode: no emulator; prefixed copies of the seed in the real account.
+    async fn start_live(
+        b: HarnessBuilder,
+        terraform: PathBuf,
+        cfg: live::LiveConfig,
+    ) -> Result<Harness, Failure> {
+        let account = live::LiveAccount::start(&cfg, b.seed.as_ref())
+            .await
+            .map_err(Failure::msg)?;
+        let seed = b.seed.clone().unwrap_or_default();
+        Harness::assemble(Assembly {
+            terraform,
+            token: cfg.token.clone(),
+            account_id: cfg.account_id.clone(),
+            base_url: cfg.base_url.clone(),
+            // The ids the test knows: the seed's (translated to the live copies).
+            seed_app_ids: seed.apps.iter().filter_map(id_of).collect(),
+            seed_policy_ids: seed.policies.iter().filter_map(id_of).collect(),
+            seed_attachments: BTreeMap::new(),
+            emulator: None,
+            live: Some(account),
+        })
+    }
+
+    fn assemble(a: Assembly) -> Result<Harness, Failure> {
         let tmp = tempfile::Builder::new()
             .prefix("cfaccess-acc-")
             .tempdir()
@@ -808,33 +992,27 @@ impl Harness {
         std::fs::write(&cli_config, tfrc)
             .map_err(|e| Failure::msg(format!("write dev.tfrc: {e}")))?;
 
-        let seed_apps = emulator.apps(&account_id);
-        let seed_policies = emulator.policies(&account_id);
-        let seed_attachments = seed_apps
-            .iter()
-            .filter_map(|a| Some((id_of(a)?, attachments_of(a))))
-            .collect();
-
         let mut env = BTreeMap::new();
-        env.insert("CLOUDFLARE_API_TOKEN".to_string(), Some(b.token.clone()));
+        env.insert("CLOUDFLARE_API_TOKEN".to_string(), Some(a.token.clone()));
         env.insert(
             "CLOUDFLARE_ACCOUNT_ID".to_string(),
-            Some(account_id.clone()),
+            Some(a.account_id.clone()),
         );
-        env.insert("CLOUDFLARE_BASE_URL".to_string(), Some(emulator.base_url()));
+        env.insert("CLOUDFLARE_BASE_URL".to_string(), Some(a.base_url));
 
         let h = Harness {
-            seed_app_ids: seed_apps.iter().filter_map(id_of).collect(),
-            seed_policy_ids: seed_policies.iter().filter_map(id_of).collect(),
-            seed_attachments,
-            emulator,
-            terraform,
+            seed_app_ids: a.seed_app_ids,
+            seed_policy_ids: a.seed_policy_ids,
+            seed_attachments: a.seed_attachments,
+            emulator: a.emulator,
+            live: a.live,
+            terraform: a.terraform,
             tmp: Some(tmp),
             root,
             work,
             cli_config,
-            token: b.token,
-            account_id,
+            token: a.token,
+            account_id: a.account_id,
             env: Mutex::new(env),
             provider_body: Mutex::new(DEFAULT_PROVIDER_BODY.to_string()),
             config: Mutex::new(String::new()),
@@ -848,9 +1026,22 @@ impl Harness {
 
     // --- accessors ---------------------------------------------------------------
 
-    /// The test's emulator.
+    /// The test's emulator. Live mode has none: a test that uses it is not listed in
+    /// `live::LIVE_TESTS`, so it never gets here; this panic names the mistake if it
+    /// does.
     pub fn emulator(&self) -> &Emulator {
-        &self.emulator
+        match &self.emulator {
+            Some(e) => e,
+            None => panic!(
+                "{} uses the emulator, which live mode does not have: remove it from LIVE_TESTS (tests/acceptance/live.rs)",
+                current_test_name()
+            ),
+        }
+    }
+
+    /// True when this harness drives the real account of `make testacc-live`.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
     }
 
     /// The API token the emulator accepts (and the provider gets through the env).
@@ -924,10 +1115,31 @@ impl Harness {
 
     /// Writes `main.tf` exactly as given.
     pub fn write_raw_config(&self, text: &str) -> Result<(), Failure> {
-        std::fs::write(self.work.join("main.tf"), text)
+        std::fs::write(self.work.join("main.tf"), self.to_live(text))
             .map_err(|e| self.failure(format!("write main.tf: {e}"), None))?;
         *lock(&self.config) = text.to_string();
         Ok(())
+    }
+
+    /// Writes `name` (e.g. `moved.tf`, `tests/x.tftest.hcl`) into the working directory,
+    /// translated for the live account in live mode like `main.tf`.
+    pub fn write_file(&self, name: &str, text: &str) -> Result<(), Failure> {
+        let path = self.work.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| self.failure(format!("mkdir {}: {e}", parent.display()), None))?;
+        }
+        std::fs::write(&path, self.to_live(text))
+            .map_err(|e| self.failure(format!("write {name}: {e}"), None))
+    }
+
+    /// A configuration as terraform must see it: unchanged against the emulator, with
+    /// the live copies' ids, prefixed names and the live zone in live mode.
+    fn to_live(&self, text: &str) -> String {
+        match &self.live {
+            Some(l) => l.config_to_live(text),
+            None => text.to_string(),
+        }
     }
 
     /// The `main.tf` last written.
@@ -946,7 +1158,7 @@ impl Harness {
     async fn run_in(&self, dir: &Path, args: &[&str]) -> Result<Output, Failure> {
         let running = self.spawn_in(dir, args)?;
         let out = match running.wait(command_timeout()).await {
-            Ok(out) => out,
+            Ok(out) => self.output_for_test(out),
             Err(partial) => {
                 self.record(&partial);
                 return Err(self.failure(
@@ -969,9 +1181,22 @@ impl Harness {
         Ok(out)
     }
 
+    /// Terraform's output as the test expects it (live mode: seed ids and names).
+    fn output_for_test(&self, mut out: Output) -> Output {
+        if let Some(l) = &self.live {
+            out.stdout = l.text_for_test(&out.stdout);
+            out.stderr = l.text_for_test(&out.stderr);
+        }
+        out
+    }
+
     fn command(&self, dir: &Path, args: &[&str]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.terraform);
-        cmd.args(args)
+        let args: Vec<String> = match &self.live {
+            Some(l) => args.iter().map(|a| l.arg_to_live(a)).collect(),
+            None => args.iter().map(|a| a.to_string()).collect(),
+        };
+        cmd.args(&args)
             .current_dir(dir)
             .env_clear()
             .stdin(Stdio::null())
@@ -1241,7 +1466,7 @@ impl Harness {
         })?;
         let dir = self.root.join(format!("import-{}", random_hex(6)));
         std::fs::create_dir_all(&dir).map_err(|e| self.failure(format!("mkdir: {e}"), None))?;
-        std::fs::write(dir.join("main.tf"), self.config_text())
+        std::fs::write(dir.join("main.tf"), self.to_live(&self.config_text()))
             .map_err(|e| self.failure(format!("write: {e}"), None))?;
         let out = self
             .run_in(&dir, &["import", "-input=false", "-no-color", addr, id])
@@ -1311,15 +1536,21 @@ impl Harness {
                 Some(&out),
             ));
         }
-        self.assert_emulator_empty_of_ours()?;
+        match &self.live {
+            Some(l) => l
+                .check_only_seed_left()
+                .await
+                .map_err(|e| self.failure(e, Some(&out)))?,
+            None => self.assert_emulator_empty_of_ours()?,
+        }
         Ok(out)
     }
 
     /// The emulator holds no app or policy other than the seed ones, and every seed app
     /// has exactly the attachments it started with.
     pub fn assert_emulator_empty_of_ours(&self) -> Result<(), Failure> {
-        let apps = self.emulator.apps(&self.account_id);
-        let policies = self.emulator.policies(&self.account_id);
+        let apps = self.emulator().apps(&self.account_id);
+        let policies = self.emulator().policies(&self.account_id);
         let extra_apps: Vec<String> = apps
             .iter()
             .filter(|a| id_of(a).is_none_or(|id| !self.seed_app_ids.contains(&id)))
@@ -1355,7 +1586,7 @@ impl Harness {
     pub fn assert_seed_untouched(&self) -> Result<(), Failure> {
         for (app_id, original) in &self.seed_attachments {
             let now = self
-                .emulator
+                .emulator()
                 .app(&self.account_id, app_id)
                 .map(|a| attachments_of(&a));
             if now.as_ref() != Some(original) {
@@ -1370,7 +1601,7 @@ impl Harness {
 
     /// `(policy id, precedence)` attachments of an app as the emulator holds them.
     pub fn attachments(&self, app_id: &str) -> Vec<(String, u64)> {
-        self.emulator
+        self.emulator()
             .app(&self.account_id, app_id)
             .map(|a| attachments_of(&a))
             .unwrap_or_default()
@@ -1420,7 +1651,7 @@ impl Harness {
     pub async fn expect_invalid(&self, pattern: &str, attr: &str) -> Result<Stage, Failure> {
         let re = Regex::new(pattern)
             .map_err(|e| self.failure(format!("bad regex {pattern:?}: {e}"), None))?;
-        let writes_before = self.emulator.write_count();
+        let writes_before = self.emulator().write_count();
         let (out, diags) = self.validate_diagnostics().await?;
         let (stage, out, diags) = if diags.iter().any(Diag::is_error) {
             (Stage::Validate, out, diags)
@@ -1454,13 +1685,13 @@ impl Harness {
             ));
         }
         let writes: Vec<String> = self
-            .emulator
+            .emulator()
             .request_log()
             .iter()
             .filter(|r| is_write(&r.method))
             .map(format_request)
             .collect();
-        if self.emulator.write_count() != writes_before || !writes.is_empty() {
+        if self.emulator().write_count() != writes_before || !writes.is_empty() {
             return Err(self.failure(
                 format!("a refused configuration still wrote to the API: {writes:?}"),
                 Some(&out),
@@ -1548,7 +1779,10 @@ impl Harness {
 
     /// The emulator's request log, one `METHOD path?query -> status` line each.
     pub fn request_log_text(&self) -> String {
-        self.emulator
+        let Some(emulator) = &self.emulator else {
+            return "(live mode: no request log)".to_string();
+        };
+        emulator
             .request_log()
             .iter()
             .map(format_request)
@@ -1593,12 +1827,16 @@ impl Harness {
 
     /// Adds an emulator fault.
     pub fn fault(&self, fault: Fault) {
-        self.emulator.add_fault(fault);
+        self.emulator().add_fault(fault);
     }
 }
 
 impl Drop for Harness {
     fn drop(&mut self) {
+        // Live mode: whatever the test did and however it ended, nothing of it stays.
+        if let Some(l) = &self.live {
+            l.delete_ours_blocking();
+        }
         if std::thread::panicking() {
             let transcript = lock(&self.transcript);
             eprintln!(
