@@ -1,10 +1,13 @@
 #!/bin/sh
 # Edge check of mcp_modes.tftest.hcl (see main.tf). Needs curl and CLOUDFLARE_BASE_URL
-# pointing at cfaccess-emulator (http://HOST:PORT/client/v4).
+# pointing at cfaccess-emulator (http://HOST:PORT/client/v4). An emulator started with
+# --token guards its admin API (edge login included) with that token, which is the API
+# token the provider uses too: CLOUDFLARE_API_TOKEN.
 set -eu
 admin="${CLOUDFLARE_BASE_URL%/client/v4}/__emulator"
 
 login="$(curl -sS -X POST -H 'Content-Type: application/json' \
+  -H "Authorization: Bearer ${CLOUDFLARE_API_TOKEN:-}" \
   -d "{\"app_id\": \"$MCP_APP_ID\", \"email\": \"$USER_EMAIL\"}" "$admin/edge/login")"
 token="$(printf '%s' "$login" | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')"
 if [ -z "$token" ]; then
