@@ -35,9 +35,12 @@ resolve() {
     *) command -v "$1" 2>/dev/null || true ;;
   esac
 }
-# "1.11.4" from "Terraform v1.11.4 ...".
+# "1.11.4" from "Terraform v1.11.4 ..."; empty when it does not answer like a terraform.
+# Never fails: under `set -eo pipefail` a shim on PATH that exits non-zero (tfenv with
+# no version selected) would otherwise end the script here, silently.
 version_of() {
-  "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
+  { CHECKPOINT_DISABLE=1 "$1" version 2>/dev/null || true; } |
+    sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
 }
 
 pinned="$(resolve "${TERRAFORM:-$root/.tools/bin/terraform}")"
@@ -46,6 +49,10 @@ if [ -z "$pinned" ]; then
   exit 1
 fi
 pinned_version="$(version_of "$pinned")"
+if [ -z "$pinned_version" ]; then
+  echo "test: $pinned does not answer \`version\` like a terraform: run scripts/install-terraform.sh or set TERRAFORM" >&2
+  exit 1
+fi
 
 extra=""
 extra_version=""
@@ -64,7 +71,14 @@ case "${TERRAFORM_EXTRA:-}" in
 esac
 if [ -n "$extra" ]; then
   extra_version="$(version_of "$extra")"
-  if [ -z "$extra_version" ] || [ "$extra_version" = "$pinned_version" ]; then
+  if [ -z "$extra_version" ]; then
+    if [ -n "${TERRAFORM_EXTRA:-}" ]; then
+      echo "test: TERRAFORM_EXTRA=$TERRAFORM_EXTRA does not answer \`version\` like a terraform" >&2
+      exit 1
+    fi
+    echo "   (skipping $extra on PATH: it does not answer \`version\` like a terraform)"
+    extra=""
+  elif [ "$extra_version" = "$pinned_version" ]; then
     extra=""
   fi
 fi

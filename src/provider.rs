@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::cloudflare::{
-    Client, ClientConfig, MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND, SecretString,
-    check_base_url,
+    BaseUrlError, Client, ClientConfig, MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND,
+    SecretString, check_base_url,
 };
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
@@ -178,10 +178,16 @@ fn validate_base_url(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
     if let Some(s) = v.as_str()
         && let Err(why) = check_base_url(s)
     {
+        // A URL with `user:password@` is not echoed: that part is a credential.
+        let got = if why == BaseUrlError::Credentials {
+            String::new()
+        } else {
+            format!("; got {s:?}")
+        };
         diags.attr_error(
             path.clone(),
             "Invalid base URL",
-            format!("Attribute {path} {why}; got {s:?}. Cloudflare's API is \"https://api.cloudflare.com/client/v4\"."),
+            format!("Attribute {path} {why}{got}. Cloudflare's API is \"https://api.cloudflare.com/client/v4\"."),
         );
     }
 }
@@ -304,11 +310,21 @@ impl Provider for CfAccessProvider {
             base_url.unwrap_or_else(|| crate::cloudflare::DEFAULT_BASE_URL.to_string()),
             SecretString::new(token),
         );
+        let mut url_diags = Diagnostics::new();
         validate_base_url(
             &Value::string(cc.base_url.clone()),
             &AttributePath::root("base_url"),
-            &mut diags,
+            &mut url_diags,
         );
+        if !matches!(config.get("base_url"), Some(Value::String(_))) {
+            // Not in the configuration: say where the value came from.
+            for d in &mut url_diags.0 {
+                d.detail.push_str(&format!(
+                    " The value comes from the {ENV_BASE_URL} environment variable."
+                ));
+            }
+        }
+        diags.extend(url_diags);
         if let Some(n) = config.get("max_retries").and_then(Value::as_i64) {
             cc.max_retries = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
         }
@@ -401,6 +417,23 @@ mod tests {
         assert!(errors[0].contains("cleartext"), "{}", errors[0]);
     }
 
+    #[test]
+    fn base_url_with_credentials_is_refused_without_echoing_them() {
+        let errors = errors_at(
+            validate_base_url,
+            "base_url",
+            Value::string("https://admin:pw-0123456789-secret@api.example.net/client/v4"),
+        );
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("must not contain credentials"),
+            "{}",
+            errors[0]
+        );
+        assert!(!errors[0].contains("pw-0123456789-secret"), "{}", errors[0]);
+        assert!(!errors[0].contains("admin:"), "{}", errors[0]);
+    }
+
     #[tokio::test]
     async fn configure_refuses_a_cleartext_base_url_before_any_client_exists() {
         let provider = CfAccessProvider::new();
@@ -431,6 +464,8 @@ mod tests {
         let d = diags.iter().next().unwrap();
         assert_eq!(d.attribute, Some(AttributePath::root("base_url")));
         assert!(d.detail.contains("cleartext"), "{}", d.detail);
+        // Set in the configuration: no pointer to the environment variable.
+        assert!(!d.detail.contains(ENV_BASE_URL), "{}", d.detail);
         assert!(!d.detail.contains("tok-secret-value"));
         assert!(!provider.data.is_ready());
     }

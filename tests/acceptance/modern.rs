@@ -358,3 +358,167 @@ async fn init_from_a_filesystem_mirror_of_the_release_zip_locks_its_h1_hash() ->
     h.destroy().await?;
     Ok(())
 }
+
+/// Runs `scripts/test.sh` (what `make test` and CI run) with stand-ins: `cargo` records
+/// its arguments and the `TERRAFORM` it got (and fails when `TERRAFORM` is `fail_on`),
+/// and each `terraform` answers `version` as the given version, or fails when `None`.
+/// Returns (exit code, stdout + stderr, the recorded cargo calls).
+fn run_test_script(
+    pinned: Option<&str>,
+    on_path: Option<Option<&str>>,
+    extra_env: &[(&str, &str)],
+    fail_on: &str,
+) -> (i32, String, Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write_exec = |path: &Path, text: &str| {
+        std::fs::write(path, text).expect("write stand-in");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    let fake_terraform = |path: &Path, version: Option<&str>| match version {
+        Some(v) => write_exec(
+            path,
+            &format!("#!/bin/sh\necho 'Terraform v{v}'\necho 'on linux_amd64'\n"),
+        ),
+        None => write_exec(
+            path,
+            "#!/bin/sh\necho 'tfenv: no version set' >&2\nexit 1\n",
+        ),
+    };
+    let pinned_path = dir.path().join("pinned-terraform");
+    fake_terraform(&pinned_path, pinned);
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    if let Some(version) = on_path {
+        fake_terraform(&bin.join("terraform"), version);
+    }
+    let calls = dir.path().join("calls");
+    let cargo = dir.path().join("cargo");
+    write_exec(
+        &cargo,
+        &format!(
+            "#!/bin/sh\necho \"TERRAFORM=$TERRAFORM $*\" >> '{}'\necho \"test result: ok ($TERRAFORM)\"\n[ \"$TERRAFORM\" != '{}' ]\n",
+            calls.display(),
+            fail_on.replace("@dir", &dir.path().display().to_string())
+        ),
+    );
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("scripts/test.sh"))
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("TERRAFORM", &pinned_path)
+        .env("CARGO", &cargo)
+        .env_remove("TERRAFORM_EXTRA")
+        .env_remove("TEST_THREADS");
+    for (k, v) in extra_env {
+        let v = v.replace("@dir", &dir.path().display().to_string());
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run scripts/test.sh");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+    .replace(&dir.path().display().to_string(), "@dir");
+    let recorded = std::fs::read_to_string(&calls)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.replace(&dir.path().display().to_string(), "@dir"))
+        .collect();
+    (out.status.code().unwrap_or(-1), text, recorded)
+}
+
+/// `make test` on a machine whose `terraform` on PATH does not answer `version` (a
+/// version-manager shim with no version selected), or has none: the suite still runs
+/// on the pinned Terraform, and says why no second version was used, instead of
+/// `set -eo pipefail` ending the script silently before any test.
+#[test]
+fn make_test_runs_on_the_pinned_terraform_whatever_is_on_path() {
+    for on_path in [Some(None), None, Some(Some("1.0.3"))] {
+        let (code, text, calls) = run_test_script(Some("1.0.3"), on_path, &[], "");
+        assert_eq!(code, 0, "PATH terraform {on_path:?}:\n{text}");
+        assert_eq!(
+            calls,
+            vec![
+                "TERRAFORM=@dir/pinned-terraform test --workspace --no-fail-fast -- --test-threads=4"
+            ],
+            "PATH terraform {on_path:?}:\n{text}"
+        );
+        assert!(
+            text.contains("Terraform versions for the acceptance suite: 1.0.3"),
+            "{text}"
+        );
+    }
+    let (_, text, _) = run_test_script(Some("1.0.3"), Some(None), &[], "");
+    assert!(
+        text.contains("does not answer `version` like a terraform"),
+        "{text}"
+    );
+
+    // A broken pinned terraform, or a broken TERRAFORM_EXTRA someone asked for, is an
+    // error that says so, and no test runs.
+    let (code, text, calls) = run_test_script(None, None, &[], "");
+    assert!(code != 0 && calls.is_empty(), "{text}");
+    assert!(
+        text.contains("pinned-terraform does not answer `version`"),
+        "{text}"
+    );
+    for (on_path, extra, why) in [
+        (
+            None,
+            "@dir/missing-terraform",
+            "is not an executable terraform",
+        ),
+        (
+            Some(None),
+            "@dir/bin/terraform",
+            "does not answer `version`",
+        ),
+    ] {
+        let (code, text, calls) =
+            run_test_script(Some("1.0.3"), on_path, &[("TERRAFORM_EXTRA", extra)], "");
+        assert!(code != 0 && calls.is_empty(), "{text}");
+        assert!(
+            text.contains(&format!("TERRAFORM_EXTRA={extra} {why}")),
+            "{text}"
+        );
+    }
+}
+
+/// With another Terraform on PATH, `make test` runs the acceptance suite on it first,
+/// then everything on the pinned one, so the log ends with cargo's summary of the full
+/// run; a failure of the first run still fails the script, after both ran.
+#[test]
+fn make_test_runs_the_acceptance_suite_on_a_second_terraform_first() {
+    let (code, text, calls) = run_test_script(Some("1.0.3"), Some(Some("1.11.4")), &[], "");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        calls,
+        vec![
+            "TERRAFORM=@dir/bin/terraform test --test acceptance --no-fail-fast -- --test-threads=4",
+            "TERRAFORM=@dir/pinned-terraform test --workspace --no-fail-fast -- --test-threads=4",
+        ],
+        "{text}"
+    );
+    assert!(
+        text.contains("1.0.3 (@dir/pinned-terraform), 1.11.4 (@dir/bin/terraform)"),
+        "the versions of both runs must be named:\n{text}"
+    );
+    assert!(
+        text.trim_end()
+            .ends_with("test result: ok (@dir/pinned-terraform)"),
+        "the log must end with the full run's summary:\n{text}"
+    );
+
+    let (code, text, calls) = run_test_script(
+        Some("1.0.3"),
+        Some(Some("1.11.4")),
+        &[],
+        "@dir/bin/terraform",
+    );
+    assert_eq!(calls.len(), 2, "{text}");
+    assert_ne!(
+        code, 0,
+        "a failure on the second Terraform must fail make test:\n{text}"
+    );
+}

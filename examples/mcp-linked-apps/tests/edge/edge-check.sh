@@ -1,13 +1,15 @@
 #!/bin/sh
 # Edge check of mcp_modes.tftest.hcl (see main.tf). Needs curl and CLOUDFLARE_BASE_URL
-# pointing at cfaccess-emulator (http://HOST:PORT/client/v4). An emulator started with
-# --token guards its admin API (edge login included) with that token, which is the API
-# token the provider uses too: CLOUDFLARE_API_TOKEN.
+# pointing at cfaccess-emulator (http://HOST:PORT/client/v4). The login is part of the
+# emulator's admin API, which takes the API token when the emulator was started with
+# --token: it is sent from CLOUDFLARE_API_TOKEN, as the provider sends it. The edge
+# decisions themselves are open, as at the real edge.
 set -eu
 admin="${CLOUDFLARE_BASE_URL%/client/v4}/__emulator"
+api_token="${CLOUDFLARE_API_TOKEN:-}"
 
 login="$(curl -sS -X POST -H 'Content-Type: application/json' \
-  -H "Authorization: Bearer ${CLOUDFLARE_API_TOKEN:-}" \
+  ${api_token:+-H "Authorization: Bearer $api_token"} \
   -d "{\"app_id\": \"$MCP_APP_ID\", \"email\": \"$USER_EMAIL\"}" "$admin/edge/login")"
 token="$(printf '%s' "$login" | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')"
 if [ -z "$token" ]; then
