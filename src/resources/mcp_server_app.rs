@@ -1982,6 +1982,24 @@ impl Resource for McpServerAppResource {
                 Ok(updated) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
                     app = updated;
+                    // The PUT carried no `policies`, so the attachments are as read; an
+                    // answer that leaves them out says nothing about them: read again
+                    // rather than record them as gone.
+                    let shown: HashSet<&str> = app.policies.iter().map(|p| p.id.as_str()).collect();
+                    if !attachments_change
+                        && current
+                            .policies
+                            .iter()
+                            .any(|p| !shown.contains(p.id.as_str()))
+                    {
+                        match client.get_app_uncached(account, &app_id).await {
+                            Ok(fresh) => app = fresh,
+                            Err(e) => diagnostics.0.push(errors::api_error(
+                                &format!("read application {app_id} after updating it"),
+                                &e,
+                            )),
+                        }
+                    }
                 }
                 Err(e) => {
                     diagnostics.0.push(errors::api_error(
@@ -3565,13 +3583,18 @@ mod emulator_tests {
     }
 
     async fn process(emu: &Emulator) -> Process {
+        process_at(&emu.base_url()).await
+    }
+
+    /// A configured provider process talking to the API at `base_url`.
+    async fn process_at(base_url: &str) -> Process {
         let provider = CfAccessProvider::new();
         let config = fill_nulls(
             &provider_schema(),
             &Value::object([
                 ("api_token", Value::string(TOKEN)),
                 ("account_id", Value::string(DEFAULT_ACCOUNT_ID)),
-                ("base_url", Value::string(emu.base_url())),
+                ("base_url", Value::string(base_url)),
                 ("requests_per_second", Value::int(1000)),
                 ("max_retries", Value::int(1)),
             ]),
@@ -4294,6 +4317,144 @@ mod emulator_tests {
         assert_eq!(
             emu_links(&emu, &id),
             links(&[(ALLOW_2, 1), (LAT, 2), (ALLOW_1, 3)])
+        );
+    }
+
+    /// An API that never echoes `oauth_configuration` and answers a PUT without the
+    /// application's `policies` (both keys absent), on a bare HTTP/1.1 socket: answers
+    /// by method and path, counts requests.
+    async fn terse_api() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/client/v4", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at;
+                    }
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break 0,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                let mut body_len = buf.len().saturating_sub(head_end + 4);
+                while body_len < length {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body_len += n,
+                    }
+                }
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let mut app = json!({
+                    "id": APP_ID, "uid": APP_ID, "aud": "aud-tag", "name": "mcp",
+                    "type": "self_hosted", "domain": "mcp.example.com",
+                    "session_duration": "24h", "auto_redirect_to_identity": false,
+                });
+                let (status, result) = if line.starts_with("GET ") && line.contains("/policies/") {
+                    (
+                        200,
+                        json!({"id": ALLOW_1, "name": "allow one", "decision": "allow",
+                                 "include": [{"email_domain": {"domain": "example.com"}}]}),
+                    )
+                } else if line.starts_with("GET ") && line.contains(APP_ID) {
+                    app["policies"] = json!([{"id": ALLOW_1, "precedence": 1}]);
+                    (200, app)
+                } else if line.starts_with("PUT ") && line.contains(APP_ID) {
+                    (200, app)
+                } else {
+                    (404, serde_json::Value::Null)
+                };
+                let body = json!({"success": status == 200, "errors": [], "messages": [],
+                                  "result": result})
+                .to_string();
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        (base, count)
+    }
+
+    const APP_ID: &str = "5e5e5e5e-0000-4000-8000-000000000005";
+
+    #[tokio::test]
+    async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {
+        let (base, _requests) = terse_api().await;
+        let p = process_at(&base).await;
+        // The state before: ALLOW_1 attached, no Managed OAuth in the configuration.
+        let base_cfg = vec![
+            (attr::NAME, Value::string("mcp")),
+            (attr::DOMAIN, Value::string("mcp.example.com")),
+            (attr::POLICY_IDS, Value::string_list([ALLOW_1])),
+        ];
+        let imported = Value::object([
+            (attr::ID, Value::string(APP_ID)),
+            (attr::ACCOUNT_ID, Value::string(DEFAULT_ACCOUNT_ID)),
+        ]);
+        let read = p
+            .resource
+            .read(&ctx(), &fill_nulls(&schema(), &imported), &[])
+            .await;
+        assert!(!read.diagnostics.has_errors(), "{:?}", read.diagnostics);
+        let prior = fill_nulls(&schema(), &read.new_state.unwrap());
+        assert_eq!(
+            get_strings(&prior, attr::POLICY_IDS),
+            Some(vec![ALLOW_1.to_string()])
+        );
+        // Managed OAuth turned on: the update's PUT answer has neither key.
+        let mut with_oauth = base_cfg.clone();
+        with_oauth.push((
+            attr::OAUTH_CONFIGURATION,
+            Value::object([(attr::ENABLED, Value::Bool(true))]),
+        ));
+        let config = cfg(with_oauth);
+        let planned = plan(&p, &prior, &config).await;
+        assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+        let r = p
+            .resource
+            .update(&ctx(), &prior, &config, &planned.req.planned, &[])
+            .await;
+        assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
+        let state = fill_nulls(&schema(), &r.new_state.unwrap());
+        assert_consistent(&planned.req.planned, &state, "");
+        assert_eq!(
+            get_strings(&state, attr::POLICY_IDS),
+            Some(vec![ALLOW_1.to_string()]),
+            "attachments read again, not recorded as gone"
+        );
+        assert_eq!(
+            state
+                .get(attr::OAUTH_CONFIGURATION)
+                .and_then(|o| o.get(attr::ENABLED)),
+            Some(&Value::Bool(true))
+        );
+        // A later refresh reads what the API returns: no Managed OAuth, which shows.
+        let refreshed = p.resource.read(&ctx(), &state, &r.private).await;
+        let refreshed = fill_nulls(&schema(), &refreshed.new_state.unwrap());
+        assert_eq!(
+            refreshed
+                .get(attr::OAUTH_CONFIGURATION)
+                .and_then(|o| o.get(attr::ENABLED)),
+            Some(&Value::Bool(false))
         );
     }
 
