@@ -385,7 +385,9 @@ fn set_of(v: Option<&Value>) -> BTreeSet<String> {
 
 #[path = "linked_app_policy_fidelity.rs"]
 mod fidelity;
-use fidelity::{Recorded, common_precedence, configured_precedence, plan_precedence};
+use fidelity::{
+    Findings, Recorded, Stage, common_precedence, configured_precedence, plan_precedence,
+};
 
 // ----- checks before any write ----------------------------------------------------
 
@@ -461,53 +463,6 @@ fn attached_policy_name(app: &App, policy_id: &str) -> String {
     match name {
         Some(n) => format!("{n:?} ({policy_id})"),
         None => policy_id.to_string(),
-    }
-}
-
-/// How a failed check is reported.
-#[derive(Clone, Copy)]
-enum Stage<'a> {
-    /// Plan: a check that fails on a value Terraform last recorded (the world moved,
-    /// the configuration did not) is a warning, so a plan that precedes a destroy —
-    /// Terraform plans the configuration before every destroy — never fails on it.
-    Plan(Option<&'a Recorded>),
-    /// Apply, before the first write: every failed check is an error.
-    Apply,
-}
-
-/// Diagnostics of [`check_before_write`], errors or warnings by [`Stage`].
-struct Findings<'a> {
-    stage: Stage<'a>,
-    diags: Diagnostics,
-}
-
-impl Findings<'_> {
-    /// Reports a failed check; `recorded` says whether the value it failed on is one
-    /// Terraform last recorded.
-    fn push(&mut self, path: AttributePath, summary: &str, detail: String, recorded: bool) {
-        match self.stage {
-            Stage::Plan(_) if recorded => self.diags.attr_warning(
-                path,
-                format!("{summary} (changed outside Terraform)"),
-                format!(
-                    "{detail} This changed outside Terraform after it last recorded this policy: \
-                     an apply of this configuration stops with this error before any change, \
-                     and terraform destroy is not affected."
-                ),
-            ),
-            _ => self.diags.attr_error(path, summary, detail),
-        }
-    }
-
-    fn recorded(&self) -> Option<&Recorded> {
-        match self.stage {
-            Stage::Plan(recorded) => recorded,
-            Stage::Apply => None,
-        }
-    }
-
-    fn recorded_target(&self, id: &str) -> bool {
-        self.recorded().is_some_and(|r| r.targets.contains(id))
     }
 }
 

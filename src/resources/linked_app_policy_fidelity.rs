@@ -7,7 +7,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Model, attr};
+use crate::resources::recorded;
 use crate::tfplugin::{PlanRequest, Value};
+
+/// How a failed check of this resource is reported (see [`recorded::Stage`]).
+pub(super) type Stage<'a> = recorded::Stage<'a, Recorded>;
+/// Diagnostics of this resource's checks before a write (see [`recorded::Findings`]).
+pub(super) type Findings<'a> = recorded::Findings<'a, Recorded>;
+
+impl Findings<'_> {
+    /// Whether `id` is a target Terraform last recorded.
+    pub(super) fn recorded_target(&self, id: &str) -> bool {
+        self.recorded().is_some_and(|r| r.targets.contains(id))
+    }
+}
 
 /// The precedence to record from the positions the policy holds (application id →
 /// precedence): the common one when every application agrees, `None` when they
@@ -101,15 +114,11 @@ impl Recorded {
     /// Reads private state; `None` when there is none (a state written before this
     /// was kept) or it cannot be read.
     pub(super) fn from_private(private: &[u8]) -> Option<Recorded> {
-        if private.is_empty() {
-            return None;
-        }
-        serde_json::from_slice(private).ok()
+        recorded::load(private)
     }
 
     pub(super) fn to_private(&self) -> Vec<u8> {
-        // Sets of strings and numbers always serialise.
-        serde_json::to_vec(self).unwrap_or_default()
+        recorded::store(self)
     }
 }
 

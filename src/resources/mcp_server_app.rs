@@ -20,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
+use super::recorded::{self, Findings, Stage};
 use crate::cloudflare::{ApiError, App, PolicyLink};
 use crate::errors;
 use crate::provider::{ProviderData, is_account_id};
@@ -100,7 +101,7 @@ pub mod descriptions {
     pub const SESSION_DURATION: &str = "How long a user's session lasts before Access asks them to log in again, as a duration such as `\"30m\"` or `\"24h\"` (between `0s` and `730h`). Self-hosted applications only. Omitted: the API's default (`\"24h\"`) applies and is kept in state without a diff.";
     pub const ALLOWED_IDPS: &str = "IDs (UUIDs) of the identity providers users may log in with. Omit the attribute to allow all identity providers (an empty set is refused, so that \"all\" has one spelling).";
     pub const AUTO_REDIRECT_TO_IDENTITY: &str = "Skip the identity provider picker and send users straight to the login page of the only allowed identity provider (use it with exactly one entry in `allowed_idps`). Defaults to `false`.";
-    pub const POLICY_IDS: &str = "IDs (UUIDs) of the reusable Access policies that decide who may use the MCP server (typically `allow` policies), in evaluation order: each policy's precedence is its position in the list (first = 1). Only the listed policies are managed: policies attached by others, such as a `cfaccess_linked_app_policy` that targets this application, keep their place and cause no diff, but must not hold a precedence this list needs. A policy removed from the list is detached. Omit the attribute to manage no attachments (an empty list is refused).";
+    pub const POLICY_IDS: &str = "IDs (UUIDs) of the reusable Access policies that decide who may use the MCP server (typically `allow` policies), in evaluation order: the first listed is evaluated first. Only the listed policies are managed: policies attached by others, such as a `cfaccess_linked_app_policy` that targets this application, keep their id and precedence and cause no diff. While the listed policies are attached in list order their precedences are left as they are (they need not be 1, 2, …); when the list changes, they take, in list order, the lowest precedences no other policy holds (1, 2, … when there is none). A policy removed from the list is detached. Omit the attribute to manage no attachments (an empty list is refused).";
     pub const SAAS: &str = "Access for SaaS (OIDC) settings. Required when `type` is `\"saas\"`; not allowed when it is `\"self_hosted\"`.";
     pub const REDIRECT_URIS: &str = "OAuth redirect (callback) URIs the MCP client may use, at least one. Each must be an absolute `https://` URL, or an `http://` URL on `localhost`, `127.0.0.1` or `[::1]`, without a fragment.";
     pub const GRANT_TYPES: &str = "OAuth grant types the MCP client may use, at least one of `authorization_code`, `authorization_code_with_pkce`, `refresh_tokens`, `hybrid`, `implicit`.";
@@ -1229,6 +1230,26 @@ pub fn state_from_app(
     })
 }
 
+/// [`state_from_app`] for the answer to a create or update, `basis` being the plan.
+/// An answer without an `oauth_configuration` key (absent, not null) says nothing
+/// about it — an API or fake that does not echo it back — so the planned object
+/// stays; a later refresh reads whatever the API then returns.
+pub fn state_after_write(
+    app: &App,
+    basis: &Model,
+    account_id: &str,
+    secret: Option<String>,
+    scope: &PolicyScope,
+) -> Result<Model, Unsupported> {
+    let mut state = state_from_app(app, basis, account_id, secret, scope)?;
+    if state.app_type.as_deref() == Some(SELF_HOSTED)
+        && !app.extra.contains_key("oauth_configuration")
+    {
+        state.oauth_configuration = basis.oauth_configuration.clone();
+    }
+    Ok(state)
+}
+
 // ----- request bodies -------------------------------------------------------------------------
 
 fn json_strings(items: &Option<Vec<String>>) -> Json {
@@ -1434,66 +1455,58 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
 
 // ----- attachments ----------------------------------------------------------------------------
 
-/// A precedence our list needs is held by a policy we do not manage.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrecedenceClash {
-    /// Index in `policy_ids`.
-    pub index: usize,
-    pub precedence: u32,
-    /// Our policy that needs the precedence.
-    pub ours: String,
-    /// The foreign policy that holds it.
-    pub holder: String,
-}
-
-impl PrecedenceClash {
-    fn push(&self, app_id: &str, diags: &mut Diagnostics) {
-        diags.attr_error(
-            AttributePath::root(attr::POLICY_IDS).index(self.index),
-            "Policy precedence already taken",
-            format!(
-                "Policy {} is at position {} of policy_ids, so it needs precedence {} on \
-                 application {app_id}, but that precedence is held by policy {}, which this \
-                 resource does not manage (for example a cfaccess_linked_app_policy targeting \
-                 this application). Give that policy another precedence, or reorder policy_ids; \
-                 foreign attachments are never moved or detached.",
-                self.ours,
-                self.index + 1,
-                self.precedence,
-                self.holder
-            ),
-        );
-    }
-}
-
-/// Edits an application's attachment list: our ids (`wanted`, precedence = position)
-/// replace every entry we manage (`previous` ∪ `wanted`); other entries stay as they
-/// are. Returns whether anything changed, or the clash that makes it impossible.
+/// Edits an application's attachment list so our ids (`wanted`) are attached in list
+/// order; entries we manage (`previous` ∪ `wanted`) are the only ones touched, every
+/// other entry keeps its id and precedence. Returns whether anything changed.
+///
+/// Our attached policies already in list order are left exactly where they are,
+/// whatever their precedences (a policy removed from the list is only detached): an
+/// application whose own policies sit at 1 and 3 around someone else's at 2 is as the
+/// list asks.
+/// Otherwise ours take, in list order, the lowest precedences no other entry holds
+/// (1, 2, … when we are alone): never a precedence another policy holds, so nobody
+/// else's policy is moved, renumbered or refused.
 pub fn reconcile_attachments(
     links: &mut Vec<PolicyLink>,
     previous: &[String],
     wanted: &[String],
-) -> Result<bool, PrecedenceClash> {
+) -> bool {
     let managed: HashSet<&str> = previous
         .iter()
         .chain(wanted.iter())
         .map(String::as_str)
         .collect();
+    let wanted_set: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+    let mut ours: Vec<(usize, &PolicyLink)> = links
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| wanted_set.contains(l.id.as_str()))
+        .collect();
+    ours.sort_by(|(ia, a), (ib, b)| a.precedence.cmp(&b.precedence).then(ia.cmp(ib)));
+    let stale = links
+        .iter()
+        .any(|l| managed.contains(l.id.as_str()) && !wanted_set.contains(l.id.as_str()));
+    if ours.iter().map(|(_, l)| &l.id).eq(wanted.iter()) {
+        // Ours are where the list wants them: at most a removed one to detach.
+        links.retain(|l| !managed.contains(l.id.as_str()) || wanted_set.contains(l.id.as_str()));
+        return stale;
+    }
     let mut next: Vec<PolicyLink> = links
         .iter()
         .filter(|l| !managed.contains(l.id.as_str()))
         .cloned()
         .collect();
-    for (index, link) in policy_links_for(wanted).into_iter().enumerate() {
-        if let Some(holder) = next.iter().find(|l| l.precedence == link.precedence) {
-            return Err(PrecedenceClash {
-                index,
-                precedence: link.precedence,
-                ours: link.id,
-                holder: holder.id.clone(),
-            });
+    let held: HashSet<u32> = next.iter().map(|l| l.precedence).collect();
+    let mut precedence = 0u32;
+    for id in wanted {
+        precedence = precedence.saturating_add(1);
+        while held.contains(&precedence) && precedence < u32::MAX {
+            precedence += 1;
         }
-        next.push(link);
+        next.push(PolicyLink {
+            id: id.clone(),
+            precedence,
+        });
     }
     let sorted = |v: &[PolicyLink]| {
         let mut v = v.to_vec();
@@ -1507,7 +1520,7 @@ pub fn reconcile_attachments(
             .then_with(|| a.id.cmp(&b.id))
     });
     *links = next;
-    Ok(changed)
+    changed
 }
 
 // ----- the resource -----------------------------------------------------------------------
@@ -1551,13 +1564,12 @@ impl McpServerAppResource {
         Ok(out)
     }
 
-    /// Plan-time checks against the API: every listed policy exists (and suits the
-    /// app type), and no foreign attachment holds a precedence the list needs.
+    /// Plan-time checks against the API: every listed policy exists and suits the app
+    /// type. Attachments need no check: ours are placed around everyone else's.
     async fn check_policies_against_api(&self, req: &PlanRequest, diags: &mut Diagnostics) {
         if !self.data.is_ready() {
             return;
         }
-        let planned = Model::from_value(&req.planned);
         let Some(wanted_value) = req.planned.get(attr::POLICY_IDS) else {
             return;
         };
@@ -1582,65 +1594,92 @@ impl McpServerAppResource {
                 return;
             }
         };
-        for (i, el) in wanted_value.elements().unwrap_or(&[]).iter().enumerate() {
-            let Some(id) = el.as_str() else { continue };
-            let path = AttributePath::root(attr::POLICY_IDS).index(i);
-            match api.client.get_policy(&api.account_id, id).await {
-                Ok(policy) => {
-                    // Not an ownership question: any linked_app_token rule, even in a
-                    // policy mixing other rules, is refused on non-self-hosted apps.
-                    if planned.is_saas() && policy.has_linked_app_token_rule() {
-                        diags.attr_error(
-                            path,
-                            "Linked App Token policy on a SaaS application",
-                            format!(
-                                "Policy {id} ({:?}) is a Linked App Token (Service Auth) policy; \
-                                 Cloudflare applies those only to self-hosted applications, so it \
-                                 cannot protect this saas application. List user-facing (allow) \
-                                 policies here.",
-                                policy.name
-                            ),
-                        );
-                    }
-                }
-                Err(e) if e.is_not_found() => diags.attr_error(
-                    path,
-                    "Policy not found",
-                    format!(
-                        "No reusable Access policy {id} exists in account {}. policy_ids takes \
-                         the ids of reusable policies (for example \
-                         cloudflare_zero_trust_access_policy.<name>.id).",
-                        api.account_id
-                    ),
+        // Only known ids can be checked; unknown ones are checked at apply.
+        let ids: Vec<(usize, String)> = wanted_value
+            .elements()
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .filter_map(|(i, el)| el.as_str().map(|id| (i, id.to_string())))
+            .collect();
+        let recorded = if req.is_create() {
+            None
+        } else {
+            recorded::load::<Recorded>(&req.private)
+        };
+        let mut found = Findings::new(Stage::Plan(recorded.as_ref()));
+        let saas = Model::from_value(&req.planned).is_saas();
+        check_policies(&api.client, &api.account_id, &ids, saas, &mut found).await;
+        diags.extend(found.diags);
+    }
+}
+
+/// What Terraform last saved of an application (create, update, import): a check
+/// that fails on a policy listed here failed because the policy changed outside
+/// Terraform since (see [`recorded`]).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Recorded {
+    #[serde(default)]
+    policy_ids: BTreeSet<String>,
+}
+
+impl Recorded {
+    fn of(state: &Model) -> Recorded {
+        Recorded {
+            policy_ids: state.policy_ids.iter().flatten().cloned().collect(),
+        }
+    }
+}
+
+/// Checks that the policies `ids` (index in `policy_ids`, id) exist and, on a `saas`
+/// application, are not Linked App Token policies. One read per policy.
+async fn check_policies(
+    client: &crate::cloudflare::Client,
+    account: &str,
+    ids: &[(usize, String)],
+    saas: bool,
+    found: &mut Findings<'_, Recorded>,
+) {
+    for (i, id) in ids {
+        let path = AttributePath::root(attr::POLICY_IDS).index(*i);
+        let recorded = found.recorded().is_some_and(|r| r.policy_ids.contains(id));
+        match client.get_policy(account, id).await {
+            // Not an ownership question: any linked_app_token rule, even in a policy
+            // mixing other rules, is refused on non-self-hosted apps.
+            Ok(policy) if saas && policy.has_linked_app_token_rule() => found.push(
+                path,
+                "Linked App Token policy on a SaaS application",
+                format!(
+                    "Policy {id} ({:?}) is a Linked App Token (Service Auth) policy; \
+                     Cloudflare applies those only to self-hosted applications, so it \
+                     cannot protect this saas application. List user-facing (allow) \
+                     policies here.",
+                    policy.name
                 ),
-                Err(e) => diags.0.push(errors::api_error_at(
-                    &format!("look up policy {id}"),
-                    &e,
-                    Some(path),
-                )),
+                recorded,
+            ),
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {
+                let detail = if recorded {
+                    format!(
+                        "Policy {id} in policy_ids no longer exists in account {account}: it was \
+                         deleted outside Terraform, so it no longer protects this application. \
+                         Remove it from policy_ids (or list the policy that replaces it)."
+                    )
+                } else {
+                    format!(
+                        "No reusable Access policy {id} exists in account {account}. policy_ids \
+                         takes the ids of reusable policies (for example \
+                         cloudflare_zero_trust_access_policy.<name>.id)."
+                    )
+                };
+                found.push(path, "Policy not found", detail, recorded);
             }
-        }
-        if req.is_create() || diags.has_errors() {
-            return;
-        }
-        // Only known ids can be checked for clashes; unknown ones are checked at apply.
-        let Some(wanted) = planned
-            .policy_ids
-            .clone()
-            .filter(|w| w.len() == wanted_value.elements().map_or(0, <[Value]>::len))
-        else {
-            return;
-        };
-        let Some(app_id) = get_str(&req.prior, attr::ID) else {
-            return;
-        };
-        let previous = get_strings(&req.prior, attr::POLICY_IDS).unwrap_or_default();
-        // A failed lookup (the app gone) is left to read and apply to report.
-        if let Ok(app) = api.client.get_app(&api.account_id, &app_id).await {
-            let mut links = app.policy_links();
-            if let Err(clash) = reconcile_attachments(&mut links, &previous, &wanted) {
-                clash.push(&app_id, diags);
-            }
+            Err(e) => found.diags.0.push(errors::api_error_at(
+                &format!("look up policy {id}"),
+                &e,
+                Some(path),
+            )),
         }
     }
 }
@@ -1741,7 +1780,7 @@ impl Resource for McpServerAppResource {
                 )),
             }
         }
-        let state = match state_from_app(
+        let state = match state_after_write(
             &app,
             &plan,
             &api.account_id,
@@ -1764,7 +1803,7 @@ impl Resource for McpServerAppResource {
         };
         ApplyResult {
             new_state: Some(state.to_value()),
-            private: Vec::new(),
+            private: recorded::store(&Recorded::of(&state)),
             diagnostics,
         }
     }
@@ -1840,11 +1879,22 @@ impl Resource for McpServerAppResource {
             PolicyScope::Managed(prior.policy_ids.clone().unwrap_or_default())
         };
         match state_from_app(&app, &prior, &api.account_id, None, &scope) {
-            Ok(state) => ReadResult {
-                new_state: Some(state.to_value()),
-                private: private.to_vec(),
-                diagnostics,
-            },
+            Ok(state) => {
+                // An import is recorded as it reads; a state saved before records were
+                // kept is recorded as Terraform saved it (before this refresh).
+                let private = if importing {
+                    recorded::store(&Recorded::of(&state))
+                } else if recorded::load::<Recorded>(private).is_none() {
+                    recorded::store(&Recorded::of(&prior))
+                } else {
+                    private.to_vec()
+                };
+                ReadResult {
+                    new_state: Some(state.to_value()),
+                    private,
+                    diagnostics,
+                }
+            }
             Err(unsupported) => {
                 let (summary, detail) = unsupported.diagnostic(&app_id);
                 diagnostics.error(summary, detail);
@@ -1903,15 +1953,24 @@ impl Resource for McpServerAppResource {
         };
         let previous = prior_model.policy_ids.clone().unwrap_or_default();
         let wanted = plan.policy_ids.clone().unwrap_or_default();
-        // Refuse before any write when a foreign attachment holds a needed precedence.
-        let mut probe = current.policy_links();
-        let attachments_change = match reconcile_attachments(&mut probe, &previous, &wanted) {
-            Ok(changed) => changed,
-            Err(clash) => {
-                clash.push(&app_id, &mut diagnostics);
-                return keep_prior(diagnostics);
-            }
-        };
+        // Checked again before any write (a policy may have been deleted since the
+        // plan, or was unknown then): the ones not attached now, which a read of the
+        // application does not vouch for.
+        let attached: HashSet<String> = current.policies.iter().map(|p| p.id.clone()).collect();
+        let unvouched: Vec<(usize, String)> = wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| !attached.contains(*id))
+            .map(|(i, id)| (i, id.clone()))
+            .collect();
+        let mut found = Findings::new(Stage::Apply);
+        check_policies(client, account, &unvouched, plan.is_saas(), &mut found).await;
+        if found.diags.has_errors() {
+            diagnostics.extend(found.diags);
+            return keep_prior(diagnostics);
+        }
+        let attachments_change =
+            reconcile_attachments(&mut current.policy_links(), &previous, &wanted);
 
         let body = update_body(&current, &plan);
         let mut app = current.clone();
@@ -1923,6 +1982,24 @@ impl Resource for McpServerAppResource {
                 Ok(updated) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
                     app = updated;
+                    // The PUT carried no `policies`, so the attachments are as read; an
+                    // answer that leaves them out says nothing about them: read again
+                    // rather than record them as gone.
+                    let shown: HashSet<&str> = app.policies.iter().map(|p| p.id.as_str()).collect();
+                    if !attachments_change
+                        && current
+                            .policies
+                            .iter()
+                            .any(|p| !shown.contains(p.id.as_str()))
+                    {
+                        match client.get_app_uncached(account, &app_id).await {
+                            Ok(fresh) => app = fresh,
+                            Err(e) => diagnostics.0.push(errors::api_error(
+                                &format!("read application {app_id} after updating it"),
+                                &e,
+                            )),
+                        }
+                    }
                 }
                 Err(e) => {
                     diagnostics.0.push(errors::api_error(
@@ -1936,18 +2013,9 @@ impl Resource for McpServerAppResource {
 
         let mut scope_ids = wanted.clone();
         if attachments_change {
-            let mut clash = None;
             let result = client
                 .modify_attachments(account, &app_id, |links| {
-                    reconcile_attachments(links, &previous, &wanted).map_err(|c| {
-                        let err = ApiError::PrecedenceConflict {
-                            app_id: app_id.clone(),
-                            precedence: c.precedence,
-                            holder: c.holder.clone(),
-                        };
-                        clash = Some(c);
-                        err
-                    })
+                    Ok(reconcile_attachments(links, &previous, &wanted))
                 })
                 .await;
             match result {
@@ -1956,14 +2024,11 @@ impl Resource for McpServerAppResource {
                     app = updated;
                 }
                 Err(e) => {
-                    match clash {
-                        Some(c) => c.push(&app_id, &mut diagnostics),
-                        None => diagnostics.0.push(errors::api_error_at(
-                            &format!("attach policy_ids to application {app_id}"),
-                            &e,
-                            Some(AttributePath::root(attr::POLICY_IDS)),
-                        )),
-                    }
+                    diagnostics.0.push(errors::api_error_at(
+                        &format!("attach policy_ids to application {app_id}"),
+                        &e,
+                        Some(AttributePath::root(attr::POLICY_IDS)),
+                    ));
                     // State shows every managed policy still attached, so the next plan
                     // repeats what did not happen.
                     scope_ids = previous.iter().chain(wanted.iter()).cloned().collect();
@@ -1975,7 +2040,7 @@ impl Resource for McpServerAppResource {
             client_secret: prior_model.client_secret.clone(),
             ..plan.clone()
         };
-        match state_from_app(
+        match state_after_write(
             &app,
             &basis,
             account,
@@ -1984,7 +2049,7 @@ impl Resource for McpServerAppResource {
         ) {
             Ok(state) => ApplyResult {
                 new_state: Some(state.to_value()),
-                private: private.to_vec(),
+                private: recorded::store(&Recorded::of(&state)),
                 diagnostics,
             },
             Err(unsupported) => {
@@ -2511,6 +2576,40 @@ mod oauth_tests {
             })
         );
         let st = state_from_app(&app_with(None), &basis_none, ACCOUNT, None, &imported).unwrap();
+        assert_eq!(st.oauth_configuration, None);
+    }
+
+    #[test]
+    fn a_write_answer_without_the_oauth_key_keeps_the_plan_and_a_read_does_not() {
+        let planned = Model {
+            app_type: Some(SELF_HOSTED.into()),
+            oauth_configuration: Some(OAuthModel {
+                enabled: Some(true),
+                dynamic_client_registration: Some(DcrModel {
+                    enabled: Some(true),
+                    allowed_uris: Some(vec!["https://client.example.com/cb".into()]),
+                    allow_any_on_localhost: Some(false),
+                    allow_any_on_loopback: Some(false),
+                }),
+                grant: None,
+            }),
+            ..Model::default()
+        };
+        // The create/update answer leaves the key out: the planned object stays, so
+        // the apply is consistent with its plan.
+        let absent = app_with(None);
+        assert!(!absent.extra.contains_key("oauth_configuration"));
+        let st = state_after_write(&absent, &planned, ACCOUNT, None, &managed()).unwrap();
+        assert_eq!(st.oauth_configuration, planned.oauth_configuration);
+        // An explicit null is an answer: Managed OAuth is off, as on a refresh.
+        let null = app_with(Some(serde_json::Value::Null));
+        let st = state_after_write(&null, &planned, ACCOUNT, None, &managed()).unwrap();
+        assert_eq!(st.oauth_configuration.and_then(|o| o.enabled), Some(false));
+        // A refresh reads what the API returns, absent included (drift shows).
+        let st = state_from_app(&absent, &planned, ACCOUNT, None, &managed()).unwrap();
+        assert_eq!(st.oauth_configuration.and_then(|o| o.enabled), Some(false));
+        // Not configured: nothing kept, whatever the answer.
+        let st = state_after_write(&absent, &Model::default(), ACCOUNT, None, &managed()).unwrap();
         assert_eq!(st.oauth_configuration, None);
     }
 
@@ -3347,8 +3446,7 @@ mod tests {
             &mut links,
             &s(&[POLICY_A, POLICY_B, POLICY_LAT]),
             &s(&[POLICY_B, POLICY_A]),
-        )
-        .unwrap();
+        );
         assert!(changed);
         assert_eq!(
             links,
@@ -3356,31 +3454,74 @@ mod tests {
         );
         // Already right: no change.
         let mut again = links.clone();
-        assert!(
-            !reconcile_attachments(
-                &mut again,
-                &s(&[POLICY_B, POLICY_A]),
-                &s(&[POLICY_B, POLICY_A])
-            )
-            .unwrap()
-        );
-        // A foreign entry holding a needed precedence is a clash naming both.
-        let mut clash = vec![link(FOREIGN, 2)];
-        let err = reconcile_attachments(&mut clash, &[], &s(&[POLICY_A, POLICY_B])).unwrap_err();
+        assert!(!reconcile_attachments(
+            &mut again,
+            &s(&[POLICY_B, POLICY_A]),
+            &s(&[POLICY_B, POLICY_A])
+        ));
+        assert_eq!(again, links);
+    }
+
+    #[test]
+    fn ours_in_list_order_stay_where_they_are_around_foreign_entries() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // Imported: ours at 1 and 3 around a Linked App Token policy at 2 (the API
+        // lists in any order). In list order already: nothing to do, nothing moves.
+        let layout = vec![link(POLICY_B, 3), link(POLICY_LAT, 2), link(POLICY_A, 1)];
+        let mut links = layout.clone();
+        let ours = s(&[POLICY_A, POLICY_B]);
+        assert!(!reconcile_attachments(&mut links, &ours, &ours));
+        assert_eq!(links, layout, "untouched");
+        // Far apart (someone moved ours to 7 and 9): still in order, still untouched.
+        let mut far = vec![link(POLICY_A, 7), link(FOREIGN, 8), link(POLICY_B, 9)];
+        assert!(!reconcile_attachments(&mut far, &ours, &ours));
+        // Not in order any more: ours take the lowest precedences nobody else holds.
+        let mut swapped = vec![link(POLICY_A, 3), link(POLICY_LAT, 2), link(POLICY_B, 1)];
+        assert!(reconcile_attachments(&mut swapped, &ours, &ours));
         assert_eq!(
-            err,
-            PrecedenceClash {
-                index: 1,
-                precedence: 2,
-                ours: POLICY_B.into(),
-                holder: FOREIGN.into()
-            }
+            swapped,
+            vec![link(POLICY_A, 1), link(POLICY_LAT, 2), link(POLICY_B, 3)]
         );
-        let mut d = Diagnostics::new();
-        err.push(APP_ID, &mut d);
-        assert_eq!(paths(&d), vec!["policy_ids[1]"]);
-        assert!(d.0[0].detail.contains(POLICY_B) && d.0[0].detail.contains(FOREIGN));
-        assert_eq!(clash, vec![link(FOREIGN, 2)], "nothing edited on a clash");
+        // A new policy skips the precedences held by others, who keep theirs.
+        let mut held = vec![link(POLICY_A, 1), link(POLICY_LAT, 2), link(FOREIGN, 3)];
+        assert!(reconcile_attachments(
+            &mut held,
+            &s(&[POLICY_A]),
+            &s(&[POLICY_A, POLICY_B])
+        ));
+        assert_eq!(
+            held,
+            vec![
+                link(POLICY_A, 1),
+                link(POLICY_LAT, 2),
+                link(FOREIGN, 3),
+                link(POLICY_B, 4)
+            ]
+        );
+        // A new first policy: ours renumbered around the foreign ones, never onto them.
+        let mut first = held.clone();
+        assert!(reconcile_attachments(
+            &mut first,
+            &s(&[POLICY_A, POLICY_B]),
+            &s(&[POLICY_B, POLICY_A])
+        ));
+        assert_eq!(
+            first,
+            vec![
+                link(POLICY_B, 1),
+                link(POLICY_LAT, 2),
+                link(FOREIGN, 3),
+                link(POLICY_A, 4)
+            ]
+        );
+        // Removing one of ours detaches it and leaves the rest where they are.
+        let mut removed = vec![link(POLICY_A, 1), link(POLICY_LAT, 2), link(POLICY_B, 3)];
+        assert!(reconcile_attachments(
+            &mut removed,
+            &s(&[POLICY_A, POLICY_B]),
+            &s(&[POLICY_B])
+        ));
+        assert_eq!(removed, vec![link(POLICY_LAT, 2), link(POLICY_B, 3)]);
     }
 }
 
@@ -3442,13 +3583,18 @@ mod emulator_tests {
     }
 
     async fn process(emu: &Emulator) -> Process {
+        process_at(&emu.base_url()).await
+    }
+
+    /// A configured provider process talking to the API at `base_url`.
+    async fn process_at(base_url: &str) -> Process {
         let provider = CfAccessProvider::new();
         let config = fill_nulls(
             &provider_schema(),
             &Value::object([
                 ("api_token", Value::string(TOKEN)),
                 ("account_id", Value::string(DEFAULT_ACCOUNT_ID)),
-                ("base_url", Value::string(emu.base_url())),
+                ("base_url", Value::string(base_url)),
                 ("requests_per_second", Value::int(1000)),
                 ("max_retries", Value::int(1)),
             ]),
@@ -3517,6 +3663,11 @@ mod emulator_tests {
     }
 
     async fn plan(p: &Process, prior: &Value, cfg: &Value) -> Planned {
+        plan_with(p, prior, cfg, Vec::new()).await
+    }
+
+    /// [`plan`] with the private state Terraform passes along.
+    async fn plan_with(p: &Process, prior: &Value, cfg: &Value, private: Vec<u8>) -> Planned {
         let d = validate(p, cfg).await;
         assert!(!d.has_errors(), "{d:?}");
         let (planned, requires_replace) =
@@ -3526,7 +3677,7 @@ mod emulator_tests {
             config: cfg.clone(),
             planned,
             requires_replace,
-            private: Vec::new(),
+            private,
         };
         let mut diags = Diagnostics::new();
         p.resource.modify_plan(&ctx(), &mut req, &mut diags).await;
@@ -3918,7 +4069,7 @@ mod emulator_tests {
     }
 
     #[tokio::test]
-    async fn validation_errors_write_nothing_and_clashes_are_refused() {
+    async fn validation_errors_write_nothing_and_ours_go_around_foreign_policies() {
         let emu = emulator().await;
         let p = process(&emu).await;
         let cases = vec![
@@ -4018,8 +4169,8 @@ mod emulator_tests {
         );
         assert_eq!(emu.write_count(), 0, "validation and plan wrote nothing");
 
-        // A foreign policy holding a precedence we need: refused at plan time with both
-        // ids named, and refused again at apply without a write.
+        // A foreign policy holding a precedence the next policy of ours would take:
+        // ours goes after it, the foreign one keeps its place, the plan after is empty.
         let config = cfg(vec![
             (attr::NAME, Value::string("mcp")),
             (attr::DOMAIN, Value::string("mcp.example.com")),
@@ -4034,17 +4185,277 @@ mod emulator_tests {
         );
         let mut two = config.clone();
         two.set(attr::POLICY_IDS, Value::string_list([ALLOW_1, ALLOW_2]));
+        let state = apply(&emu, &state, &two).await;
+        assert_eq!(
+            emu_links(&emu, &id),
+            links(&[(ALLOW_1, 1), (FOREIGN, 2), (ALLOW_2, 3)])
+        );
+        // Reordered: ours swap around it; it stays at 2.
+        let mut swapped = config.clone();
+        swapped.set(attr::POLICY_IDS, Value::string_list([ALLOW_2, ALLOW_1]));
+        apply(&emu, &state, &swapped).await;
+        assert_eq!(
+            emu_links(&emu, &id),
+            links(&[(ALLOW_2, 1), (FOREIGN, 2), (ALLOW_1, 3)])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_policy_deleted_outside_terraform_warns_at_plan_and_stops_the_apply() {
+        let emu = emulator().await;
+        let config = cfg(vec![
+            (attr::NAME, Value::string("mcp")),
+            (attr::DOMAIN, Value::string("mcp.example.com")),
+            (attr::POLICY_IDS, Value::string_list([ALLOW_1, ALLOW_2])),
+        ]);
         let p = process(&emu).await;
-        let planned = plan(&p, &state, &two).await;
-        let text: String = planned.diags.iter().map(|d| d.detail.clone()).collect();
-        assert!(text.contains(ALLOW_2) && text.contains(FOREIGN), "{text}");
+        let create_plan = plan(&p, &Value::Null, &config).await;
+        let created = p
+            .resource
+            .create(&ctx(), &config, &create_plan.req.planned, &[])
+            .await;
+        assert!(
+            !created.diagnostics.has_errors(),
+            "{:?}",
+            created.diagnostics
+        );
+        assert!(!created.private.is_empty(), "create records what it saved");
+        let state = fill_nulls(&schema(), &created.new_state.unwrap());
+        let id = id_of(&state);
+        assert!(emu.delete_policy_out_of_band(DEFAULT_ACCOUNT_ID, ALLOW_2));
+
+        let p = process(&emu).await;
+        let read = p.resource.read(&ctx(), &state, &created.private).await;
+        let refreshed = fill_nulls(&schema(), &read.new_state.unwrap());
+        assert_eq!(
+            get_strings(&refreshed, attr::POLICY_IDS),
+            Some(vec![ALLOW_1.to_string()])
+        );
+        // Terraform keeps the private state when read answers none.
+        let private = if read.private.is_empty() {
+            created.private.clone()
+        } else {
+            read.private
+        };
+        let planned = plan_with(&p, &refreshed, &config, private.clone()).await;
+        assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+        let warning = planned.diags.iter().next().expect("a warning");
+        assert!(warning.summary.contains("Policy not found"), "{warning:?}");
+        assert!(warning.detail.contains(ALLOW_2), "{warning:?}");
+        assert_eq!(
+            warning.attribute.clone().unwrap_or_default().to_string(),
+            "policy_ids[1]"
+        );
+        // Without the record (a policy id the configuration asks for anew) it is an
+        // error, as before.
+        let unrecorded = plan_with(&p, &refreshed, &config, Vec::new()).await;
+        assert!(unrecorded.diags.has_errors(), "{:?}", unrecorded.diags);
+        // Apply stops before any write.
         let writes = emu.write_count();
-        let mut forced = planned.req.planned.clone();
-        forced.set(attr::POLICY_IDS, Value::string_list([ALLOW_1, ALLOW_2]));
-        let r = p.resource.update(&ctx(), &state, &two, &forced, &[]).await;
-        assert!(r.diagnostics.has_errors());
-        assert_eq!(emu.write_count(), writes, "clash refused before any write");
-        assert_eq!(emu_links(&emu, &id), links(&[(ALLOW_1, 1), (FOREIGN, 2)]));
+        let r = p
+            .resource
+            .update(&ctx(), &refreshed, &config, &planned.req.planned, &private)
+            .await;
+        assert!(r.diagnostics.has_errors(), "{:?}", r.diagnostics);
+        assert!(
+            r.diagnostics
+                .iter()
+                .any(|d| d.summary == "Policy not found" && d.detail.contains(ALLOW_2)),
+            "{:?}",
+            r.diagnostics
+        );
+        assert_eq!(emu.write_count(), writes, "nothing written");
+        assert_eq!(emu_links(&emu, &id), links(&[(ALLOW_1, 1)]));
+        // A destroy plans nothing to check and deletes.
+        let mut destroy = PlanRequest {
+            prior: refreshed.clone(),
+            config: Value::Null,
+            planned: Value::Null,
+            requires_replace: vec![],
+            private,
+        };
+        let mut d = Diagnostics::new();
+        p.resource.modify_plan(&ctx(), &mut destroy, &mut d).await;
+        assert!(d.is_empty(), "{d:?}");
+        let d = p.resource.delete(&ctx(), &refreshed, &[]).await;
+        assert!(!d.has_errors(), "{d:?}");
+        assert!(emu.app(DEFAULT_ACCOUNT_ID, &id).is_none());
+    }
+
+    #[tokio::test]
+    async fn import_around_a_linked_policy_plans_nothing_and_moves_nobody() {
+        let emu = emulator().await;
+        let config = cfg(vec![
+            (attr::NAME, Value::string("mcp")),
+            (attr::DOMAIN, Value::string("mcp.example.com")),
+            (attr::POLICY_IDS, Value::string_list([ALLOW_1, ALLOW_2])),
+        ]);
+        let state = apply(&emu, &Value::Null, &config).await;
+        let id = id_of(&state);
+        // Ours at 1 and 3, a Linked App Token policy (owned elsewhere) at 2.
+        let layout = links(&[(ALLOW_1, 1), (LAT, 2), (ALLOW_2, 3)]);
+        emu.set_attachments_out_of_band(
+            DEFAULT_ACCOUNT_ID,
+            &id,
+            layout.iter().map(|(i, p)| (i.clone(), *p as u32)).collect(),
+        );
+        let imported = import(&emu, &id).await.unwrap();
+        assert_eq!(
+            get_strings(&imported, attr::POLICY_IDS),
+            Some(vec![ALLOW_1.to_string(), ALLOW_2.to_string()])
+        );
+        assert_empty_plan(&emu, &imported, &config).await;
+        // Another change applies without renumbering anyone.
+        let mut renamed = config.clone();
+        renamed.set(attr::NAME, Value::string("mcp renamed"));
+        let state = apply(&emu, &imported, &renamed).await;
+        assert_eq!(emu_links(&emu, &id), layout);
+        // A real change to the list places ours around the linked policy.
+        let mut reordered = renamed.clone();
+        reordered.set(attr::POLICY_IDS, Value::string_list([ALLOW_2, ALLOW_1]));
+        apply(&emu, &state, &reordered).await;
+        assert_eq!(
+            emu_links(&emu, &id),
+            links(&[(ALLOW_2, 1), (LAT, 2), (ALLOW_1, 3)])
+        );
+    }
+
+    /// An API that never echoes `oauth_configuration` and answers a PUT without the
+    /// application's `policies` (both keys absent), on a bare HTTP/1.1 socket: answers
+    /// by method and path, counts requests.
+    async fn terse_api() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/client/v4", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at;
+                    }
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break 0,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.trim()
+                            .eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                let mut body_len = buf.len().saturating_sub(head_end + 4);
+                while body_len < length {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => body_len += n,
+                    }
+                }
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let mut app = json!({
+                    "id": APP_ID, "uid": APP_ID, "aud": "aud-tag", "name": "mcp",
+                    "type": "self_hosted", "domain": "mcp.example.com",
+                    "session_duration": "24h", "auto_redirect_to_identity": false,
+                });
+                let (status, result) = if line.starts_with("GET ") && line.contains("/policies/") {
+                    (
+                        200,
+                        json!({"id": ALLOW_1, "name": "allow one", "decision": "allow",
+                                 "include": [{"email_domain": {"domain": "example.com"}}]}),
+                    )
+                } else if line.starts_with("GET ") && line.contains(APP_ID) {
+                    app["policies"] = json!([{"id": ALLOW_1, "precedence": 1}]);
+                    (200, app)
+                } else if line.starts_with("PUT ") && line.contains(APP_ID) {
+                    (200, app)
+                } else {
+                    (404, serde_json::Value::Null)
+                };
+                let body = json!({"success": status == 200, "errors": [], "messages": [],
+                                  "result": result})
+                .to_string();
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        (base, count)
+    }
+
+    const APP_ID: &str = "5e5e5e5e-0000-4000-8000-000000000005";
+
+    #[tokio::test]
+    async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {
+        let (base, _requests) = terse_api().await;
+        let p = process_at(&base).await;
+        // The state before: ALLOW_1 attached, no Managed OAuth in the configuration.
+        let base_cfg = vec![
+            (attr::NAME, Value::string("mcp")),
+            (attr::DOMAIN, Value::string("mcp.example.com")),
+            (attr::POLICY_IDS, Value::string_list([ALLOW_1])),
+        ];
+        let imported = Value::object([
+            (attr::ID, Value::string(APP_ID)),
+            (attr::ACCOUNT_ID, Value::string(DEFAULT_ACCOUNT_ID)),
+        ]);
+        let read = p
+            .resource
+            .read(&ctx(), &fill_nulls(&schema(), &imported), &[])
+            .await;
+        assert!(!read.diagnostics.has_errors(), "{:?}", read.diagnostics);
+        let prior = fill_nulls(&schema(), &read.new_state.unwrap());
+        assert_eq!(
+            get_strings(&prior, attr::POLICY_IDS),
+            Some(vec![ALLOW_1.to_string()])
+        );
+        // Managed OAuth turned on: the update's PUT answer has neither key.
+        let mut with_oauth = base_cfg.clone();
+        with_oauth.push((
+            attr::OAUTH_CONFIGURATION,
+            Value::object([(attr::ENABLED, Value::Bool(true))]),
+        ));
+        let config = cfg(with_oauth);
+        let planned = plan(&p, &prior, &config).await;
+        assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+        let r = p
+            .resource
+            .update(&ctx(), &prior, &config, &planned.req.planned, &[])
+            .await;
+        assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
+        let state = fill_nulls(&schema(), &r.new_state.unwrap());
+        assert_consistent(&planned.req.planned, &state, "");
+        assert_eq!(
+            get_strings(&state, attr::POLICY_IDS),
+            Some(vec![ALLOW_1.to_string()]),
+            "attachments read again, not recorded as gone"
+        );
+        assert_eq!(
+            state
+                .get(attr::OAUTH_CONFIGURATION)
+                .and_then(|o| o.get(attr::ENABLED)),
+            Some(&Value::Bool(true))
+        );
+        // A later refresh reads what the API returns: no Managed OAuth, which shows.
+        let refreshed = p.resource.read(&ctx(), &state, &r.private).await;
+        let refreshed = fill_nulls(&schema(), &refreshed.new_state.unwrap());
+        assert_eq!(
+            refreshed
+                .get(attr::OAUTH_CONFIGURATION)
+                .and_then(|o| o.get(attr::ENABLED)),
+            Some(&Value::Bool(false))
+        );
     }
 
     #[tokio::test]

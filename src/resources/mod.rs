@@ -2,6 +2,7 @@
 
 pub mod linked_app_policy;
 pub mod mcp_server_app;
+mod recorded;
 
 use std::sync::Arc;
 

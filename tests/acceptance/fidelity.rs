@@ -471,3 +471,125 @@ async fn destroy_after_the_mcp_app_was_deleted_outside_terraform() -> TestResult
     h.check(our_policies(&h).is_empty(), "policies deleted")?;
     h.assert_emulator_empty_of_ours()
 }
+
+const APP: &str = "cfaccess_mcp_server_app.mcp";
+
+/// A self-hosted `cfaccess_mcp_server_app.mcp` named `name` listing `policy_ids`.
+fn mcp_app(name: &str, policy_ids: &[&str]) -> String {
+    let ids = policy_ids
+        .iter()
+        .map(|p| quoted(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "resource \"cfaccess_mcp_server_app\" \"mcp\" {{\n  name       = {name:?}\n  domain     = \"{name}.example.com\"\n  policy_ids = [{ids}]\n}}\n"
+    )
+}
+
+#[tokio::test]
+async fn destroy_after_a_listed_policy_was_deleted_outside_terraform() -> TestResult {
+    let h = fidelity_harness!();
+    let name = h.name("mcp");
+    let doomed = create_out_of_band(
+        &h,
+        "policies",
+        json!({"name": "contractors", "decision": "allow",
+               "include": [{"email_domain": {"domain": "contractors.example.com"}}]}),
+    )
+    .await?;
+    h.write_config(&mcp_app(&name, &[API_EMPLOYEES, &doomed]))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    let id = h.state_json().await?.attr(APP, "id")?;
+    h.check(
+        h.attachments(&id) == vec![(API_EMPLOYEES.to_string(), 1), (doomed.clone(), 2)],
+        format!("attached in list order: {:?}", h.attachments(&id)),
+    )?;
+    h.check(
+        h.emulator()
+            .delete_policy_out_of_band(h.account_id(), &doomed),
+        "delete the policy out of band",
+    )?;
+    // The plan shows the policy as gone, with a warning naming it.
+    let out = h
+        .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+        .await?;
+    let text = out.normalized();
+    h.check(
+        out.code == 2
+            && text.contains("Warning")
+            && text.contains("Policy not found")
+            && text.contains(&doomed),
+        format!(
+            "plan must show the gone policy with a warning (exit {}):\n{text}",
+            out.code
+        ),
+    )?;
+    // An apply that still lists it stops before any write.
+    let writes = h.emulator().write_count();
+    h.apply_expect_error(&format!("Policy not found.*{doomed}"))
+        .await?;
+    h.check(
+        h.emulator().write_count() == writes,
+        "the failed apply wrote nothing",
+    )?;
+    // Destroy, with no extra flag, works anyway.
+    plain_destroy(&h).await?;
+    h.check(
+        h.emulator().app(h.account_id(), &id).is_none(),
+        "application deleted",
+    )?;
+    h.assert_emulator_empty_of_ours()
+}
+
+#[tokio::test]
+async fn import_round_trips_an_app_whose_policies_sit_around_a_linked_policy() -> TestResult {
+    let h = fidelity_harness!();
+    let name = h.name("mcp");
+    // The MCP server app's own policies at 1 and 3, a Linked App Token policy owned by
+    // cfaccess_linked_app_policy pinned at 2 between them.
+    let lat = policy(
+        "lat",
+        &quoted(MCP),
+        &["cfaccess_mcp_server_app.mcp.id"],
+        "  precedence      = 2\n",
+    );
+    h.write_config(&format!("{}\n{lat}", mcp_app(&name, &[API_EMPLOYEES])))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    let state = h.state_json().await?;
+    let id = state.attr(APP, "id")?;
+    let lat_id = state.attr("cfaccess_linked_app_policy.lat", "id")?;
+    // A second policy of our own goes after the linked one, which keeps its place.
+    h.write_config(&format!(
+        "{}\n{lat}",
+        mcp_app(&name, &[API_EMPLOYEES, WIKI_EMPLOYEES])
+    ))?;
+    h.apply().await?;
+    let layout = vec![
+        (API_EMPLOYEES.to_string(), 1),
+        (lat_id.clone(), 2),
+        (WIKI_EMPLOYEES.to_string(), 3),
+    ];
+    h.check(
+        h.attachments(&id) == layout,
+        format!(
+            "ours placed around the linked policy: {:?}",
+            h.attachments(&id)
+        ),
+    )?;
+    h.assert_empty_plan().await?;
+    // Import reproduces the state with an empty plan and moves nobody.
+    let writes = h.emulator().write_count();
+    reimport(&h, APP, &id).await?;
+    h.check(
+        h.emulator().write_count() == writes,
+        "import and plan wrote nothing",
+    )?;
+    h.check(
+        h.attachments(&id) == layout,
+        format!("nobody moved: {:?}", h.attachments(&id)),
+    )?;
+    plain_destroy(&h).await?;
+    h.assert_emulator_empty_of_ours()
+}

@@ -2,7 +2,8 @@
 //! binary against the emulator: both types created and re-planned empty, every managed
 //! field updated in place without "(known after apply)" noise, type change replaces,
 //! drift detected and repaired, out-of-band delete re-created, import round trips,
-//! foreign attachments left alone, bad input refused before any write, destroy.
+//! foreign attachments left alone (ours placed around them), bad input refused before
+//! any write, destroy.
 
 use serde_json::{Value, json};
 
@@ -443,7 +444,7 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
 }
 
 #[tokio::test]
-async fn foreign_precedence_clash_is_refused_and_imports_of_other_types_fail() -> TestResult {
+async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> TestResult {
     let h = app_harness!();
     let name = h.name("mcp");
     h.write_config(&self_hosted(&name, &format!("  policy_ids = [\"{P1}\"]")))?;
@@ -454,17 +455,23 @@ async fn foreign_precedence_clash_is_refused_and_imports_of_other_types_fail() -
         &id,
         vec![(P1.into(), 1), (FOREIGN.into(), 2)],
     );
+    // The foreign policy holds the precedence a second policy of ours would take at
+    // position 2: ours goes after it, and it keeps its id and precedence.
     h.write_config(&self_hosted(
         &name,
         &format!("  policy_ids = [\"{P1}\", \"{P2}\"]"),
     ))?;
-    let writes = h.emulator().write_count();
-    let out = h
-        .plan_expect_error("precedence 2 .* held by policy 3c3c3c3c")
-        .await?;
-    assert!(out.normalized().contains(P2), "{}", out.normalized());
-    assert_eq!(h.emulator().write_count(), writes);
-    assert_eq!(h.attachments(&id), links(&[(P1, 1), (FOREIGN, 2)]));
+    h.apply().await?;
+    assert_eq!(h.attachments(&id), links(&[(P1, 1), (FOREIGN, 2), (P2, 3)]));
+    h.assert_empty_plan().await?;
+    // Reordered: ours swap around it.
+    h.write_config(&self_hosted(
+        &name,
+        &format!("  policy_ids = [\"{P2}\", \"{P1}\"]"),
+    ))?;
+    h.apply().await?;
+    assert_eq!(h.attachments(&id), links(&[(P2, 1), (FOREIGN, 2), (P1, 3)]));
+    h.assert_empty_plan().await?;
 
     // Imports of apps this resource cannot manage fail with the type named.
     h.write_config(&format!(
