@@ -22,3 +22,5 @@ mod provider;
 mod reliability;
 #[path = "acceptance/secrets.rs"]
 mod secrets;
+#[path = "acceptance/shared_apps.rs"]
+mod shared_apps;
