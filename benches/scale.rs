@@ -14,6 +14,8 @@
 //! - `TERRAFORM` (default `.tools/bin/terraform`);
 //! - `BENCH_SCHEMA_RUNS=20`, `BENCH_VALIDATE_RUNS=7`, `BENCH_PARALLELISM=10`;
 //! - `BENCH_OUTPUT` page to update (default `docs/performance.md`; `-` for none);
+//! - `BENCH_FAN_IN=12x2,100x5,100x20` fan-in shapes (M policies × k shared apps; empty
+//!   or `0` skips them), `BENCH_SHARED=0` skips the concurrent-writer run;
 //! - `BENCH_FOOTPRINT=0` / `BENCH_SCALE=0` skip a part; `BENCH_PERF_DIR` runs the
 //!   provider under `perf record` (one `perf.<pid>.data` per launch) instead of timing
 //!   it during the steps named in `BENCH_PERF_STEP` (default `plan`; also `apply`,
@@ -29,6 +31,8 @@ mod plugin;
 mod report;
 #[path = "scale/scenario.rs"]
 mod scenario;
+#[path = "scale/shared.rs"]
+mod shared;
 #[path = "../tests/support/mod.rs"]
 mod support;
 #[path = "scale/terraform.rs"]
@@ -76,6 +80,17 @@ fn sizes() -> Result<Vec<usize>, BoxError> {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| format!("BENCH_SIZES: {s:?} is not a positive number").into())
         })
+        .collect()
+}
+
+fn fan_in_shapes() -> Result<Vec<shared::Shape>, BoxError> {
+    let text = std::env::var("BENCH_FAN_IN").unwrap_or_else(|_| "12x2,100x5,100x20".to_string());
+    if text.trim() == "0" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(shared::Shape::parse)
         .collect()
 }
 
@@ -127,6 +142,24 @@ async fn main() -> Result<(), BoxError> {
         }
     }
 
+    let mut fan_in = Vec::new();
+    for shape in fan_in_shapes()? {
+        fan_in.push(shared::run_fan_in(&terraform, &ours, shape, parallelism).await?);
+    }
+    let mut contended = None;
+    if enabled("BENCH_SHARED") {
+        contended = Some(
+            shared::run_contended(
+                &terraform,
+                &ours,
+                20,
+                std::time::Duration::from_millis(150),
+                parallelism,
+            )
+            .await?,
+        );
+    }
+
     let mut footprints = Vec::new();
     let mut peer_missing = None;
     if enabled("BENCH_FOOTPRINT") {
@@ -166,6 +199,8 @@ async fn main() -> Result<(), BoxError> {
         parallelism,
         scales,
         limited,
+        fan_in,
+        contended,
         footprints,
         peer_missing,
     };
