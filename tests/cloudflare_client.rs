@@ -786,6 +786,207 @@ async fn an_older_object_with_the_same_name_is_not_adopted() {
     assert_ne!(created.id, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY);
 }
 
+#[tokio::test]
+async fn create_recovery_never_adopts_an_object_this_process_created() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let body = allow_policy("twin");
+    // Another resource of this process created an identical policy a moment ago.
+    let sibling = client.create_policy(ACC, &body).await.unwrap();
+    // Our POST fails with a 500 (nothing committed, but it might have been): the
+    // lookup sees only the sibling's policy, which it must leave alone.
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::Status(500),
+        count: 1,
+    });
+    let ours = client.create_policy(ACC, &body).await.unwrap();
+    assert_ne!(ours.id, sibling.id, "adopted the sibling's policy");
+    let twins: Vec<Value> = emulator
+        .policies(ACC)
+        .into_iter()
+        .filter(|p| p["name"] == "twin")
+        .collect();
+    assert_eq!(twins.len(), 2);
+
+    // The same for applications.
+    let app_body = self_hosted("Twin App");
+    let sibling = client.create_app(ACC, &app_body).await.unwrap();
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/apps".into(),
+        kind: FaultKind::Status(500),
+        count: 1,
+    });
+    // The lookup must not take the sibling; the POST sent again is then refused for
+    // the domain the sibling holds, which is the honest outcome.
+    match client.create_app(ACC, &app_body).await {
+        Ok(app) => assert_ne!(app.id, sibling.id, "adopted the sibling's application"),
+        Err(e) => assert_eq!(e.status(), Some(400), "{e}"),
+    }
+    assert_eq!(logged(&emulator, "POST", "/access/apps").len(), 3);
+}
+
+#[tokio::test]
+async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    // Another process created the same policy and attached it to an app.
+    let elsewhere = client_with(&emulator, |_| {});
+    let body = allow_policy("in use");
+    let theirs = elsewhere.create_policy(ACC, &body).await.unwrap();
+    elsewhere
+        .attach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &theirs.id, None)
+        .await
+        .unwrap();
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::Status(502),
+        count: 1,
+    });
+    let ours = client.create_policy(ACC, &body).await.unwrap();
+    assert_ne!(ours.id, theirs.id, "adopted a policy an application uses");
+    // The same when the API leaves app_count out: the apps themselves are checked.
+    let emulator_policy = emulator.policy(ACC, &theirs.id).unwrap();
+    assert_eq!(emulator_policy["app_count"], json!(1));
+}
+
+#[tokio::test]
+async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let body = allow_policy("contested");
+    // Another process made the same policy just now and has not attached it yet.
+    let theirs = client_with(&emulator, |_| {})
+        .create_policy(ACC, &body)
+        .await
+        .unwrap();
+    emulator.add_fault(Fault {
+        method: Some("POST".into()),
+        path: "/accounts/*/access/policies".into(),
+        kind: FaultKind::DropAfterCommit,
+        count: 1,
+    });
+    let err = client.create_policy(ACC, &body).await.unwrap_err();
+    let ours = emulator
+        .policies(ACC)
+        .into_iter()
+        .find(|p| p["name"] == "contested" && p["id"] != json!(theirs.id))
+        .expect("our POST was committed");
+    let ours = ours["id"].as_str().unwrap();
+    match &err {
+        ApiError::AmbiguousCreate { ids, .. } => {
+            let mut expected = vec![theirs.id.clone(), ours.to_owned()];
+            expected.sort();
+            assert_eq!(ids, &expected);
+        }
+        other => panic!("expected an ambiguous create, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains(&theirs.id) && text.contains(ours), "{text}");
+    // Nothing was sent again.
+    assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 2);
+}
+
+#[tokio::test]
+async fn an_undecodable_create_response_still_yields_the_id() {
+    // The POST is accepted but its result does not decode as a policy; reading the
+    // policy by id afterwards gives the object.
+    let (base, _) = scripted::serve(|_, raw| {
+        if raw.request_line().starts_with("POST") {
+            return scripted::json(200, ok_envelope(json!({"id": "made-1", "include": "??"})));
+        }
+        scripted::json(
+            200,
+            ok_envelope(policy_json("made-1", "n", "2026-01-01T00:00:00Z")),
+        )
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let body = PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy("n")
+    };
+    assert_eq!(
+        client.create_policy("acc", &body).await.unwrap().id,
+        "made-1"
+    );
+
+    // When the read by id does not decode either, the error carries the id.
+    let (base, seen) = scripted::serve(|_, _| {
+        scripted::json(200, ok_envelope(json!({"id": "made-2", "include": "??"})))
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let err = client.create_policy("acc", &body).await.unwrap_err();
+    assert_eq!(err.created_id(), Some("made-2"), "{err:?}");
+    assert!(err.to_string().contains("made-2"), "{err}");
+    // One POST, one GET of the id: never a second POST.
+    let lines: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.request_line().to_owned())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("POST") && lines[1].starts_with("GET"),
+        "{lines:?}"
+    );
+    assert!(lines[1].contains("/policies/made-2"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
+    let stop = CancellationToken::new();
+    let stopper = stop.clone();
+    let (base, seen) = scripted::serve(move |n, raw| {
+        if n == 0 {
+            // Terraform stops the provider while our POST is on the wire; the
+            // connection dies without an answer.
+            stopper.cancel();
+            return scripted::Reply::Hangup;
+        }
+        assert!(
+            raw.request_line().starts_with("GET"),
+            "{}",
+            raw.request_line()
+        );
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        scripted::json(
+            200,
+            json!({"success": true, "errors": [], "messages": [],
+                   "result": [policy_json("committed", "n", &now)],
+                   "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}}),
+        )
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), stop.clone()).unwrap();
+    let body = PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy("n")
+    };
+    let policy = tokio::time::timeout(Duration::from_secs(30), client.create_policy("acc", &body))
+        .await
+        .expect("the lookup is bounded")
+        .unwrap();
+    assert_eq!(policy.id, "committed");
+    assert!(stop.is_cancelled());
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    // After that, the stop holds for everything else.
+    assert!(
+        client
+            .get_policy_uncached("acc", "x")
+            .await
+            .unwrap_err()
+            .is_cancelled()
+    );
+}
+
 // ----- attachments -----------------------------------------------------------------------
 
 #[tokio::test]
@@ -835,10 +1036,16 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(links.get(id), Some(&(i as u64 + 2)), "policy {i}");
     }
+    // Attaches waiting together shared a GET and a PUT: fewer PUTs than attaches.
+    let puts = logged(&emulator, "PUT", app_id);
+    assert!(
+        !puts.is_empty() && puts.len() < 20,
+        "{} PUTs for 20 attaches",
+        puts.len()
+    );
+    assert_fresh_read_before_every_put(&emulator, app_id);
     // Every PUT carried links only (never expanded policy objects), and kept the
     // foreign entry at its precedence.
-    let puts = logged(&emulator, "PUT", app_id);
-    assert_eq!(puts.len(), 20);
     for put in &puts {
         let policies = put.body.as_ref().unwrap()["policies"].as_array().unwrap();
         for entry in policies {
@@ -852,8 +1059,6 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         }
         assert!(policies.contains(&json!({"id": foreign, "precedence": 1})));
     }
-    // Each attach read the app fresh.
-    assert_eq!(logged(&emulator, "GET", app_id).len(), 20);
 
     // Without a precedence: appended after the highest, still all distinct.
     let mut more = Vec::new();
@@ -902,6 +1107,29 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
             after.get(id),
             if detached { None } else { Some(precedence) }
         );
+    }
+}
+
+/// Every PUT of `app_id` in the log follows its own GET of the app (no PUT without a
+/// fresh read since the previous PUT).
+fn assert_fresh_read_before_every_put(emulator: &Emulator, app_id: &str) {
+    let mut read_since_put = false;
+    for entry in emulator
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path.ends_with(&format!("/access/apps/{app_id}")))
+    {
+        match entry.method.as_str() {
+            "GET" => read_since_put = true,
+            "PUT" => {
+                assert!(
+                    read_since_put,
+                    "a PUT of {app_id} without a fresh GET before it"
+                );
+                read_since_put = false;
+            }
+            _ => {}
+        }
     }
 }
 
@@ -1092,6 +1320,341 @@ async fn attaching_to_a_deleted_app_is_not_found() {
     assert!(err.is_not_found(), "{err}");
 }
 
+// ----- the per-application writer -------------------------------------------------------
+
+/// `ids.len()` new reusable policies, created one by one.
+async fn policies(client: &Client, prefix: &str, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..count {
+        ids.push(
+            client
+                .create_policy(ACC, &allow_policy(&format!("{prefix} {i}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    ids
+}
+
+/// Holds the app's writer busy: the next GET of `app_id` answers after `delay`, and
+/// a first attach is started, so requests sent meanwhile queue up as one batch.
+async fn occupy_writer(
+    emulator: &Emulator,
+    client: &Client,
+    app_id: &str,
+    policy_id: &str,
+    delay: Duration,
+) -> tokio::task::JoinHandle<Result<App, ApiError>> {
+    emulator.add_fault(Fault {
+        method: Some("GET".into()),
+        path: format!("/accounts/*/access/apps/{app_id}"),
+        kind: FaultKind::Latency(delay),
+        count: 1,
+    });
+    let first = {
+        let (client, app_id, policy_id) = (client.clone(), app_id.to_owned(), policy_id.to_owned());
+        tokio::spawn(async move { client.attach_policy(ACC, &app_id, &policy_id, None).await })
+    };
+    while logged(emulator, "GET", app_id).is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first
+}
+
+/// The `policies` of every PUT of `app_id`, in order.
+fn put_bodies(emulator: &Emulator, app_id: &str) -> Vec<Vec<Value>> {
+    logged(emulator, "PUT", app_id)
+        .iter()
+        .filter_map(|put| put.body.as_ref()?["policies"].as_array().cloned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let app_id = demo_ids::INTERNAL_API_APP;
+    let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
+    let ids = policies(&client, "batch", 5).await;
+    emulator.clear_request_log();
+
+    // The first attach holds the writer while four more queue behind it.
+    let first = occupy_writer(
+        &emulator,
+        &client,
+        app_id,
+        &ids[0],
+        Duration::from_millis(300),
+    )
+    .await;
+    let wanted = [(1, Some(5)), (2, Some(1)), (3, Some(6)), (4, None)];
+    let tasks: Vec<_> = wanted
+        .iter()
+        .map(|&(i, precedence)| {
+            let (client, id) = (client.clone(), ids[i].clone());
+            tokio::spawn(async move { client.attach_policy(ACC, app_id, &id, precedence).await })
+        })
+        .collect();
+    first.await.unwrap().unwrap();
+    let outcomes: Vec<Result<App, ApiError>> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+
+    // Precedence 1 is the foreign policy's: that request alone fails, naming it.
+    match &outcomes[1] {
+        Err(ApiError::PrecedenceConflict {
+            precedence, holder, ..
+        }) => assert_eq!((*precedence, holder.as_str()), (1, foreign)),
+        other => panic!("expected a precedence conflict, got {other:?}"),
+    }
+    for i in [0, 2, 3] {
+        assert!(outcomes[i].is_ok(), "request {i}: {:?}", outcomes[i]);
+    }
+    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    assert_eq!(links.get(foreign), Some(&1));
+    assert_eq!(links.get(&ids[0]), Some(&2));
+    assert_eq!(links.get(&ids[1]), Some(&5));
+    assert_eq!(links.get(&ids[2]), None);
+    assert_eq!(links.get(&ids[3]), Some(&6));
+    assert_eq!(links.get(&ids[4]), Some(&7));
+    // One PUT for the first attach, one for the three that queued behind it.
+    let bodies = put_bodies(&emulator, app_id);
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_fresh_read_before_every_put(&emulator, app_id);
+    for body in &bodies {
+        assert!(
+            body.contains(&json!({"id": foreign, "precedence": 1})),
+            "{body:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_put_refused_for_one_request_is_retried_without_it() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let app_id = demo_ids::INTERNAL_API_APP;
+    let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
+    let ids = policies(&client, "refused", 3).await;
+    // Deleted out of band: the API refuses any PUT that names it.
+    let gone = ids[1].clone();
+    assert!(emulator.delete_policy_out_of_band(ACC, &gone));
+    emulator.clear_request_log();
+
+    let first = occupy_writer(
+        &emulator,
+        &client,
+        app_id,
+        &ids[0],
+        Duration::from_millis(300),
+    )
+    .await;
+    let tasks: Vec<_> = [gone.clone(), ids[2].clone()]
+        .into_iter()
+        .map(|id| {
+            let client = client.clone();
+            tokio::spawn(async move { client.attach_policy(ACC, app_id, &id, None).await })
+        })
+        .collect();
+    first.await.unwrap().unwrap();
+    let outcomes: Vec<Result<App, ApiError>> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let refused = outcomes[0].as_ref().unwrap_err();
+    assert_eq!(refused.status(), Some(400), "{refused}");
+    assert!(outcomes[1].is_ok(), "{:?}", outcomes[1]);
+
+    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    assert_eq!(links.get(foreign), Some(&1));
+    assert!(links.contains_key(&ids[0]) && links.contains_key(&ids[2]));
+    assert!(!links.contains_key(&gone));
+    // first attach; the batch naming the deleted policy (refused); the batch without it.
+    let bodies = put_bodies(&emulator, app_id);
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    let names = |body: &Vec<Value>, id: &str| body.iter().any(|l| l["id"] == json!(id));
+    assert!(names(&bodies[1], &gone) && names(&bodies[1], &ids[2]));
+    assert!(!names(&bodies[2], &gone) && names(&bodies[2], &ids[2]));
+    assert_fresh_read_before_every_put(&emulator, app_id);
+    for body in &bodies {
+        assert!(
+            body.contains(&json!({"id": foreign, "precedence": 1})),
+            "{body:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    // Backoff long enough for another writer to act between the 503 and the retry.
+    let client = client_with(&emulator, |c| {
+        c.min_backoff = Duration::from_millis(400);
+        c.max_backoff = Duration::from_millis(400);
+    });
+    let app_id = demo_ids::INTERNAL_API_APP;
+    let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
+    let other_team = demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
+    let mine = policies(&client, "retried", 1).await.remove(0);
+    emulator.clear_request_log();
+    emulator.add_fault(Fault {
+        method: Some("PUT".into()),
+        path: format!("/accounts/*/access/apps/{app_id}"),
+        kind: FaultKind::Status(503),
+        count: 1,
+    });
+    let attach = {
+        let (client, mine) = (client.clone(), mine.clone());
+        tokio::spawn(async move { client.attach_policy(ACC, app_id, &mine, None).await })
+    };
+    // Another writer attaches its policy while we back off after the 503.
+    while logged(&emulator, "PUT", app_id).is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(emulator.set_attachments_out_of_band(
+        ACC,
+        app_id,
+        vec![(foreign.to_owned(), 1), (other_team.to_owned(), 9)]
+    ));
+    attach.await.unwrap().unwrap();
+
+    let app_requests: Vec<(String, u16)> = emulator
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path.ends_with(&format!("/access/apps/{app_id}")))
+        .map(|r| (r.method, r.status))
+        .collect();
+    let expected: Vec<(String, u16)> = [("GET", 200), ("PUT", 503), ("GET", 200), ("PUT", 200)]
+        .iter()
+        .map(|(m, s)| (m.to_string(), *s))
+        .collect();
+    assert_eq!(app_requests, expected);
+    let bodies = put_bodies(&emulator, app_id);
+    assert_ne!(bodies[0], bodies[1], "the retry re-sent the old body");
+    // The retry was built from the second read: the other writer's policy is kept.
+    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    assert_eq!(
+        links.get(other_team),
+        Some(&9),
+        "the other writer's policy was dropped"
+    );
+    assert_eq!(links.get(foreign), Some(&1));
+    assert_eq!(links.get(&mine), Some(&10));
+    for body in &bodies {
+        assert!(
+            body.contains(&json!({"id": foreign, "precedence": 1})),
+            "{body:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client_with(&emulator, |c| {
+        c.min_backoff = Duration::from_millis(300);
+        c.max_backoff = Duration::from_millis(300);
+    });
+    let app_id = demo_ids::INTERNAL_API_APP;
+    emulator.clear_request_log();
+    emulator.add_fault(Fault {
+        method: Some("PUT".into()),
+        path: format!("/accounts/*/access/apps/{app_id}"),
+        kind: FaultKind::Status(502),
+        count: 1,
+    });
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let update = {
+        let (client, reads) = (client.clone(), reads.clone());
+        tokio::spawn(async move {
+            client
+                .update_app_with(ACC, app_id, |fresh| {
+                    reads
+                        .lock()
+                        .unwrap()
+                        .push(fresh.extra.get("custom_deny_message").cloned());
+                    let mut body = fresh.to_update_body();
+                    body["session_duration"] = json!("12h");
+                    Ok(body)
+                })
+                .await
+        })
+    };
+    while logged(&emulator, "PUT", app_id).is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Someone else edits a field we do not manage during our backoff.
+    assert!(emulator.mutate_app(ACC, app_id, |app| {
+        app["custom_deny_message"] = json!("set by another team");
+    }));
+    let updated = update.await.unwrap().unwrap();
+    assert_eq!(updated.session_duration.as_deref(), Some("12h"));
+    let stored = emulator.app(ACC, app_id).unwrap();
+    assert_eq!(stored["custom_deny_message"], json!("set by another team"));
+    assert_eq!(
+        *reads.lock().unwrap(),
+        [None, Some(json!("set by another team"))]
+    );
+    assert_fresh_read_before_every_put(&emulator, app_id);
+    // Nothing to change: no PUT at all.
+    let puts = logged(&emulator, "PUT", app_id).len();
+    client
+        .update_app_with(ACC, app_id, |fresh| Ok(fresh.to_update_body()))
+        .await
+        .unwrap();
+    assert_eq!(logged(&emulator, "PUT", app_id).len(), puts);
+}
+
+#[tokio::test]
+async fn a_missing_precedence_reads_as_one_more_than_the_highest() {
+    // An API answer whose entries lack precedence: they come after every numbered one,
+    // and a write keeps them there instead of colliding with a numbered entry.
+    let app = json!({"id": "a1", "type": "self_hosted", "name": "n", "domain": "n.example.com",
+        "policies": [{"id": "bare-1"}, {"id": "numbered", "precedence": 2}, {"id": "bare-2"}]});
+    let (base, seen) = scripted::serve(move |_, raw| {
+        if raw.request_line().starts_with("PUT") {
+            let body: Value = serde_json::from_slice(&raw.body).unwrap();
+            let mut echoed = app.clone();
+            echoed["policies"] = body["policies"].clone();
+            return scripted::json(200, ok_envelope(echoed));
+        }
+        if raw.request_line().contains("/apps?") {
+            return scripted::json(
+                200,
+                json!({"success": true, "errors": [], "messages": [],
+                "result": [app.clone()],
+                "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}}),
+            );
+        }
+        scripted::json(200, ok_envelope(app.clone()))
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let found = client.apps_with_policy("acc", "bare-1").await.unwrap();
+    assert_eq!(found[0].precedence, 3);
+    client
+        .attach_policy("acc", "a1", "new", None)
+        .await
+        .unwrap();
+    let put = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.request_line().starts_with("PUT"))
+        .cloned()
+        .unwrap();
+    let body: Value = serde_json::from_slice(&put.body).unwrap();
+    assert_eq!(
+        body["policies"],
+        json!([{"id": "numbered", "precedence": 2}, {"id": "bare-1", "precedence": 3},
+               {"id": "bare-2", "precedence": 4}, {"id": "new", "precedence": 5}])
+    );
+}
+
 // ----- secrets -------------------------------------------------------------------------
 
 #[derive(Clone, Default)]
@@ -1227,7 +1790,11 @@ async fn the_token_never_appears_in_logs_or_errors() {
     // The debug lines that are there say what was called and how it went.
     let request_line = logs
         .lines()
-        .find(|l| l.contains("cloudflare api request") && l.contains("status=500"))
+        .find(|l| {
+            l.contains("cloudflare api request")
+                && l.contains("status=500")
+                && l.contains("method=GET")
+        })
         .unwrap_or_else(|| panic!("no debug line for the failed attempt in:\n{logs}"));
     for field in ["method=GET", "path=/accounts/", "attempt=1", "latency_ms="] {
         assert!(
@@ -1376,7 +1943,7 @@ fn ok_envelope(result: Value) -> Value {
 
 fn policy_json(id: &str, name: &str, created_at: &str) -> Value {
     json!({"id": id, "name": name, "decision": "allow", "include": [{"everyone": {}}],
-           "exclude": [], "require": [], "created_at": created_at, "reusable": true})
+           "exclude": [], "require": [], "created_at": created_at, "reusable": true, "app_count": 0})
 }
 
 #[tokio::test]

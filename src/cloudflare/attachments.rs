@@ -1,181 +1,76 @@
 //! Attaching reusable policies to applications.
 //!
 //! The API has no attach endpoint: an application's `policies` list is replaced by a
-//! PUT of the whole application. Every change therefore is a read-modify-write under
-//! a per-(account, application) lock: a fresh GET (never the snapshot), the edit,
-//! a PUT that carries every entry we did not mean to touch with its precedence
+//! PUT of the whole application. Every change therefore is a read-modify-write on the
+//! application's writer ([`super::app_writer`]): a fresh GET (never the snapshot), the
+//! edit, a PUT that carries every entry we did not mean to touch with its precedence
 //! exactly as read (foreign reusable and legacy app-scoped entries alike, as
 //! `{id, precedence}` links — never the expanded objects, which the API rejects), and
-//! a check that the returned application holds the result.
-
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+//! a check that the returned application holds the result. Attaches and detaches of
+//! one application that are waiting at the same time share one GET and one PUT.
 
 use serde_json::Value;
-use tokio::sync::OwnedMutexGuard;
 
+use super::app_writer::{LinkChange, body_with_links, normalised};
 use super::client::Client;
 use super::error::ApiError;
-use super::lock;
 use super::models::app::{App, AppFilter, AttachmentRef, PolicyLink};
 
-/// (account id, application id).
-type AppKey = (String, String);
-
-/// One async lock per (account, application).
-#[derive(Debug, Default)]
-pub(crate) struct AppLocks {
-    locks: Mutex<HashMap<AppKey, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl AppLocks {
-    pub async fn lock(&self, account: &str, app_id: &str) -> OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = lock(&self.locks);
-            locks
-                .entry((account.to_owned(), app_id.to_owned()))
-                .or_default()
-                .clone()
-        };
-        lock.lock_owned().await
-    }
-}
-
-/// Checks a list before it is sent: the API rejects duplicates and precedence < 1,
-/// and an empty id would detach something by accident.
-fn validate(app_id: &str, links: &[PolicyLink]) -> Result<(), ApiError> {
-    let invalid = |message: String| ApiError::InvalidAttachments {
-        app_id: app_id.to_owned(),
-        message,
-    };
-    let mut ids = HashSet::new();
-    let mut precedences = HashMap::new();
-    for link in links {
-        if link.id.is_empty() {
-            return Err(invalid("a policy id is empty".into()));
-        }
-        if link.precedence == 0 {
-            return Err(invalid(format!(
-                "policy {} has precedence 0; precedences start at 1",
-                link.id
-            )));
-        }
-        if !ids.insert(link.id.as_str()) {
-            return Err(invalid(format!("policy {} is listed twice", link.id)));
-        }
-        if let Some(other) = precedences.insert(link.precedence, link.id.as_str()) {
-            return Err(invalid(format!(
-                "policies {other} and {} both have precedence {}",
-                link.id, link.precedence
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Sorted (id, precedence) pairs, for comparisons that ignore order.
-fn normalised(links: &[PolicyLink]) -> Vec<PolicyLink> {
-    let mut sorted = links.to_vec();
-    sorted.sort_by(|a, b| {
-        a.precedence
-            .cmp(&b.precedence)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    sorted
-}
-
-/// How closely an application read back matches the list we sent.
-fn holds(app: &App, wanted: &[PolicyLink]) -> Holds {
-    let have = normalised(&app.policy_links());
-    if have == wanted {
-        return Holds::Exactly;
-    }
-    let have_ids: Vec<&str> = have.iter().map(|l| l.id.as_str()).collect();
-    let wanted_ids: Vec<&str> = wanted.iter().map(|l| l.id.as_str()).collect();
-    if have_ids == wanted_ids {
-        Holds::Renumbered
-    } else {
-        Holds::No
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Holds {
-    Exactly,
-    /// Same policies in the same order, different precedence numbers (a server that
-    /// compacts gaps); the resource will see the numbers on its next read.
-    Renumbered,
-    No,
-}
-
 impl Client {
-    /// Read-modify-write of one application's attachments under its lock.
+    /// Read-modify-write of one application's attachments on its writer.
     ///
     /// `edit` gets the current links (`{id, precedence}` projected from a fresh GET,
     /// every entry included) and returns whether it changed them. Unchanged → no write,
     /// the fresh app is returned. Changed → the list is validated, sent with the full
     /// application as read, and the result verified (one re-read if the PUT response
-    /// does not show it).
+    /// does not show it). A retry (429, 5xx, timeout) reads again and calls `edit`
+    /// again on the new read; an old body is never re-sent.
     pub async fn modify_attachments<F>(
         &self,
         account: &str,
         app_id: &str,
-        edit: F,
+        mut edit: F,
     ) -> Result<App, ApiError>
     where
-        F: FnOnce(&mut Vec<PolicyLink>) -> Result<bool, ApiError>,
+        F: FnMut(&mut Vec<PolicyLink>) -> Result<bool, ApiError>,
     {
-        let _guard = self.inner.app_locks.lock(account, app_id).await;
-        let app = self.get_app_uncached(account, app_id).await?;
-        let before = app.policy_links();
-        let mut links = before.clone();
-        if !edit(&mut links)? {
-            return Ok(app);
-        }
-        validate(app_id, &links)?;
-        let wanted = normalised(&links);
-        let dropped: Vec<&str> = before
-            .iter()
-            .filter(|old| !wanted.iter().any(|new| new.id == old.id))
-            .map(|old| old.id.as_str())
-            .collect();
-        tracing::debug!(
-            app_id,
-            attached = wanted.len(),
-            ?dropped,
-            "writing policy attachments"
-        );
+        self.rewrite_app(account, app_id, |app| {
+            let mut links = app.policy_links();
+            if !edit(&mut links)? {
+                return Ok(None);
+            }
+            let wanted = normalised(&links);
+            Ok(Some((body_with_links(app, &wanted), Some(wanted))))
+        })
+        .await
+    }
 
-        let mut body = app.to_update_body();
-        if let Value::Object(map) = &mut body {
-            let links_json = serde_json::to_value(&wanted).unwrap_or(Value::Array(Vec::new()));
-            map.insert("policies".into(), links_json);
-        }
-        let written = self.put_app(account, app_id, &body).await?;
-        match holds(&written, &wanted) {
-            Holds::Exactly => return Ok(written),
-            Holds::Renumbered => {
-                tracing::warn!(app_id, "the API renumbered policy precedences");
-                return Ok(written);
+    /// A full-replacement PUT of an application built from a fresh read on its writer:
+    /// `build` gets the application as it is now and returns the body to send (without
+    /// `policies` the attachments stay as they are). A body equal to what is there
+    /// already is not sent. A retry (429, 5xx, timeout) reads again and calls `build`
+    /// again; an old body is never re-sent.
+    pub async fn update_app_with<F>(
+        &self,
+        account: &str,
+        app_id: &str,
+        mut build: F,
+    ) -> Result<App, ApiError>
+    where
+        F: FnMut(&App) -> Result<Value, ApiError>,
+    {
+        self.claim(account, app_id);
+        self.rewrite_app(account, app_id, |app| {
+            let body = build(app)?;
+            if body == app.to_update_body() {
+                return Ok(None);
             }
-            Holds::No => {}
-        }
-        let reread = self.get_app_uncached(account, app_id).await?;
-        match holds(&reread, &wanted) {
-            Holds::Exactly => Ok(reread),
-            Holds::Renumbered => {
-                tracing::warn!(app_id, "the API renumbered policy precedences");
-                Ok(reread)
-            }
-            Holds::No => Err(ApiError::AttachmentNotApplied {
-                app_id: app_id.to_owned(),
-                message: format!(
-                    "sent {}, read back {}",
-                    describe(&wanted),
-                    describe(&normalised(&reread.policy_links()))
-                ),
-            }),
-        }
+            let wanted = body
+                .get("policies")
+                .and_then(|links| serde_json::from_value::<Vec<PolicyLink>>(links.clone()).ok());
+            Ok(Some((body, wanted)))
+        })
+        .await
     }
 
     /// Attaches `policy_id` to the application at `precedence` (`None` = one more
@@ -189,39 +84,11 @@ impl Client {
         policy_id: &str,
         precedence: Option<u32>,
     ) -> Result<App, ApiError> {
-        self.modify_attachments(account, app_id, |links| {
-            let current = links.iter().position(|l| l.id == policy_id);
-            let wanted = match (precedence, current) {
-                (None, Some(_)) => return Ok(false),
-                (Some(p), Some(index)) if links[index].precedence == p => return Ok(false),
-                (Some(p), _) => p,
-                (None, None) => links
-                    .iter()
-                    .map(|l| l.precedence)
-                    .max()
-                    .unwrap_or(0)
-                    .saturating_add(1),
-            };
-            if let Some(holder) = links
-                .iter()
-                .find(|l| l.precedence == wanted && l.id != policy_id)
-            {
-                return Err(ApiError::PrecedenceConflict {
-                    app_id: app_id.to_owned(),
-                    precedence: wanted,
-                    holder: holder.id.clone(),
-                });
-            }
-            match current {
-                Some(index) => links[index].precedence = wanted,
-                None => links.push(PolicyLink {
-                    id: policy_id.to_owned(),
-                    precedence: wanted,
-                }),
-            }
-            Ok(true)
-        })
-        .await
+        let change = LinkChange::Attach {
+            policy_id: policy_id.to_owned(),
+            precedence,
+        };
+        self.change_attachments(account, app_id, change).await
     }
 
     /// Detaches `policy_id`. Not attached → `Ok(Some(app))` without a write;
@@ -232,13 +99,10 @@ impl Client {
         app_id: &str,
         policy_id: &str,
     ) -> Result<Option<App>, ApiError> {
-        let result = self
-            .modify_attachments(account, app_id, |links| {
-                let before = links.len();
-                links.retain(|l| l.id != policy_id);
-                Ok(links.len() != before)
-            })
-            .await;
+        let change = LinkChange::Detach {
+            policy_id: policy_id.to_owned(),
+        };
+        let result = self.change_attachments(account, app_id, change).await;
         match result {
             Ok(app) => Ok(Some(app)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -289,18 +153,20 @@ impl Client {
 }
 
 /// The apps among `apps` that list `policy_id`, with its precedence there, by app id.
+/// A precedence the API left out is read as [`App::policy_links`] reads it.
 fn attachments_of(apps: &mut dyn Iterator<Item = &App>, policy_id: &str) -> Vec<AttachmentRef> {
     let mut found: Vec<AttachmentRef> = apps
         .filter_map(|app| {
-            let index = app.policies.iter().position(|p| p.id == policy_id)?;
-            let precedence = app.policies[index]
-                .precedence
-                .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX));
+            // Only apps that list the policy pay for the projection.
+            if !app.policies.iter().any(|p| p.id == policy_id) {
+                return None;
+            }
+            let link = app.policy_links().into_iter().find(|l| l.id == policy_id)?;
             Some(AttachmentRef {
                 app_id: app.id.clone(),
                 app_name: app.name.clone(),
                 app_type: app.app_type.clone(),
-                precedence,
+                precedence: link.precedence,
             })
         })
         .collect();
@@ -308,53 +174,26 @@ fn attachments_of(apps: &mut dyn Iterator<Item = &App>, policy_id: &str) -> Vec<
     found
 }
 
-fn describe(links: &[PolicyLink]) -> String {
-    let parts: Vec<String> = links
-        .iter()
-        .map(|l| format!("{}@{}", l.id, l.precedence))
-        .collect();
-    format!("[{}]", parts.join(", "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn link(id: &str, precedence: u32) -> PolicyLink {
-        PolicyLink {
-            id: id.into(),
-            precedence,
-        }
-    }
-
     #[test]
-    fn validation_rejects_what_the_api_would() {
-        assert!(validate("a", &[link("x", 1), link("y", 2)]).is_ok());
-        assert!(validate("a", &[link("x", 0)]).is_err());
-        assert!(validate("a", &[link("x", 1), link("x", 2)]).is_err());
-        assert!(validate("a", &[link("x", 1), link("y", 1)]).is_err());
-        assert!(validate("a", &[link("", 1)]).is_err());
-    }
-
-    #[test]
-    fn verification_levels() {
+    fn a_missing_precedence_is_one_more_than_the_highest_not_the_position() {
         let app: App = serde_json::from_value(serde_json::json!({
             "id": "a", "type": "self_hosted",
-            "policies": [{"id": "x", "precedence": 1}, {"id": "y", "precedence": 2}]
+            "policies": [{"id": "bare"}, {"id": "x", "precedence": 5}, {"id": "y", "precedence": 2}]
         }))
         .unwrap();
+        let found = attachments_of(&mut std::iter::once(&app), "bare");
+        assert_eq!(found.len(), 1);
+        // Position 1 would clash with nothing here but is not what the API means;
+        // the highest present is 5.
+        assert_eq!(found[0].precedence, 6);
         assert_eq!(
-            holds(&app, &normalised(&[link("y", 2), link("x", 1)])),
-            Holds::Exactly
+            attachments_of(&mut std::iter::once(&app), "x")[0].precedence,
+            5
         );
-        assert_eq!(
-            holds(&app, &normalised(&[link("x", 1), link("y", 5)])),
-            Holds::Renumbered
-        );
-        assert_eq!(holds(&app, &normalised(&[link("x", 1)])), Holds::No);
-        assert_eq!(
-            holds(&app, &normalised(&[link("y", 1), link("x", 2)])),
-            Holds::No
-        );
+        assert!(attachments_of(&mut std::iter::once(&app), "nope").is_empty());
     }
 }

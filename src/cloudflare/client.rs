@@ -1,7 +1,7 @@
 //! The API client: CRUD for applications and reusable policies.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Method;
@@ -11,15 +11,18 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use super::attachments::AppLocks;
+use super::app_writer::AppWriters;
 use super::cache::{KindCache, Lookup};
 use super::config::ClientConfig;
 use super::error::ApiError;
 use super::fresh::FreshList;
+use super::lock;
 use super::models::app::{App, AppFilter, Deleted};
 use super::models::policy::{Policy, PolicyBody};
 use super::models::timestamp::parse_rfc3339;
-use super::transport::{Attempt, ClientStats, Request, Success, Transport, with_attempts};
+use super::transport::{
+    Attempt, ClientStats, Request, Success, Transport, detached_from_stop, with_attempts,
+};
 
 /// What a create was for, to recognise the object after a lost response.
 enum CreateTarget<'a> {
@@ -30,6 +33,13 @@ enum CreateTarget<'a> {
 /// How far a server's `created_at` may lag our clock and still count as "created by
 /// our request" when recovering from an ambiguous create.
 const CREATE_CLOCK_SKEW: Duration = Duration::from_secs(120);
+
+/// How long the lookup after a possibly committed create may take at most. It runs
+/// even while the provider is stopping (else the object would be orphaned), so it
+/// needs a bound of its own.
+fn recovery_deadline(request_timeout: Duration) -> Duration {
+    (request_timeout.saturating_mul(2) + Duration::from_secs(10)).min(Duration::from_secs(120))
+}
 
 /// Typed client of the Cloudflare Access API. Cheap to clone; every clone shares one
 /// connection pool, rate limiter, read cache, set of per-application locks and stop
@@ -46,7 +56,15 @@ pub(crate) struct Inner {
     pub(crate) coalesce: bool,
     pub(crate) apps: KindCache<App>,
     pub(crate) policies: KindCache<Policy>,
-    pub(crate) app_locks: AppLocks,
+    /// One writer per application: every PUT of an app goes through it.
+    pub(crate) writers: AppWriters,
+    /// Ids of objects this process created, adopted, updated or deleted: the lookup
+    /// after a lost create never takes one of them.
+    pub(crate) claimed: Mutex<HashSet<(String, String)>>,
+    /// Creates whose POST is on the wire, per account (see [`CreatesInFlight`]).
+    pub(crate) creates: CreatesInFlight,
+    /// How long a create-recovery lookup may run.
+    pub(crate) recovery_deadline: Duration,
     /// Fresh (never cached) application lists, shared by concurrent deletes.
     pub(crate) fresh_apps: FreshList<App>,
 }
@@ -113,6 +131,7 @@ impl Client {
             ));
         }
         let transport = Transport::new(&config, stop)?;
+        let recovery_deadline = recovery_deadline(config.request_timeout);
         Ok(Client {
             inner: Arc::new(Inner {
                 transport,
@@ -120,7 +139,10 @@ impl Client {
                 coalesce: config.effective_coalesce_reads(),
                 apps: KindCache::default(),
                 policies: KindCache::default(),
-                app_locks: AppLocks::default(),
+                writers: AppWriters::default(),
+                claimed: Mutex::default(),
+                creates: CreatesInFlight::default(),
+                recovery_deadline,
                 fresh_apps: FreshList::default(),
             }),
         })
@@ -140,6 +162,17 @@ impl Client {
     pub fn clear_cache(&self) {
         self.inner.apps.clear();
         self.inner.policies.clear();
+    }
+
+    /// Marks `id` (an application or policy of `account`) as belonging to a resource
+    /// of this process: the lookup after a create whose answer was lost never adopts
+    /// it. Objects this client creates, adopts, updates or deletes are marked already.
+    pub fn claim(&self, account: &str, id: &str) {
+        lock(&self.inner.claimed).insert((account.to_owned(), id.to_owned()));
+    }
+
+    fn is_claimed(&self, account: &str, id: &str) -> bool {
+        lock(&self.inner.claimed).contains(&(account.to_owned(), id.to_owned()))
     }
 
     pub(crate) async fn execute(&self, request: &Request<'_>) -> Result<Success, ApiError> {
@@ -284,7 +317,18 @@ impl Client {
         let result = self
             .create_with_recovery(account, &request, CreateTarget::App(body))
             .await?;
-        let app: App = decode(&request, result)?;
+        let id = id_in(result.as_deref());
+        let app: App = match decode(&request, result) {
+            Ok(app) => app,
+            Err(e) => {
+                let id = id.ok_or(e.clone())?;
+                tracing::warn!(app_id = %id, error = %e, "the create response did not decode; reading the application by id");
+                self.get_app_uncached(account, &id)
+                    .await
+                    .map_err(|read| undecodable(id, &request, &e, &read))?
+            }
+        };
+        self.claim(account, &app.id);
         self.inner.apps.put(account, &app.id, app.clone());
         Ok(app)
     }
@@ -312,13 +356,15 @@ impl Client {
                 return Ok(None);
             }
         };
-        let candidates = self.list_apps(account, &filter).await?;
-        let found = candidates
+        let candidates: Vec<App> = self
+            .list_apps(account, &filter)
+            .await?
             .into_iter()
             .filter(|app| app.matches_create_body(body))
-            .filter_map(|app| created_since(app.created_at.as_deref(), since).map(|at| (at, app)))
-            .min_by_key(|(at, _)| *at)
-            .map(|(_, app)| app);
+            .filter(|app| created_since(app.created_at.as_deref(), since).is_some())
+            .filter(|app| !self.is_claimed(account, &app.id))
+            .collect();
+        let found = one_candidate("application", candidates, |app| &app.id)?;
         if let Some(app) = &found {
             tracing::warn!(
                 app_id = %app.id,
@@ -328,22 +374,23 @@ impl Client {
         Ok(found)
     }
 
-    /// Replaces an application (`PUT`, full replacement). Send `policies` only when
-    /// you mean to set every attachment; without the key attachments are untouched.
-    /// Serialised with attachment edits of the same app.
+    /// Replaces an application (`PUT`, full replacement) with `body` as given, on the
+    /// application's writer. Send `policies` only when you mean to set every
+    /// attachment; without the key attachments are untouched.
+    ///
+    /// Sent **once**: a body built from an earlier read must not be re-sent after a
+    /// failure (someone may have changed the app meanwhile), so a 429, 5xx or timeout
+    /// is returned as an error. [`Client::update_app_with`] builds the body from a
+    /// fresh read and retries from a new read; prefer it.
     pub async fn update_app(&self, account: &str, id: &str, body: &Value) -> Result<App, ApiError> {
-        let _guard = self.inner.app_locks.lock(account, id).await;
-        self.put_app(account, id, body).await
-    }
-
-    pub(crate) async fn put_app(
-        &self,
-        account: &str,
-        id: &str,
-        body: &Value,
-    ) -> Result<App, ApiError> {
+        let _writer = self.inner.writers.exclusive(account, id).await;
+        self.claim(account, id);
         let request = Request::new(Method::PUT, app_path(account, id)).with_body(body);
-        match self.execute(&request).await {
+        let outcome = match self.inner.transport.attempt(&request, 1).await {
+            Attempt::Done(result) => result,
+            Attempt::Retryable { error, .. } => Err(error),
+        };
+        match outcome {
             Ok(success) => {
                 let app: App = decode(&request, success.envelope.result)?;
                 self.inner.apps.put(account, id, app.clone());
@@ -360,7 +407,8 @@ impl Client {
 
     /// Deletes an application; 404 is [`Deleted::AlreadyGone`].
     pub async fn delete_app(&self, account: &str, id: &str) -> Result<Deleted, ApiError> {
-        let _guard = self.inner.app_locks.lock(account, id).await;
+        let _writer = self.inner.writers.exclusive(account, id).await;
+        self.claim(account, id);
         let request = Request::new(Method::DELETE, app_path(account, id));
         let outcome = match self.execute(&request).await {
             Ok(_) => Deleted::Now,
@@ -436,7 +484,18 @@ impl Client {
         let result = self
             .create_with_recovery(account, &request, CreateTarget::Policy(body))
             .await?;
-        let policy: Policy = decode(&request, result)?;
+        let id = id_in(result.as_deref());
+        let policy: Policy = match decode(&request, result) {
+            Ok(policy) => policy,
+            Err(e) => {
+                let id = id.ok_or(e.clone())?;
+                tracing::warn!(policy_id = %id, error = %e, "the create response did not decode; reading the policy by id");
+                self.get_policy_uncached(account, &id)
+                    .await
+                    .map_err(|read| undecodable(id, &request, &e, &read))?
+            }
+        };
+        self.claim(account, &policy.id);
         self.inner.policies.put(account, &policy.id, policy.clone());
         Ok(policy)
     }
@@ -447,16 +506,27 @@ impl Client {
         body: &PolicyBody,
         since: OffsetDateTime,
     ) -> Result<Option<Policy>, ApiError> {
-        let found = self
+        let mut candidates: Vec<Policy> = self
             .list_policies(account)
             .await?
             .into_iter()
             .filter(|policy| policy.matches_body(body))
-            .filter_map(|policy| {
-                created_since(policy.created_at.as_deref(), since).map(|at| (at, policy))
-            })
-            .min_by_key(|(at, _)| *at)
-            .map(|(_, policy)| policy);
+            .filter(|policy| created_since(policy.created_at.as_deref(), since).is_some())
+            .filter(|policy| !self.is_claimed(account, &policy.id))
+            // A policy some application uses is not one our lost POST just made (a
+            // create attaches nothing).
+            .filter(|policy| policy.app_count.is_none_or(|n| n == 0))
+            .collect();
+        if candidates.iter().any(|p| p.app_count.is_none()) {
+            // The API did not say how many apps use them: look for ourselves.
+            let apps = self.list_apps(account, &AppFilter::default()).await?;
+            let attached: HashSet<&str> = apps
+                .iter()
+                .flat_map(|app| app.policies.iter().map(|p| p.id.as_str()))
+                .collect();
+            candidates.retain(|policy| !attached.contains(policy.id.as_str()));
+        }
+        let found = one_candidate("policy", candidates, |policy| &policy.id)?;
         if let Some(policy) = &found {
             tracing::warn!(policy_id = %policy.id, "adopted a policy created by a request whose response was lost");
         }
@@ -471,6 +541,7 @@ impl Client {
         id: &str,
         body: &PolicyBody,
     ) -> Result<Policy, ApiError> {
+        self.claim(account, id);
         let json = body.to_value();
         let request = Request::new(Method::PUT, policy_path(account, id)).with_body(&json);
         match self.execute(&request).await {
@@ -491,6 +562,7 @@ impl Client {
     /// Deletes a reusable policy; 404 is [`Deleted::AlreadyGone`]. A 409 (still
     /// attached, typically racing a detach) is retried up to `max_retries` times.
     pub async fn delete_policy(&self, account: &str, id: &str) -> Result<Deleted, ApiError> {
+        self.claim(account, id);
         let mut request = Request::new(Method::DELETE, policy_path(account, id));
         request.retry_conflict = true;
         let outcome = match self.execute(&request).await {
@@ -504,34 +576,52 @@ impl Client {
 
     // ----- ambiguous creates --------------------------------------------------------
 
-    /// Looks for the object a lost create may have made; returns it as JSON.
+    /// Looks for the object a lost create may have made; returns it as JSON. Runs to
+    /// its end even when the provider is stopping (a committed object that is not
+    /// found is orphaned), bounded by its own deadline; waits first for the other
+    /// creates of this process whose answers are still on the way, so their objects
+    /// are claimed before the candidates are weighed.
     async fn find_created(
         &self,
         account: &str,
         target: &CreateTarget<'_>,
         since: OffsetDateTime,
     ) -> Result<Option<Box<RawValue>>, ApiError> {
-        let found = match target {
-            CreateTarget::App(body) => self
-                .find_created_app(account, body, since)
-                .await?
-                .map(|app| serde_json::value::to_raw_value(&app)),
-            CreateTarget::Policy(body) => self
-                .find_created_policy(account, body, since)
-                .await?
-                .map(|policy| serde_json::value::to_raw_value(&policy)),
+        let deadline = self.inner.recovery_deadline;
+        let lookup = async {
+            self.inner.creates.settled(account).await;
+            let found = match target {
+                CreateTarget::App(body) => self
+                    .find_created_app(account, body, since)
+                    .await?
+                    .map(|app| serde_json::value::to_raw_value(&app)),
+                CreateTarget::Policy(body) => self
+                    .find_created_policy(account, body, since)
+                    .await?
+                    .map(|policy| serde_json::value::to_raw_value(&policy)),
+            };
+            found.transpose().map_err(|e| ApiError::Decode {
+                method: "GET".into(),
+                path: account_path(account, ""),
+                message: e.to_string(),
+            })
         };
-        found.transpose().map_err(|e| ApiError::Decode {
-            method: "GET".into(),
-            path: account_path(account, ""),
-            message: e.to_string(),
-        })
+        match tokio::time::timeout(deadline, detached_from_stop(lookup)).await {
+            Ok(found) => found,
+            Err(_) => Err(ApiError::Timeout {
+                method: "GET".into(),
+                path: account_path(account, ""),
+                after: deadline,
+                attempts: 1,
+            }),
+        }
     }
 
     /// POSTs `request` and returns the `result` JSON. Retries that are certain not to
     /// duplicate (429, 971, connect failures) go straight out again, while failures
     /// after which the server may have created the object (no response, 5xx) first
     /// look for an object matching `target` created since the first attempt started.
+    /// That lookup also runs when the provider is told to stop.
     async fn create_with_recovery(
         &self,
         account: &str,
@@ -544,15 +634,25 @@ impl Client {
         let mut attempt = 1;
         let mut maybe_created = false;
         loop {
-            match transport.attempt(request, attempt).await {
+            let outcome = {
+                let _on_the_wire = self.inner.creates.start(account);
+                let outcome = transport.attempt(request, attempt).await;
+                // Claimed before the in-flight mark drops, so that a lookup waiting
+                // for this create sees the object as taken.
+                if let Attempt::Done(Ok(success)) = &outcome
+                    && let Some(id) = id_in(success.envelope.result.as_deref())
+                {
+                    self.claim(account, &id);
+                }
+                outcome
+            };
+            match outcome {
                 Attempt::Done(Ok(success)) => return Ok(success.envelope.result),
                 Attempt::Done(Err(error)) => {
                     // After a lost response, a 4xx (say a duplicate-domain 400) may be
-                    // caused by our own earlier attempt having succeeded.
-                    if maybe_created
-                        && !error.is_cancelled()
-                        && let Some(found) = find(since).await?
-                    {
+                    // caused by our own earlier attempt having succeeded; and when the
+                    // provider is stopping, the object must still be found.
+                    if maybe_created && let Some(found) = find(since).await? {
                         return Ok(Some(found));
                     }
                     return Err(with_attempts(error, attempt));
@@ -577,9 +677,18 @@ impl Client {
                     } else {
                         Duration::ZERO
                     };
-                    transport
+                    if let Err(stopped) = transport
                         .wait_before_retry(request, attempt, retry_after, &error, settle)
-                        .await?;
+                        .await
+                    {
+                        if maybe_created {
+                            tokio::time::sleep(settle).await;
+                            if let Some(found) = find(since).await? {
+                                return Ok(Some(found));
+                            }
+                        }
+                        return Err(stopped);
+                    }
                     if ambiguous && let Some(found) = find(since).await? {
                         return Ok(Some(found));
                     }
@@ -587,6 +696,107 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// The `id` of a create's `result`, read on its own so it survives a body that does
+/// not decode as a whole.
+fn id_in(result: Option<&RawValue>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: String,
+    }
+    let parsed: IdOnly = serde_json::from_str(result?.get()).ok()?;
+    (!parsed.id.is_empty()).then_some(parsed.id)
+}
+
+/// The error for a create whose object exists but can be read neither from the
+/// response nor by id.
+fn undecodable(id: String, request: &Request<'_>, decode: &ApiError, read: &ApiError) -> ApiError {
+    ApiError::CreatedUndecodable {
+        id,
+        method: request.method.as_str().to_owned(),
+        path: request.path.clone(),
+        message: format!("{decode}; reading it by id failed too: {read}"),
+    }
+}
+
+/// No candidate, exactly one, or an error naming every one.
+fn one_candidate<T>(
+    kind: &str,
+    candidates: Vec<T>,
+    id_of: fn(&T) -> &String,
+) -> Result<Option<T>, ApiError> {
+    if candidates.len() > 1 {
+        let mut ids: Vec<String> = candidates.iter().map(|c| id_of(c).clone()).collect();
+        ids.sort();
+        tracing::error!(
+            kind,
+            ?ids,
+            "several objects match a create whose answer was lost; adopting none"
+        );
+        return Err(ApiError::AmbiguousCreate {
+            kind: kind.to_owned(),
+            ids,
+        });
+    }
+    Ok(candidates.into_iter().next())
+}
+
+/// Creates of this process whose POST is on the wire, per account. A lookup after a
+/// lost create waits until the others have their answers (and have claimed their
+/// objects), so it cannot take an object another resource is about to receive.
+#[derive(Debug, Default)]
+pub(crate) struct CreatesInFlight {
+    counts: Mutex<HashMap<String, usize>>,
+    settled: tokio::sync::Notify,
+}
+
+/// Marks one create as on the wire until dropped.
+pub(crate) struct OnTheWire<'a> {
+    creates: &'a CreatesInFlight,
+    account: String,
+}
+
+impl CreatesInFlight {
+    fn start(&self, account: &str) -> OnTheWire<'_> {
+        *lock(&self.counts).entry(account.to_owned()).or_default() += 1;
+        OnTheWire {
+            creates: self,
+            account: account.to_owned(),
+        }
+    }
+
+    fn busy(&self, account: &str) -> bool {
+        lock(&self.counts).get(account).is_some_and(|n| *n > 0)
+    }
+
+    /// Returns once no create of `account` is on the wire.
+    async fn settled(&self, account: &str) {
+        loop {
+            let notified = self.settled.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.busy(account) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for OnTheWire<'_> {
+    fn drop(&mut self) {
+        {
+            let mut counts = lock(&self.creates.counts);
+            if let Some(n) = counts.get_mut(&self.account) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(&self.account);
+                }
+            }
+        }
+        self.creates.settled.notify_waiters();
     }
 }
 
@@ -665,6 +875,11 @@ mod send_checks {
             Box::pin(async move { c.detach_policy(a, id, id).await.map(drop) }),
             Box::pin(async move {
                 c.modify_attachments(a, id, |links: &mut Vec<PolicyLink>| Ok(!links.is_empty()))
+                    .await
+                    .map(drop)
+            }),
+            Box::pin(async move {
+                c.update_app_with(a, id, |app: &App| Ok(app.to_update_body()))
                     .await
                     .map(drop)
             }),

@@ -138,6 +138,29 @@ pub enum ApiError {
         /// Expected versus found.
         message: String,
     },
+    /// A create was accepted (2xx) and its answer names the new object's id, but the
+    /// object could not be decoded, not even by a direct read afterwards. The object
+    /// exists: callers keep `id` (as partial state) so it is not orphaned.
+    #[error("{method} {path}: created {id}, but the response could not be decoded: {message}")]
+    CreatedUndecodable {
+        /// Id of the object the API created.
+        id: String,
+        /// HTTP method of the request.
+        method: String,
+        /// Path of the request, relative to the base URL.
+        path: String,
+        /// What did not match.
+        message: String,
+    },
+    /// A create got no clear answer and more than one object created since then
+    /// matches it (one of them is someone else's): none is adopted.
+    #[error("a {kind} create got no clear answer, and {} objects created since then match it: {}. None was adopted, because one of them belongs to someone else: import the one this configuration created (or delete the one nobody uses) and apply again", ids.len(), ids.join(" and "))]
+    AmbiguousCreate {
+        /// `application` or `policy`.
+        kind: String,
+        /// Ids of every matching object.
+        ids: Vec<String>,
+    },
     /// The client configuration cannot be used.
     #[error("invalid API client configuration: {0}")]
     InvalidConfig(String),
@@ -171,6 +194,15 @@ impl ApiError {
         match self {
             ApiError::NotFound { errors, .. } | ApiError::Api { errors, .. } => errors,
             _ => &[],
+        }
+    }
+
+    /// The id of an object a create made although the call failed
+    /// ([`ApiError::CreatedUndecodable`]): to be kept as partial state.
+    pub fn created_id(&self) -> Option<&str> {
+        match self {
+            ApiError::CreatedUndecodable { id, .. } => Some(id),
+            _ => None,
         }
     }
 

@@ -10,11 +10,13 @@
 //!   code 971, 5xx, connection errors and timeouts; 409 on policy delete (the wait
 //!   the server asks for, in any of its headers, is honoured);
 //! - a token-bucket rate limiter shared by every clone of the [`Client`];
-//! - creates that survive a lost response without duplicating the object;
-//! - attachment edits serialised per application (read-modify-write that keeps every
-//!   foreign entry);
+//! - creates that survive a lost response without duplicating the object or taking
+//!   someone else's;
+//! - one writer per application: attachment edits batched into one fresh
+//!   read-modify-write that keeps every foreign entry, retried from a new read;
 //! - read coalescing: `get_*` served from one paginated list per account and kind.
 
+mod app_writer;
 mod attachments;
 mod cache;
 mod client;

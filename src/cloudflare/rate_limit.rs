@@ -65,6 +65,11 @@ impl RateLimiter {
     }
 
     fn reserve(&self) -> Reservation {
+        self.reserve_tokens(1.0)
+    }
+
+    /// Takes `count` tokens at once (the bucket may go negative), or reports a pause.
+    fn reserve_tokens(&self, count: f64) -> Reservation {
         let now = Instant::now();
         let mut bucket = lock(&self.bucket);
         if let Some(until) = bucket.paused_until {
@@ -81,7 +86,7 @@ impl RateLimiter {
             .as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * rate).min(self.burst);
         bucket.refilled_at = now;
-        bucket.tokens -= 1.0;
+        bucket.tokens -= count;
         if bucket.tokens >= 0.0 {
             Reservation::Granted
         } else {
@@ -98,6 +103,75 @@ impl RateLimiter {
             bucket.paused_until = Some(until);
         }
         bucket.tokens = bucket.tokens.min(1.0);
+    }
+}
+
+impl RateLimiter {
+    /// Waits until `count` tokens are available and takes them all together, so the
+    /// requests they pay for can then be sent back to back with no wait in between
+    /// (the GET and the PUT of a read-modify-write). Tokens left unspent when the
+    /// [`Permits`] are dropped go back to the bucket. Ends at once with
+    /// [`ApiError::Cancelled`] when `stop` fires.
+    pub async fn acquire_many(
+        &self,
+        count: u32,
+        stop: &CancellationToken,
+    ) -> Result<Permits<'_>, ApiError> {
+        let count = count.max(1);
+        loop {
+            if stop.is_cancelled() {
+                return Err(ApiError::Cancelled);
+            }
+            match self.reserve_tokens(f64::from(count)) {
+                Reservation::Granted => break,
+                Reservation::GrantedAfter(delay) => {
+                    if let Err(cancelled) = sleep_or_stop(delay, stop).await {
+                        // Not spent: give the tokens back for the tasks still waiting.
+                        self.refund(count);
+                        return Err(cancelled);
+                    }
+                    break;
+                }
+                Reservation::Paused(delay) => sleep_or_stop(delay, stop).await?,
+            }
+        }
+        Ok(Permits {
+            limiter: self,
+            left: count,
+        })
+    }
+
+    fn refund(&self, count: u32) {
+        if count == 0 || self.rate.is_none() {
+            return;
+        }
+        let mut bucket = lock(&self.bucket);
+        bucket.tokens = (bucket.tokens + f64::from(count)).min(self.burst);
+    }
+}
+
+/// Rate-limit tokens already taken from the bucket, spent one per request with
+/// [`Permits::spend`]; the unspent ones are returned on drop.
+#[derive(Debug)]
+pub struct Permits<'a> {
+    limiter: &'a RateLimiter,
+    left: u32,
+}
+
+impl Permits<'_> {
+    /// Spends one token; `false` when none is left (the caller then waits for one).
+    pub fn spend(&mut self) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+}
+
+impl Drop for Permits<'_> {
+    fn drop(&mut self) {
+        self.limiter.refund(self.left);
     }
 }
 
@@ -157,6 +231,43 @@ mod tests {
         for _ in 0..100 {
             assert!(matches!(limiter.reserve(), Reservation::Granted));
         }
+    }
+
+    #[tokio::test]
+    async fn a_multi_permit_reservation_waits_once_then_spends_without_waiting() {
+        let limiter = RateLimiter::new(20.0, 1);
+        let stop = CancellationToken::new();
+        // Empty the bucket, so two tokens cost two refill periods (100 ms at 20/s).
+        limiter.acquire(&stop).await.unwrap();
+        let start = Instant::now();
+        let mut permits = limiter.acquire_many(2, &stop).await.unwrap();
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(95), "{waited:?}");
+        assert!(permits.spend());
+        assert!(permits.spend());
+        assert!(!permits.spend());
+        // The two tokens were both taken up front: the next single token waits its
+        // own full period behind them, not less.
+        let start = Instant::now();
+        drop(permits);
+        limiter.acquire(&stop).await.unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_millis(45),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn unspent_permits_go_back_to_the_bucket() {
+        let limiter = RateLimiter::new(1.0, 2);
+        let stop = CancellationToken::new();
+        let mut permits = limiter.acquire_many(2, &stop).await.unwrap();
+        assert!(permits.spend());
+        drop(permits);
+        // One token came back: granted at once instead of after a second.
+        assert!(matches!(limiter.reserve(), Reservation::Granted));
+        assert!(matches!(limiter.reserve(), Reservation::GrantedAfter(_)));
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::ClientConfig;
 use super::envelope::{Envelope, body_preview};
 use super::error::ApiError;
-use super::rate_limit::{RateLimiter, sleep_or_stop};
+use super::rate_limit::{Permits, RateLimiter, sleep_or_stop};
 
 /// A request to send (path relative to the base URL, starting with `/`).
 #[derive(Debug, Clone)]
@@ -209,7 +209,7 @@ impl Transport {
             "retrying Cloudflare API request"
         );
         self.counters.retries.fetch_add(1, Ordering::Relaxed);
-        sleep_or_stop(delay, &self.stop).await
+        sleep_or_stop(delay, self.stop_for()).await
     }
 
     /// Full-jitter exponential backoff, or the server's `retry-after` plus a little
@@ -231,9 +231,53 @@ impl Transport {
 
     /// One attempt: rate limiter, send, classify.
     pub async fn attempt(&self, request: &Request<'_>, attempt: u32) -> Attempt {
-        if let Err(cancelled) = self.limiter.acquire(&self.stop).await {
+        if let Err(cancelled) = self.limiter.acquire(self.stop_for()).await {
             return Attempt::Done(Err(cancelled));
         }
+        self.send_attempt(request, attempt).await
+    }
+
+    /// One attempt paid with a token from `permits` (taken earlier, together with the
+    /// tokens of the requests that must follow it without a wait); when none is left,
+    /// waits for one like [`Transport::attempt`]. Never retried here: the caller
+    /// decides what a retry must send.
+    pub async fn attempt_with(
+        &self,
+        request: &Request<'_>,
+        attempt: u32,
+        permits: &mut Permits<'_>,
+    ) -> Attempt {
+        if permits.spend() {
+            // Once stopped, no further request is started (as in the limiter's wait).
+            if self.stop_for().is_cancelled() {
+                return Attempt::Done(Err(ApiError::Cancelled));
+            }
+            self.send_attempt(request, attempt).await
+        } else {
+            self.attempt(request, attempt).await
+        }
+    }
+
+    /// Reserves `count` rate-limit tokens at once (see [`RateLimiter::acquire_many`]).
+    pub async fn reserve(&self, count: u32) -> Result<Permits<'_>, ApiError> {
+        self.limiter.acquire_many(count, self.stop_for()).await
+    }
+
+    /// The stop token this task's requests obey: the provider's, except inside
+    /// [`detached_from_stop`].
+    fn stop_for(&self) -> &CancellationToken {
+        if DETACHED_FROM_STOP
+            .try_with(|detached| *detached)
+            .unwrap_or(false)
+        {
+            never_stopped()
+        } else {
+            &self.stop
+        }
+    }
+
+    /// Sends one attempt whose rate-limit token is already paid, and classifies it.
+    async fn send_attempt(&self, request: &Request<'_>, attempt: u32) -> Attempt {
         let method_text = request.method.as_str().to_owned();
         let url = match self.url(request) {
             Ok(url) => url,
@@ -262,7 +306,7 @@ impl Transport {
         // Reads are abandoned when the provider is told to stop; writes run to their
         // (bounded) end so the outcome is known.
         let abandon = request.method == Method::GET;
-        let sent = match until_stopped(abandon, &self.stop, builder.send()).await {
+        let sent = match until_stopped(abandon, self.stop_for(), builder.send()).await {
             Some(sent) => sent,
             None => return Attempt::Done(Err(ApiError::Cancelled)),
         };
@@ -283,7 +327,7 @@ impl Transport {
         };
         let status = response.status();
         let retry_after = parse_retry_after(response.headers(), status.as_u16(), SystemTime::now());
-        let body = match until_stopped(abandon, &self.stop, response.bytes()).await {
+        let body = match until_stopped(abandon, self.stop_for(), response.bytes()).await {
             Some(body) => body,
             None => return Attempt::Done(Err(ApiError::Cancelled)),
         };
@@ -451,6 +495,23 @@ impl Transport {
         }
         Attempt::Done(Err(error))
     }
+}
+
+tokio::task_local! {
+    /// Set around work that must finish even when the provider is stopping.
+    static DETACHED_FROM_STOP: bool;
+}
+
+/// Runs `work` with its requests (waits, retries and reads included) ignoring the
+/// provider's stop token: for the lookup after a create that may have been committed,
+/// which must run to find the object or it is orphaned. The caller bounds it in time.
+pub(crate) async fn detached_from_stop<F: std::future::Future>(work: F) -> F::Output {
+    DETACHED_FROM_STOP.scope(true, work).await
+}
+
+fn never_stopped() -> &'static CancellationToken {
+    static NEVER: std::sync::OnceLock<CancellationToken> = std::sync::OnceLock::new();
+    NEVER.get_or_init(CancellationToken::new)
 }
 
 /// Awaits `future`; when `abandon` is set and `stop` fires first, gives up (`None`).

@@ -1492,7 +1492,10 @@ impl Resource for McpServerAppResource {
         let body = update_body(&current, &plan);
         let mut app = current.clone();
         if body != current.to_update_body() {
-            match client.update_app(account, &app_id, &body).await {
+            // Built again from the writer's own fresh read, so nothing another writer
+            // changed since `current` is overwritten (and a retry reads again).
+            let rebuild = |fresh: &App| Ok(update_body(fresh, &plan));
+            match client.update_app_with(account, &app_id, rebuild).await {
                 Ok(updated) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
                     app = updated;

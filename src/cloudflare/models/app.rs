@@ -70,17 +70,26 @@ const SAAS_READ_ONLY: &[&str] = &[
 ];
 
 impl App {
-    /// Attachments projected to `{id, precedence}`, in the order read. A missing
-    /// precedence is taken as the 1-based position, as the API does for bare ids.
+    /// Attachments projected to `{id, precedence}`, in the order read. Entries the
+    /// API returned without a precedence come after every entry that has one: the
+    /// first gets one more than the highest precedence present, the next one more
+    /// again, in the order read. (Their list position could collide with a precedence
+    /// that is present, and a PUT carrying that list would move or be refused.)
     pub fn policy_links(&self) -> Vec<PolicyLink> {
+        let mut next = self
+            .policies
+            .iter()
+            .filter_map(|entry| entry.precedence)
+            .max()
+            .unwrap_or(0);
         self.policies
             .iter()
-            .enumerate()
-            .map(|(index, entry)| PolicyLink {
+            .map(|entry| PolicyLink {
                 id: entry.id.clone(),
-                precedence: entry
-                    .precedence
-                    .unwrap_or_else(|| u32::try_from(index + 1).unwrap_or(u32::MAX)),
+                precedence: entry.precedence.unwrap_or_else(|| {
+                    next = next.saturating_add(1);
+                    next
+                }),
             })
             .collect()
     }
@@ -396,9 +405,10 @@ mod tests {
                     id: "legacy".into(),
                     precedence: 3
                 },
+                // No precedence: after the highest present (3), not position 3.
                 PolicyLink {
                     id: "bare-uuid".into(),
-                    precedence: 3
+                    precedence: 4
                 },
             ]
         );
