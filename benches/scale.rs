@@ -15,7 +15,9 @@
 //! - `BENCH_SCHEMA_RUNS=20`, `BENCH_VALIDATE_RUNS=7`, `BENCH_PARALLELISM=10`;
 //! - `BENCH_OUTPUT` page to update (default `docs/performance.md`; `-` for none);
 //! - `BENCH_FAN_IN=12x2,100x5,100x20` fan-in shapes (M policies × k shared apps; empty
-//!   or `0` skips them), `BENCH_SHARED=0` skips the concurrent-writer run;
+//!   or `0` skips them), `BENCH_FAN_IN_LIMITED=100x5,100x20` the same under the
+//!   time-compressed rate limit (`BENCH_TIME_SCALE`) with the provider's default
+//!   limiter, `BENCH_SHARED=0` skips the concurrent-writer run;
 //! - `BENCH_FOOTPRINT=0` / `BENCH_SCALE=0` skip a part; `BENCH_PERF_DIR` runs the
 //!   provider under `perf record` (one `perf.<pid>.data` per launch) instead of timing
 //!   it during the steps named in `BENCH_PERF_STEP` (default `plan`; also `apply`,
@@ -83,8 +85,8 @@ fn sizes() -> Result<Vec<usize>, BoxError> {
         .collect()
 }
 
-fn fan_in_shapes() -> Result<Vec<shared::Shape>, BoxError> {
-    let text = std::env::var("BENCH_FAN_IN").unwrap_or_else(|_| "12x2,100x5,100x20".to_string());
+fn fan_in_shapes(key: &str, default: &str) -> Result<Vec<shared::Shape>, BoxError> {
+    let text = std::env::var(key).unwrap_or_else(|_| default.to_string());
     if text.trim() == "0" {
         return Ok(Vec::new());
     }
@@ -143,8 +145,14 @@ async fn main() -> Result<(), BoxError> {
     }
 
     let mut fan_in = Vec::new();
-    for shape in fan_in_shapes()? {
-        fan_in.push(shared::run_fan_in(&terraform, &ours, shape, parallelism).await?);
+    for shape in fan_in_shapes("BENCH_FAN_IN", "12x2,100x5,100x20")? {
+        fan_in.push(shared::run_fan_in(&terraform, &ours, shape, parallelism, None).await?);
+    }
+    let fan_in_scale = env_or("BENCH_TIME_SCALE", 10.0f64).max(1.0);
+    for shape in fan_in_shapes("BENCH_FAN_IN_LIMITED", "100x5,100x20")? {
+        fan_in.push(
+            shared::run_fan_in(&terraform, &ours, shape, parallelism, Some(fan_in_scale)).await?,
+        );
     }
     let mut contended = None;
     if enabled("BENCH_SHARED") {

@@ -16,6 +16,7 @@
 #   BENCH_SCHEMA_RUNS=20      handshake-to-schema launches per provider
 #   BENCH_VALIDATE_RUNS=7     terraform validate runs per provider
 #   BENCH_FAN_IN=12x2,100x5,100x20  fan-in shapes, M policies × k shared apps (0 skips)
+#   BENCH_FAN_IN_LIMITED=100x5,100x20  the same under the time-compressed rate limit
 #   BENCH_SHARED=0            skip the concurrent-writer run
 #   BENCH_OUTPUT              page to update (default docs/performance.md; - for none)
 #   BENCH_NO_PEER=1           skip the peer

@@ -293,36 +293,45 @@ impl Report {
         let _ = writeln!(out, "### Shared apps: fan-in and a concurrent writer\n");
         let _ = writeln!(
             out,
-            "Fan-in: M `cfaccess_linked_app_policy` resources, each linking its own seeded MCP server app and attached to the same k seeded apps (M × k attachments); every shared app starts with another team's policy at precedence 1, and the check requires it still there afterwards with every attachment made. Rate limit off, `requests_per_second = {FAST_RPS}`. \"App PUTs\" and \"app GETs\" are `PUT`/`GET /apps/{{id}}`; the read→write gap of a PUT is its arrival minus the answer to the latest GET of the same app (`cfaccess_emulator::read_write`); a stale PUT is one with no GET of its app answered since that app's previous PUT.\n"
+            "Fan-in: M `cfaccess_linked_app_policy` resources, each linking its own seeded MCP server app and attached to the same k seeded apps (M × k attachments); every shared app starts with another team's policy at precedence 1, and the check requires it still there afterwards with every attachment made. \"Limits\" off: emulator rate limit off, `requests_per_second = {FAST_RPS}` (the real-account estimate is then requests × 0.25 s); time ×k: Cloudflare's limit compressed k times and the provider's default limiter × k, as in the rate-limited run above (the estimate is then wall × k). \"App PUTs\" and \"app GETs\" are `PUT`/`GET /apps/{{id}}`; the read→write gap of a PUT is its arrival minus the answer to the latest GET of the same app (`cfaccess_emulator::read_write`); a stale PUT is one with no GET of its app answered since that app's previous PUT.\n"
         );
         if !self.fan_in.is_empty() {
             let _ = writeln!(
                 out,
-                "| M × k | attachments | API requests | GET | POST | PUT | app GETs | app PUTs | app PUTs / attachment | stale PUTs | read→write gap median / p90 / max | wall | at 1200/300 s | no-change plan requests | check |"
+                "| M × k | limits | attachments | API requests | GET | POST | PUT | 429 | app GETs | app PUTs | app PUTs / attachment | stale PUTs | read→write gap median / p90 / max | wall | real-account estimate | no-change plan requests | check |"
             );
             let _ = writeln!(
                 out,
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"
             );
             for f in &self.fan_in {
                 let r = &f.requests;
                 let _ = writeln!(
                     out,
-                    "| {} × {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} |",
+                    "| {} × {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} |",
                     f.shape.m,
                     f.shape.k,
+                    f.time_scale.map_or_else(
+                        || "off; 1000 req/s".to_string(),
+                        |k| format!(
+                            "1200 / {} and {} req/s (time ×{k})",
+                            secs(300.0 / k),
+                            DEFAULT_RPS * k
+                        )
+                    ),
                     f.shape.attachments(),
                     r.total,
                     r.method("GET"),
                     r.method("POST"),
                     r.method("PUT"),
+                    r.throttled,
                     f.writes.gets,
                     f.writes.puts,
                     f.writes.puts as f64 / f.shape.attachments() as f64,
                     f.writes.stale,
                     gaps(f.writes.gaps),
                     dur(f.wall),
-                    secs(r.total as f64 * SECS_PER_REQUEST),
+                    estimate(f),
                     f.plan_requests
                         .map_or_else(|| "not run".to_string(), |n| n.to_string()),
                     check(&f.check)
@@ -409,8 +418,12 @@ impl Report {
             }),
             c.map(|c| loss(c) <= GOAL_WRITER_LOSS),
         );
-        let find = |m: usize, k: usize| self.fan_in.iter().find(|f| f.shape == Shape { m, k });
-        let f12 = find(12, 2);
+        let find = |m: usize, k: usize, limited: bool| {
+            self.fan_in
+                .iter()
+                .find(|f| f.shape == Shape { m, k } && f.time_scale.is_some() == limited)
+        };
+        let f12 = find(12, 2, false);
         goal(
             out,
             &format!(
@@ -421,40 +434,41 @@ impl Report {
             }),
             f12.map(|f| f.writes.puts <= GOAL_FAN_IN_12X2_PUTS && f.check.is_ok()),
         );
-        let f100 = find(100, 5);
+        let share = |f: &FanIn| f.requests.total as f64 / BEFORE_100X5_REQUESTS as f64;
+        let (fast, limited) = (find(100, 5, false), find(100, 5, true));
         goal(
             out,
             &format!(
-                "fan-in 100 × 5: at most {:.0}% of the requests before (before: {BEFORE_100X5_REQUESTS})",
+                "fan-in 100 × 5: at most {:.0}% of the requests before (before: {BEFORE_100X5_REQUESTS}, whatever the limiter); status from the run under the rate limit with the default limiter, when run",
                 GOAL_FAN_IN_100X5_SHARE * 100.0
             ),
-            &f100.map_or("not run".to_string(), |f| {
-                format!(
-                    "{} requests ({:.1}%)",
-                    f.requests.total,
-                    f.requests.total as f64 * 100.0 / BEFORE_100X5_REQUESTS as f64
-                )
+            &both_runs(fast, limited, &|f| {
+                format!("{} requests ({:.1}%)", f.requests.total, share(f) * 100.0)
             }),
-            f100.map(|f| {
-                (f.requests.total as f64) <= GOAL_FAN_IN_100X5_SHARE * BEFORE_100X5_REQUESTS as f64
-                    && f.check.is_ok()
-            }),
+            limited
+                .or(fast)
+                .map(|f| share(f) <= GOAL_FAN_IN_100X5_SHARE && f.check.is_ok()),
         );
-        let head = find(100, 20);
+        let (fast, limited) = (find(100, 20, false), find(100, 20, true));
         goal(
             out,
             &format!(
-                "headline 100 × 20 (2,000 attachments) in one rate-limit window: at most {GOAL_HEADLINE_REQUESTS} requests (one GET + PUT per attachment: about 4,100)"
+                "headline 100 × 20 (2,000 attachments) in one apply within one rate-limit window: at most {GOAL_HEADLINE_REQUESTS} requests (one GET + PUT per attachment: about 4,100; measured before: 4102); status from the run under the rate limit, when run"
             ),
-            &head.map_or("not run".to_string(), |f| {
+            &both_runs(fast, limited, &|f| {
                 format!(
-                    "{} requests ({} app PUTs), {} at 1200/300 s",
+                    "{} requests ({} app PUTs, {} × 429), real-account estimate {}",
                     f.requests.total,
                     f.writes.puts,
-                    secs(f.requests.total as f64 * SECS_PER_REQUEST)
+                    f.requests.throttled,
+                    estimate(f)
                 )
             }),
-            head.map(|f| f.requests.total <= GOAL_HEADLINE_REQUESTS && f.check.is_ok()),
+            limited.or(fast).map(|f| {
+                f.requests.total <= GOAL_HEADLINE_REQUESTS
+                    && f.requests.throttled == 0
+                    && f.check.is_ok()
+            }),
         );
         let big = self.scales.iter().find(|s| s.n == GOAL_SIZE);
         let plan = big.and_then(|s| s.step(step::PLAN));
@@ -469,14 +483,15 @@ impl Report {
         let apply = big.and_then(|s| Some((s, s.step(step::APPLY)?)));
         goal(
             out,
-            "no regression: one policy per app costs at most 3 requests per policy (apply of N=1000)",
+            "no regression: one policy per app costs at most 3 requests per policy (apply of N=1000: 3 per create plus the plan's 2 list requests; 3002 before)",
             &apply.map_or(format!("N={GOAL_SIZE} not run"), |(s, a)| {
                 format!(
-                    "{:.2} requests per policy",
+                    "{} requests, {:.3} per policy",
+                    a.requests.total,
                     a.requests.total as f64 / s.n as f64
                 )
             }),
-            apply.map(|(s, a)| a.requests.total <= 3 * s.n),
+            apply.map(|(s, a)| a.requests.total <= 3 * s.n + 2),
         );
         let checks: Vec<&Result<(), String>> = self
             .fan_in
@@ -739,6 +754,29 @@ fn gaps(spread: Option<cfaccess_emulator::read_write::Spread>) -> String {
             )
         },
     )
+}
+
+/// The least time a real account needs: requests × 0.25 s with the limit off, the
+/// compressed run's wall × k otherwise.
+fn estimate(f: &FanIn) -> String {
+    match f.time_scale {
+        None => secs(f.requests.total as f64 * SECS_PER_REQUEST),
+        Some(k) => secs(f.wall.as_secs_f64() * k),
+    }
+}
+
+/// `under the limit: …; limit off: …` for the runs that exist.
+fn both_runs(
+    fast: Option<&FanIn>,
+    limited: Option<&FanIn>,
+    f: &dyn Fn(&FanIn) -> String,
+) -> String {
+    match (fast, limited) {
+        (None, None) => "not run".to_string(),
+        (Some(a), None) => format!("limit off: {}", f(a)),
+        (None, Some(b)) => format!("under the limit: {}", f(b)),
+        (Some(a), Some(b)) => format!("under the limit: {}; limit off: {}", f(b), f(a)),
+    }
 }
 
 fn check(result: &Result<(), String>) -> String {

@@ -8,14 +8,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use cfaccess_emulator::read_write::{AppWrite, Spread, app_writes};
+use cfaccess_emulator::read_write::{AppWrite, Spread, app_id_of, app_writes};
 use cfaccess_emulator::{
     ConcurrentWriter, Emulator, EmulatorConfig, Fault, FaultKind, LoggedRequest, RateLimit, Seed,
 };
 use serde_json::json;
 
 use crate::BoxError;
-use crate::scenario::{FAST_RPS, Requests};
+use crate::scenario::{DEFAULT_RPS, FAST_RPS, Requests};
 use crate::terraform::{Probe, ProviderInstall, Workspace};
 use crate::workload::{attachments, policy_ids};
 
@@ -221,9 +221,7 @@ impl AppWrites {
             puts: writes.len(),
             gets: log
                 .iter()
-                .filter(|r| {
-                    r.method == "GET" && cfaccess_emulator::read_write::app_id_of(&r.path).is_some()
-                })
+                .filter(|r| r.method == "GET" && app_id_of(&r.path).is_some())
                 .count(),
             stale: writes.iter().filter(|w| !w.fresh_read).count(),
             gaps: Spread::of(writes.iter().filter_map(|w| w.gap)),
@@ -235,6 +233,10 @@ impl AppWrites {
 #[derive(Clone, Debug)]
 pub struct FanIn {
     pub shape: Shape,
+    /// `None`: rate limit off, fast client limiter. `Some(k)`: Cloudflare's limit
+    /// compressed k times (1200 requests per 300 s / k) and the provider's default
+    /// limiter × k, as in the rate-limited scale run.
+    pub time_scale: Option<f64>,
     pub requests: Requests,
     pub writes: AppWrites,
     pub wall: Duration,
@@ -258,26 +260,43 @@ async fn workspace(
     Ok(ws)
 }
 
-/// Applies M policies onto k shared apps (rate limit off, fast client limiter), then
-/// a no-change plan.
+/// Applies M policies onto k shared apps, then a no-change plan: with the rate limit
+/// off and a fast client limiter (`time_scale` = `None`), or under Cloudflare's limit
+/// and the provider's default limiter, both `time_scale` times faster.
 pub async fn run_fan_in(
     terraform: &Path,
     provider: &ProviderInstall,
     shape: Shape,
     parallelism: usize,
+    time_scale: Option<f64>,
 ) -> Result<FanIn, BoxError> {
     let workload = FanInWorkload::new(shape);
+    let (limit, rps) = match time_scale {
+        None => (RateLimit::disabled(), FAST_RPS),
+        Some(k) => (
+            RateLimit {
+                requests: 1200,
+                per: Duration::from_secs_f64(300.0 / k),
+            },
+            DEFAULT_RPS * k,
+        ),
+    };
     let emulator = Emulator::start(EmulatorConfig {
         token: Some(TOKEN.to_string()),
-        rate_limit: Some(RateLimit::disabled()),
+        rate_limit: Some(limit),
         seed: Some(workload.seed()),
         ..Default::default()
     })
     .await?;
     let account = emulator.default_account().to_string();
-    let ws = workspace(terraform, provider, &emulator, &workload.config(FAST_RPS)).await?;
+    let ws = workspace(terraform, provider, &emulator, &workload.config(rps)).await?;
     let par = format!("-parallelism={parallelism}");
-    eprintln!("fan-in {}x{}: apply", shape.m, shape.k);
+    eprintln!(
+        "fan-in {}x{}{}: apply",
+        shape.m,
+        shape.k,
+        time_scale.map_or(String::new(), |k| format!(" (rate-limited, time ×{k})"))
+    );
     emulator.clear_request_log();
     let run = ws
         .run(
@@ -318,6 +337,7 @@ pub async fn run_fan_in(
     emulator.shutdown().await;
     Ok(FanIn {
         shape,
+        time_scale,
         requests: Requests::of(&log),
         writes: AppWrites::of(&log),
         wall: run.wall,
