@@ -90,7 +90,7 @@ export CHECKPOINT_DISABLE=1
 
 # Prints the version of the terraform binary $1 (e.g. 1.11.4), or nothing.
 terraform_version() {
-  "$1" version 2>/dev/null | head -n1 | sed -n 's/^Terraform v\([0-9][0-9.]*\).*/\1/p'
+  "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
 }
 
 if [[ -z "${TERRAFORM:-}" ]]; then
