@@ -891,6 +891,68 @@ async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
 }
 
 #[tokio::test]
+async fn without_app_count_the_apps_show_which_candidate_is_in_use() {
+    // A policy list that leaves app_count out: the lookup lists the applications and
+    // leaves the candidate one of them uses alone, so the POST is sent again.
+    let (base, seen) = scripted::serve(|n, raw| {
+        let line = raw.request_line().to_owned();
+        if n == 0 {
+            assert!(line.starts_with("POST"), "{line}");
+            return scripted::json(502, json!({"success": false, "errors": [{"code": 0, "message": "bad gateway"}], "messages": [], "result": null}));
+        }
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let list = |result: Value| {
+            json!({"success": true, "errors": [], "messages": [], "result": result,
+                   "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}})
+        };
+        if line.starts_with("POST") {
+            return scripted::json(200, ok_envelope(policy_json("ours", "n", &now)));
+        }
+        if line.contains("/policies?") {
+            let mut theirs = policy_json("theirs", "n", &now);
+            theirs.as_object_mut().unwrap().remove("app_count");
+            return scripted::json(200, list(json!([theirs])));
+        }
+        if line.contains("/apps?") {
+            return scripted::json(200, list(json!([{"id": "app-1", "type": "self_hosted",
+                "policies": [{"id": "theirs", "precedence": 1}]}])));
+        }
+        panic!("unexpected request {line}")
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let body = PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy("n")
+    };
+    let policy = client.create_policy("acc", &body).await.unwrap();
+    assert_eq!(policy.id, "ours");
+    let lines: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.request_line()
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("/access/apps")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("POST")).count(),
+        2,
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_undecodable_create_response_still_yields_the_id() {
     // The POST is accepted but its result does not decode as a policy; reading the
     // policy by id afterwards gives the object.
@@ -1371,6 +1433,44 @@ fn put_bodies(emulator: &Emulator, app_id: &str) -> Vec<Vec<Value>> {
 }
 
 #[tokio::test]
+async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_puts() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    let apps = [demo_ids::INTERNAL_API_APP, demo_ids::COMPANY_WIKI_APP];
+    let ids = policies(&client, "fan-in", 12).await;
+    let before: Vec<BTreeMap<String, u64>> = apps
+        .iter()
+        .map(|app| links_of(&emulator.app(ACC, app).unwrap()))
+        .collect();
+    emulator.clear_request_log();
+    let tasks: Vec<_> = ids
+        .iter()
+        .flat_map(|id| apps.iter().map(move |app| (id.clone(), *app)))
+        .map(|(id, app)| {
+            let client = client.clone();
+            tokio::spawn(async move { client.attach_policy(ACC, app, &id, None).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let puts = emulator
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .count();
+    assert!(puts <= 12, "{puts} PUTs for 24 attachments");
+    for (app, before) in apps.iter().zip(before) {
+        let after = links_of(&emulator.app(ACC, app).unwrap());
+        assert_eq!(after.len(), before.len() + 12);
+        for (id, precedence) in &before {
+            assert_eq!(after.get(id), Some(precedence), "a foreign policy moved");
+        }
+        assert_fresh_read_before_every_put(&emulator, app);
+    }
+}
+
+#[tokio::test]
 async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     let client = client(&emulator);
@@ -1607,6 +1707,87 @@ async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
         .await
         .unwrap();
     assert_eq!(logged(&emulator, "PUT", app_id).len(), puts);
+}
+
+#[tokio::test]
+async fn a_refusal_that_names_no_policy_is_narrowed_down_one_request_at_a_time() {
+    // A server that refuses any PUT naming policy "bad" without saying which entry it
+    // objects to: the other requests of the batch must still land, and "bad" alone
+    // fails with the server's error.
+    let stored = Arc::new(Mutex::new(json!([{"id": "foreign", "precedence": 1}])));
+    let state = stored.clone();
+    let (base, seen) = scripted::serve(move |_, raw| {
+        let app = |links: Value| {
+            json!({"id": "a1", "type": "self_hosted", "name": "n", "domain": "n.example.com",
+                   "policies": links})
+        };
+        if raw.request_line().starts_with("PUT") {
+            let body: Value = serde_json::from_slice(&raw.body).unwrap();
+            if body["policies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["id"] == "bad")
+            {
+                return scripted::json(
+                    400,
+                    json!({"success": false, "messages": [], "result": null,
+                    "errors": [{"code": 12130, "message": "access.api.error.invalid_policy"}]}),
+                );
+            }
+            *state.lock().unwrap() = body["policies"].clone();
+            return scripted::json(200, ok_envelope(app(body["policies"].clone())));
+        }
+        let links = state.lock().unwrap().clone();
+        scripted::json(200, ok_envelope(app(links)))
+    })
+    .await;
+    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let tasks: Vec<_> = ["good-1", "bad", "good-2"]
+        .into_iter()
+        .map(|id| {
+            let client = client.clone();
+            tokio::spawn(async move { client.attach_policy("acc", "a1", id, None).await })
+        })
+        .collect();
+    let outcomes: Vec<Result<App, ApiError>> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
+    assert_eq!(outcomes[1].as_ref().unwrap_err().status(), Some(400));
+    assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
+    let ids: HashSet<String> = stored
+        .lock()
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        HashSet::from(["foreign", "good-1", "good-2"].map(String::from))
+    );
+    // Every PUT carried the foreign entry as read, and followed a GET of its own.
+    let mut read_since_put = false;
+    for raw in seen.lock().unwrap().iter() {
+        if raw.request_line().starts_with("GET") {
+            read_since_put = true;
+        } else {
+            assert!(read_since_put, "a PUT without a fresh GET before it");
+            read_since_put = false;
+            let body: Value = serde_json::from_slice(&raw.body).unwrap();
+            assert!(
+                body["policies"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!({"id": "foreign", "precedence": 1})),
+                "{body}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -42,8 +42,8 @@ fn recovery_deadline(request_timeout: Duration) -> Duration {
 }
 
 /// Typed client of the Cloudflare Access API. Cheap to clone; every clone shares one
-/// connection pool, rate limiter, read cache, set of per-application locks and stop
-/// token.
+/// connection pool, rate limiter, read cache, set of per-application writers, set of
+/// claimed ids and stop token.
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
@@ -814,6 +814,52 @@ mod tests {
             policy_path("a b", "p?x=1"),
             "/accounts/a%20b/access/policies/p%3Fx%3D1"
         );
+    }
+
+    #[tokio::test]
+    async fn a_lookup_waits_for_the_creates_still_on_the_wire() {
+        let creates = Arc::new(CreatesInFlight::default());
+        let on_the_wire = creates.start("acc");
+        let waiter = {
+            let creates = creates.clone();
+            tokio::spawn(async move { creates.settled("acc").await })
+        };
+        // Another account's creates do not hold it up.
+        tokio::time::timeout(Duration::from_secs(5), creates.settled("other"))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "the lookup went ahead of an answer");
+        drop(on_the_wire);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!creates.busy("acc"));
+    }
+
+    #[test]
+    fn several_candidates_are_an_error_naming_each() {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(one_candidate("policy", ids(&[]), |s| s).unwrap(), None);
+        assert_eq!(
+            one_candidate("policy", ids(&["a"]), |s| s).unwrap(),
+            Some("a".to_string())
+        );
+        let err = one_candidate("policy", ids(&["z", "a"]), |s| s).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("a and z"), "{text}");
+        assert!(matches!(err, ApiError::AmbiguousCreate { .. }));
+    }
+
+    #[test]
+    fn the_id_of_a_result_is_read_on_its_own() {
+        let raw = serde_json::value::to_raw_value(&serde_json::json!({"id": "x", "include": "??"}))
+            .unwrap();
+        assert_eq!(id_in(Some(&raw)), Some("x".into()));
+        let raw = serde_json::value::to_raw_value(&serde_json::json!({"id": ""})).unwrap();
+        assert_eq!(id_in(Some(&raw)), None);
+        assert_eq!(id_in(None), None);
     }
 
     #[test]

@@ -266,10 +266,7 @@ impl Transport {
     /// The stop token this task's requests obey: the provider's, except inside
     /// [`detached_from_stop`].
     fn stop_for(&self) -> &CancellationToken {
-        if DETACHED_FROM_STOP
-            .try_with(|detached| *detached)
-            .unwrap_or(false)
-        {
+        if detached() {
             never_stopped()
         } else {
             &self.stop
@@ -305,8 +302,8 @@ impl Transport {
         let started = Instant::now();
         // Reads are abandoned when the provider is told to stop; writes run to their
         // (bounded) end so the outcome is known.
-        let abandon = request.method == Method::GET;
-        let sent = match until_stopped(abandon, self.stop_for(), builder.send()).await {
+        let abandon = request.method == Method::GET && !detached();
+        let sent = match until_stopped(abandon, &self.stop, builder.send()).await {
             Some(sent) => sent,
             None => return Attempt::Done(Err(ApiError::Cancelled)),
         };
@@ -327,7 +324,7 @@ impl Transport {
         };
         let status = response.status();
         let retry_after = parse_retry_after(response.headers(), status.as_u16(), SystemTime::now());
-        let body = match until_stopped(abandon, self.stop_for(), response.bytes()).await {
+        let body = match until_stopped(abandon, &self.stop, response.bytes()).await {
             Some(body) => body,
             None => return Attempt::Done(Err(ApiError::Cancelled)),
         };
@@ -507,6 +504,12 @@ tokio::task_local! {
 /// which must run to find the object or it is orphaned. The caller bounds it in time.
 pub(crate) async fn detached_from_stop<F: std::future::Future>(work: F) -> F::Output {
     DETACHED_FROM_STOP.scope(true, work).await
+}
+
+fn detached() -> bool {
+    DETACHED_FROM_STOP
+        .try_with(|detached| *detached)
+        .unwrap_or(false)
 }
 
 fn never_stopped() -> &'static CancellationToken {

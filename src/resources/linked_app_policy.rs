@@ -879,7 +879,19 @@ impl Resource for LinkedAppPolicyResource {
                     &format!("create policy {:?}", plan.name),
                     &e,
                 ));
+                // The policy exists although its answer could not be read: keep its id
+                // (attached nowhere yet) so it is tracked, not orphaned.
+                let new_state = e.created_id().map(|id| {
+                    let mut state = plan.clone();
+                    state.id = Some(id.to_owned());
+                    state.account_id = Some(api.account_id.clone());
+                    state.decision = Some(NON_IDENTITY.to_string());
+                    state.app_count = Some(0);
+                    state.target_app_ids = plan.target_app_ids.as_ref().map(|_| BTreeSet::new());
+                    state.to_value()
+                });
                 return ApplyResult {
+                    new_state,
                     diagnostics: diags,
                     ..Default::default()
                 };

@@ -1281,7 +1281,19 @@ impl Resource for McpServerAppResource {
                     &format!("create Access application {name:?}"),
                     &e,
                 ));
+                // The application exists although its answer could not be read: keep
+                // its id so Terraform tracks (and can destroy) it.
+                let new_state = e.created_id().map(|id| {
+                    Model {
+                        id: Some(id.to_owned()),
+                        uid: Some(id.to_owned()),
+                        account_id: Some(api.account_id.clone()),
+                        ..plan.clone()
+                    }
+                    .to_value()
+                });
                 return ApplyResult {
+                    new_state,
                     diagnostics,
                     ..Default::default()
                 };
