@@ -14,6 +14,10 @@
 //! - `TERRAFORM` (default `.tools/bin/terraform`);
 //! - `BENCH_SCHEMA_RUNS=20`, `BENCH_VALIDATE_RUNS=7`, `BENCH_PARALLELISM=10`;
 //! - `BENCH_OUTPUT` page to update (default `docs/performance.md`; `-` for none);
+//! - `BENCH_FAN_IN=12x2,100x5,100x20` fan-in shapes (M policies × k shared apps; empty
+//!   or `0` skips them), `BENCH_FAN_IN_LIMITED=100x5,100x20` the same under the
+//!   time-compressed rate limit (`BENCH_TIME_SCALE`) with the provider's default
+//!   limiter, `BENCH_SHARED=0` skips the concurrent-writer run;
 //! - `BENCH_FOOTPRINT=0` / `BENCH_SCALE=0` skip a part; `BENCH_PERF_DIR` runs the
 //!   provider under `perf record` (one `perf.<pid>.data` per launch) instead of timing
 //!   it during the steps named in `BENCH_PERF_STEP` (default `plan`; also `apply`,
@@ -29,6 +33,8 @@ mod plugin;
 mod report;
 #[path = "scale/scenario.rs"]
 mod scenario;
+#[path = "scale/shared.rs"]
+mod shared;
 #[path = "../tests/support/mod.rs"]
 mod support;
 #[path = "scale/terraform.rs"]
@@ -76,6 +82,17 @@ fn sizes() -> Result<Vec<usize>, BoxError> {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| format!("BENCH_SIZES: {s:?} is not a positive number").into())
         })
+        .collect()
+}
+
+fn fan_in_shapes(key: &str, default: &str) -> Result<Vec<shared::Shape>, BoxError> {
+    let text = std::env::var(key).unwrap_or_else(|_| default.to_string());
+    if text.trim() == "0" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(shared::Shape::parse)
         .collect()
 }
 
@@ -127,6 +144,30 @@ async fn main() -> Result<(), BoxError> {
         }
     }
 
+    let mut fan_in = Vec::new();
+    for shape in fan_in_shapes("BENCH_FAN_IN", "12x2,100x5,100x20")? {
+        fan_in.push(shared::run_fan_in(&terraform, &ours, shape, parallelism, None).await?);
+    }
+    let fan_in_scale = env_or("BENCH_TIME_SCALE", 10.0f64).max(1.0);
+    for shape in fan_in_shapes("BENCH_FAN_IN_LIMITED", "100x5,100x20")? {
+        fan_in.push(
+            shared::run_fan_in(&terraform, &ours, shape, parallelism, Some(fan_in_scale)).await?,
+        );
+    }
+    let mut contended = None;
+    if enabled("BENCH_SHARED") {
+        contended = Some(
+            shared::run_contended(
+                &terraform,
+                &ours,
+                20,
+                std::time::Duration::from_millis(150),
+                parallelism,
+            )
+            .await?,
+        );
+    }
+
     let mut footprints = Vec::new();
     let mut peer_missing = None;
     if enabled("BENCH_FOOTPRINT") {
@@ -166,6 +207,8 @@ async fn main() -> Result<(), BoxError> {
         parallelism,
         scales,
         limited,
+        fan_in,
+        contended,
         footprints,
         peer_missing,
     };

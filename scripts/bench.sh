@@ -15,9 +15,17 @@
 #   BENCH_TIME_SCALE=10       time compression of that apply
 #   BENCH_SCHEMA_RUNS=20      handshake-to-schema launches per provider
 #   BENCH_VALIDATE_RUNS=7     terraform validate runs per provider
+#   BENCH_FAN_IN=12x2,100x5,100x20  fan-in shapes, M policies × k shared apps (0 skips)
+#   BENCH_FAN_IN_LIMITED=100x5,100x20  the same under the time-compressed rate limit
+#   BENCH_SHARED=0            skip the concurrent-writer run
 #   BENCH_OUTPUT              page to update (default docs/performance.md; - for none)
 #   BENCH_NO_PEER=1           skip the peer
-#   TERRAFORM, CARGO_TARGET_DIR, CARGO
+#   TERRAFORM                 terraform to run (default: the newest available, below)
+#   CARGO_TARGET_DIR, CARGO
+#
+# Terraform: $TERRAFORM when set; otherwise the `terraform` on PATH when it is 1.0 or
+# newer (what users run today); otherwise the pinned 1.0.3 in .tools/bin, installed when
+# missing. The report names the version it ran.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -78,10 +86,30 @@ PY
   printf '%s\n' "$PEER_BIN"
 }
 
-TERRAFORM="${TERRAFORM:-$TOOLS/bin/terraform}"
-if [[ ! -x "$TERRAFORM" ]]; then
-  "$ROOT/scripts/install-terraform.sh"
+export CHECKPOINT_DISABLE=1
+
+# Prints the version of the terraform binary $1 (e.g. 1.11.4), or nothing.
+terraform_version() {
+  "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
+}
+
+if [[ -z "${TERRAFORM:-}" ]]; then
+  path_tf="$(command -v terraform || true)"
+  path_version="${path_tf:+$(terraform_version "$path_tf")}"
+  if [[ -n "$path_version" && "${path_version%%.*}" -ge 1 ]]; then
+    TERRAFORM="$path_tf"
+  else
+    TERRAFORM="$TOOLS/bin/terraform"
+    if [[ ! -x "$TERRAFORM" ]]; then
+      "$ROOT/scripts/install-terraform.sh"
+    fi
+  fi
 fi
+if [[ ! -x "$TERRAFORM" ]]; then
+  say "ERROR: TERRAFORM=$TERRAFORM is not an executable"
+  exit 1
+fi
+say "terraform: $TERRAFORM (v$(terraform_version "$TERRAFORM"))"
 export TERRAFORM
 
 PEER="$(fetch_peer)"

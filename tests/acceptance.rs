@@ -28,3 +28,5 @@ mod provider;
 mod reliability;
 #[path = "acceptance/secrets.rs"]
 mod secrets;
+#[path = "acceptance/shared_apps.rs"]
+mod shared_apps;

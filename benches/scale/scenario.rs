@@ -35,7 +35,7 @@ pub struct Requests {
 }
 
 impl Requests {
-    fn of(log: &[LoggedRequest]) -> Requests {
+    pub fn of(log: &[LoggedRequest]) -> Requests {
         let mut r = Requests {
             total: log.len(),
             ..Default::default()

@@ -44,6 +44,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             "/accounts/{acc}/policies/{id}",
             patch(patch_policy).delete(delete_policy),
         )
+        .merge(crate::admin_writers::router())
         .route("/edge/login", post(edge_login))
         .route("/edge/{app_id}", get(edge_check))
         .route("/edge/{app_id}/{*rest}", get(edge_check_rest))

@@ -3,6 +3,7 @@
 //! `cfaccess-emulator` binary.
 
 mod admin;
+mod admin_writers;
 mod api;
 mod clock;
 mod config;
@@ -13,11 +14,13 @@ mod fault;
 mod ids;
 mod persist;
 mod ratelimit;
+pub mod read_write;
 mod reqlog;
 mod schema;
 mod server;
 mod shared;
 mod store;
+mod writer;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -34,6 +37,7 @@ use store::{State, StateFile};
 
 pub use config::{DEFAULT_ACCOUNT_ID, EmulatorConfig, RateLimit, Seed, SeedAccount, demo_ids};
 pub use fault::{Fault, FaultKind};
+pub use writer::{ConcurrentWriter, DEFAULT_WRITER_PREFIX, WriterAttachment, WriterReport};
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,9 @@ pub struct LoggedRequest {
     pub body: Option<Value>,
     /// When the request arrived.
     pub time: SystemTime,
+    /// When the emulator had its answer ready (after any injected latency); with
+    /// `time`, what read→write gaps are measured from (see [`read_write`]).
+    pub responded: SystemTime,
     /// True when the response was never sent (DropAfterCommit fault).
     pub dropped: bool,
 }
@@ -308,8 +315,27 @@ impl Emulator {
         self.change(account_id, |acc| acc.set_attachments(app_id, links))
     }
 
+    /// Starts a [`ConcurrentWriter`] (another team attaching its own policies to an app
+    /// on a timer) and returns its id. Needs a Tokio runtime; fails when the app does
+    /// not exist. It runs until [`Emulator::stop_concurrent_writers`] or shutdown.
+    pub fn start_concurrent_writer(&self, writer: ConcurrentWriter) -> Result<usize, String> {
+        self.shared.writers().start(&self.shared, writer)
+    }
+
+    /// Stops every concurrent writer; their reports stay available.
+    pub fn stop_concurrent_writers(&self) {
+        self.shared.writers().stop_all();
+    }
+
+    /// What each concurrent writer attached and which of those attachments are gone
+    /// from its app now.
+    pub fn concurrent_writers(&self) -> Vec<WriterReport> {
+        self.shared.writers().reports(&self.shared)
+    }
+
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
+        self.shared.writers().clear();
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
@@ -319,6 +345,7 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        self.shared.writers().clear();
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             task.abort();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cfaccess_emulator::{Emulator, EmulatorConfig, Fault, RateLimit, Seed};
+use cfaccess_emulator::{ConcurrentWriter, Emulator, EmulatorConfig, Fault, RateLimit, Seed};
 
 const HELP: &str = "\
 cfaccess-emulator: offline emulator of the Cloudflare v4 Access API
@@ -28,6 +28,10 @@ OPTIONS:
                            POST:/accounts/*/access/policies:503:2
                            PUT:/accounts/*/access/apps/*:drop:1
                            *:/**:latency=200:persistent      GET:/**:ratelimit=5:3
+    --concurrent-writer SPEC
+                           simulate another team editing an app (repeatable): APP_ID:INTERVAL_MS[:COUNT]
+                           attaches a new policy of its own (\"concurrent-writer N\") every INTERVAL_MS;
+                           GET /__emulator/writers reports which of them were lost
     -h, --help             print this help
     -V, --version          print the version
 
@@ -54,6 +58,7 @@ fn exposure_warning(listen: SocketAddr) -> Option<String> {
 struct Args {
     config: EmulatorConfig,
     faults: Vec<Fault>,
+    writers: Vec<ConcurrentWriter>,
 }
 
 fn parse_rate_limit(v: &str) -> Result<RateLimit, String> {
@@ -91,6 +96,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         ..EmulatorConfig::default()
     };
     let mut faults = Vec::new();
+    let mut writers = Vec::new();
     let mut seed_file: Option<PathBuf> = None;
     let mut seed_demo = false;
     while let Some(arg) = argv.next() {
@@ -127,6 +133,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--account" => config.accounts.push(value("--account")?),
             "--rate-limit" => config.rate_limit = Some(parse_rate_limit(&value("--rate-limit")?)?),
             "--fault" => faults.push(Fault::parse_cli(&value("--fault")?)?),
+            "--concurrent-writer" => {
+                writers.push(ConcurrentWriter::parse_cli(&value("--concurrent-writer")?)?)
+            }
             other => return Err(format!("unknown argument '{other}' (see --help)")),
         }
     }
@@ -145,7 +154,11 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         merged.policies.extend(demo.policies);
     }
     config.seed = seed;
-    Ok(Some(Args { config, faults }))
+    Ok(Some(Args {
+        config,
+        faults,
+        writers,
+    }))
 }
 
 #[tokio::main]
@@ -177,6 +190,12 @@ async fn main() -> ExitCode {
     };
     for fault in args.faults {
         emulator.add_fault(fault);
+    }
+    for writer in args.writers {
+        if let Err(e) = emulator.start_concurrent_writer(writer) {
+            eprintln!("cfaccess-emulator: --concurrent-writer: {e}");
+            return ExitCode::from(2);
+        }
     }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -230,6 +249,8 @@ mod tests {
             "--seed-demo",
             "--fault",
             "POST:/**:503:1",
+            "--concurrent-writer",
+            "4b1c7f0e-8a52-4d0b-9d3e-1f6a2c9e5b01:150:80",
         ])
         .unwrap()
         .unwrap();
@@ -245,6 +266,8 @@ mod tests {
         );
         assert_eq!(a.config.seed.unwrap().apps.len(), 2);
         assert_eq!(a.faults.len(), 1);
+        assert_eq!(a.writers.len(), 1);
+        assert_eq!(a.writers[0].max_attachments, Some(80));
         let off = parse(&["--rate-limit", "off"]).unwrap().unwrap();
         assert!(off.config.rate_limit.unwrap().is_disabled());
     }
@@ -264,6 +287,7 @@ mod tests {
             &["--rate-limit", "1/-5"],
             &["--listen", "127.0.0.1:99999"],
             &["--token"],
+            &["--concurrent-writer", "app"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

@@ -59,6 +59,8 @@ impl RequestLog {
                     "status": e.status,
                     "body": e.body,
                     "time": format_rfc3339(time::OffsetDateTime::from(e.time)),
+                    "responded": format_rfc3339(time::OffsetDateTime::from(e.responded)),
+                    "elapsed_us": e.responded.duration_since(e.time).unwrap_or_default().as_micros() as u64,
                     "dropped": e.dropped,
                 })
             })

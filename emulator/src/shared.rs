@@ -10,11 +10,14 @@ use crate::persist::save_atomic;
 use crate::ratelimit::RateLimiter;
 use crate::reqlog::RequestLog;
 use crate::store::State;
+use crate::writer::WriterSet;
 
 pub(crate) struct Shared {
     state: RwLock<State>,
     log: Mutex<RequestLog>,
     faults: Mutex<FaultSet>,
+    /// Simulated other teams editing apps (see `crate::writer`).
+    writers: Mutex<WriterSet>,
     pub limiter: RateLimiter,
     /// The only bearer token accepted, when configured.
     pub token: Option<String>,
@@ -41,6 +44,7 @@ impl Shared {
             state: RwLock::new(state),
             log: Mutex::new(RequestLog::default()),
             faults: Mutex::new(FaultSet::default()),
+            writers: Mutex::new(WriterSet::default()),
             limiter,
             token,
             state_file,
@@ -62,6 +66,10 @@ impl Shared {
 
     pub fn faults(&self) -> MutexGuard<'_, FaultSet> {
         unpoison(self.faults.lock())
+    }
+
+    pub fn writers(&self) -> MutexGuard<'_, WriterSet> {
+        unpoison(self.writers.lock())
     }
 
     pub fn record(&self, entry: LoggedRequest) {

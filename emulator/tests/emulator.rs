@@ -13,4 +13,5 @@ mod emulator {
     mod persistence;
     mod policies;
     mod rate_limit;
+    mod writers;
 }

@@ -87,6 +87,7 @@ pub(crate) async fn entry(
         status: response.status().as_u16(),
         body: body.for_log(&bytes),
         time,
+        responded: SystemTime::now(),
         dropped,
     });
     tracing::debug!(method = %method, path = uri.path(), status = response.status().as_u16(), dropped, "api request");

@@ -109,3 +109,47 @@ fn help_and_bad_flags() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn binary_runs_a_concurrent_writer() {
+    let app = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
+    let spec = format!("{app}:10:2");
+    let (_child, url) = spawn(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--seed-demo",
+        "--concurrent-writer",
+        &spec,
+    ]);
+    let client = reqwest::Client::new();
+    let mut attached = Value::Null;
+    for _ in 0..300 {
+        let writers: Value = client
+            .get(format!("{url}/__emulator/writers"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        attached = writers["writers"][0]["attached_count"].clone();
+        if attached == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(attached, 2);
+    let bad = Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--concurrent-writer",
+            "00000000-0000-4000-8000-000000000000:10",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no application"));
+}
