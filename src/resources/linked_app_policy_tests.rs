@@ -1512,3 +1512,78 @@ async fn a_create_whose_answer_does_not_decode_keeps_the_policy_as_partial_state
         vec![(API_EMPLOYEES.to_string(), 1), (id_of(&state), 2)]
     );
 }
+
+#[tokio::test]
+async fn an_update_failing_on_one_target_records_what_the_others_did() {
+    let w = World::new().await;
+    let pinned = |p: i64, targets: &[&str]| {
+        config(
+            "moving",
+            &[MCP],
+            Some(targets),
+            &[(attr::PRECEDENCE, Value::int(p))],
+        )
+    };
+    let state = w.converge(None, &pinned(5, &[API, WIKI])).await;
+    let id = id_of(&state);
+
+    // One update: detach from API, move on WIKI, attach to DOCS, all sent at once;
+    // the move on WIKI is refused.
+    w.emu.add_fault(Fault {
+        method: Some("PUT".into()),
+        path: format!("/accounts/*/access/apps/{WIKI}"),
+        kind: FaultKind::Status(400),
+        count: 1,
+    });
+    let cfg = pinned(6, &[WIKI, DOCS]);
+    let (state, diags) = w.apply(Some(&state), &cfg).await;
+    let state = state.expect("partial state is returned");
+    let errors: Vec<_> = diags
+        .iter()
+        .filter(|d| d.detail.contains("Failed"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{diags:?}");
+    assert!(
+        errors[0].detail.contains("\"Company wiki\""),
+        "{}",
+        errors[0].detail
+    );
+    assert_eq!(
+        errors[0].attribute,
+        Some(AttributePath::root(attr::TARGET_APP_IDS))
+    );
+    // The other targets' outcomes stand, and the state says where the policy is: on
+    // WIKI (still at 5) and DOCS (at 6), not on API; the targets disagree, so the
+    // precedence is null, never a value one of them does not hold.
+    assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
+    assert_eq!(w.attachments(DOCS), vec![(id.clone(), 6)]);
+    assert_eq!(
+        w.attachments(WIKI),
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 5)]
+    );
+    assert_eq!(strings(&state, attr::TARGET_APP_IDS), set(&[WIKI, DOCS]));
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::Null));
+    let p = w.plan(Some(&state), &cfg).await;
+    assert!(
+        p.prior.semantically_equal(&state),
+        "the refresh reads what the failed apply recorded:\nrecorded  {state:?}\nrefreshed {:?}",
+        p.prior
+    );
+
+    // The next apply moves the one left behind and touches nothing else.
+    w.emu.clear_request_log();
+    let state = w.converge(Some(&state), &cfg).await;
+    assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(6)));
+    assert_eq!(
+        w.attachments(WIKI),
+        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 6)]
+    );
+    assert_eq!(w.attachments(DOCS), vec![(id, 6)]);
+    assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
+    let puts: Vec<String> = w
+        .writes()
+        .into_iter()
+        .filter(|l| l.starts_with("PUT"))
+        .collect();
+    assert_eq!(puts.len(), 1, "only WIKI is written: {puts:?}");
+}
