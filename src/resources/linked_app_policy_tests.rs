@@ -602,7 +602,8 @@ async fn unknown_values_at_plan_time_are_checked_before_the_first_write() {
 async fn failed_second_attach_keeps_what_exists_and_the_next_apply_finishes() {
     let w = World::new().await;
     let cfg = config("three targets", &[MCP], Some(&[API, DOCS, WIKI]), &[]);
-    // Sorted attach order: API (4b…), DOCS (7d…), WIKI (9e…): the 2nd one fails.
+    // The three attaches go out at once; the one to DOCS (the middle one in id
+    // order) is refused, the other two stand.
     w.emu.add_fault(Fault {
         method: Some("PUT".into()),
         path: format!("/accounts/*/access/apps/{DOCS}"),
