@@ -716,9 +716,11 @@ async fn converge_attachments(
         .filter(|id| !wanted.contains(*id))
         .cloned()
         .collect();
+    // A pinned position that changed moves the policy on the targets it is on already.
+    let moving = move_existing && precedence.is_some();
     let to_attach: Vec<&String> = wanted
         .iter()
-        .filter(|app_id| !attached.contains_key(*app_id) || (move_existing && precedence.is_some()))
+        .filter(|app_id| moving || !attached.contains_key(*app_id))
         .collect();
     if extra.is_empty() && to_attach.is_empty() {
         return (attached, diags);
@@ -732,6 +734,13 @@ async fn converge_attachments(
         );
         return (attached, diags);
     }
+    tracing::debug!(
+        tf_resource_type = TYPE_NAME,
+        policy_id,
+        detach = extra.len(),
+        attach_or_move = to_attach.len(),
+        "changing attachments on every application at once"
+    );
     let detaches = futures::future::join_all(
         extra
             .iter()
