@@ -646,8 +646,12 @@ async fn current_app_count(
 
 /// Attaches/detaches so the policy is on exactly `wanted`, starting from `attached`
 /// (application id → the policy's precedence there). Returns where it is attached
-/// afterwards, with its precedence on each, and one diagnostic per failure; goes on
-/// with the other apps after a failure (each edit is independent) unless stopped.
+/// afterwards, with its precedence on each, and one diagnostic per failure.
+///
+/// Every application's change is sent at once (each app's edit is independent, and
+/// the client's per-app writer batches the changes that wait on one app together, so
+/// many policies fanning in onto the same apps share each GET and PUT); a failure on
+/// one app leaves the others' outcomes standing. Nothing is sent once stopped.
 #[allow(clippy::too_many_arguments)]
 async fn converge_attachments(
     ctx: &Context,
@@ -667,41 +671,60 @@ async fn converge_attachments(
         .filter(|id| !wanted.contains(*id))
         .cloned()
         .collect();
-    for app_id in extra {
-        if ctx.stop.is_cancelled() {
-            break;
-        }
-        match client.detach_policy(account, &app_id, policy_id).await {
+    // A pinned position that changed moves the policy on the targets it is on already.
+    let moving = move_existing && precedence.is_some();
+    let to_attach: Vec<&String> = wanted
+        .iter()
+        .filter(|app_id| moving || !attached.contains_key(*app_id))
+        .collect();
+    if extra.is_empty() && to_attach.is_empty() {
+        return (attached, diags);
+    }
+    if ctx.stop.is_cancelled() {
+        diags.error(
+            "Operation cancelled",
+            format!(
+                "Stopped before changing the attachments of policy {policy_id}: nothing was sent."
+            ),
+        );
+        return (attached, diags);
+    }
+    tracing::debug!(
+        tf_resource_type = TYPE_NAME,
+        policy_id,
+        detach = extra.len(),
+        attach_or_move = to_attach.len(),
+        "changing attachments on every application at once"
+    );
+    let detaches = futures::future::join_all(
+        extra
+            .iter()
+            .map(|app_id| client.detach_policy(account, app_id, policy_id)),
+    );
+    let attaches = futures::future::join_all(
+        to_attach
+            .iter()
+            .map(|app_id| client.attach_policy(account, app_id, policy_id, precedence)),
+    );
+    let (detached, attached_now) = futures::future::join(detaches, attaches).await;
+    for (app_id, outcome) in extra.iter().zip(detached) {
+        match outcome {
             Ok(_) => {
                 tracing::info!(tf_resource_type = TYPE_NAME, policy_id, app_id = %app_id, "detached");
-                attached.remove(&app_id);
+                attached.remove(app_id);
             }
             Err(e) => diags.0.push(errors::api_error_at(
                 &format!(
                     "detach policy {policy_id} from application {}",
-                    app_label(names, &app_id)
+                    app_label(names, app_id)
                 ),
                 &e,
                 Some(path.clone()),
             )),
         }
     }
-    for app_id in wanted {
-        if ctx.stop.is_cancelled() {
-            diags.error(
-                "Operation cancelled",
-                format!("Stopped before attaching policy {policy_id} to application {app_id}."),
-            );
-            break;
-        }
-        let needed = !attached.contains_key(app_id) || (move_existing && precedence.is_some());
-        if !needed {
-            continue;
-        }
-        match client
-            .attach_policy(account, app_id, policy_id, precedence)
-            .await
-        {
+    for (app_id, outcome) in to_attach.into_iter().zip(attached_now) {
+        match outcome {
             Ok(app) => {
                 tracing::info!(tf_resource_type = TYPE_NAME, policy_id, app_id = %app_id, ?precedence, "attached");
                 // Where the API says it is (a server may renumber); the client has
