@@ -69,7 +69,11 @@ say "cargo build --release (the first build takes about 4 minutes on 2 cores)"
 [ -x "$release_dir/cfaccess-emulator" ] || fail "no emulator binary in $release_dir"
 # Terraform: $TERRAFORM when set; else the newest of the `terraform` on PATH (if it is
 # 1.0 or newer) and the pinned 1.0.3 (installed into .tools/bin when missing).
-tf_version() { "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'; }
+# A terraform that cannot say its version (a shim with none selected) counts as none:
+# under pipefail its exit status must not end the demo.
+tf_version() {
+  { "$1" version 2>/dev/null || true; } | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
+}
 if [ -n "${TERRAFORM:-}" ]; then
   terraform="$TERRAFORM"
   terraform_why="\$TERRAFORM"

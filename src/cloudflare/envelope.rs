@@ -25,7 +25,10 @@ pub struct ResultInfo {
 
 /// A decoded envelope. Unknown keys are ignored; every part is optional so that a
 /// sparse body (or a proxy's JSON error page) still yields what it can.
-#[derive(Debug, Clone, Default, Deserialize)]
+///
+/// `Debug` shows the size of `result`, never its text: the answer to a SaaS create
+/// carries the application's `client_secret`.
+#[derive(Clone, Default, Deserialize)]
 pub struct Envelope {
     /// `success` flag; `None` when absent.
     #[serde(default)]
@@ -44,6 +47,24 @@ pub struct Envelope {
     /// `result_info` (lists only).
     #[serde(default)]
     pub result_info: Option<ResultInfo>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("success", &self.success)
+            .field("errors", &self.errors)
+            .field("messages", &self.messages)
+            .field(
+                "result",
+                &self
+                    .result
+                    .as_ref()
+                    .map(|raw| format!("<{} bytes>", raw.get().len())),
+            )
+            .field("result_info", &self.result_info)
+            .finish()
+    }
 }
 
 /// Cloudflare's "Please wait and consider throttling your request speed" code; it may

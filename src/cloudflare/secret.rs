@@ -150,7 +150,21 @@ mod tests {
             extra: extra.clone(),
             ..Default::default()
         };
+        // The raw answer to a SaaS create, and a request body carrying a secret.
+        let raw = format!(
+            r#"{{"success":true,"errors":[],"messages":[],"result":{{"saas_app":{{"client_secret":"{CLIENT_SECRET}"}}}}}}"#
+        );
+        let envelope = crate::cloudflare::envelope::Envelope::parse(raw.as_bytes())
+            .expect("envelope");
+        let request_body = serde_json::json!({"saas_app": {"client_secret": CLIENT_SECRET}});
+        let request = crate::cloudflare::transport::Request::new(
+            reqwest::Method::POST,
+            "/accounts/a/access/apps".into(),
+        )
+        .with_body(&request_body);
         let printed = [
+            format!("{envelope:?}{envelope:#?}"),
+            format!("{request:?}{request:#?}"),
             format!("{config:?}{config:#?}"),
             format!("{client:?}{client:#?}"),
             format!("{saas:?}{saas:#?}"),

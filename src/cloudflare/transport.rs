@@ -20,7 +20,9 @@ use super::error::ApiError;
 use super::rate_limit::{Permits, RateLimiter, sleep_or_stop};
 
 /// A request to send (path relative to the base URL, starting with `/`).
-#[derive(Debug, Clone)]
+///
+/// `Debug` leaves the body out (an application body can carry a `client_secret`).
+#[derive(Clone)]
 pub(crate) struct Request<'a> {
     pub method: Method,
     pub path: String,
@@ -28,6 +30,18 @@ pub(crate) struct Request<'a> {
     pub body: Option<&'a Value>,
     /// Treat 409 as transient (policy delete racing a detach).
     pub retry_conflict: bool,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body", &self.body.map(|_| "<redacted>"))
+            .field("retry_conflict", &self.retry_conflict)
+            .finish()
+    }
 }
 
 impl<'a> Request<'a> {
