@@ -114,7 +114,7 @@ pub mod descriptions {
     pub const INBOUND_TOKEN_HEADER: &str = "Request header in which the MCP server receives the user's credential: `Cf-Access-Jwt-Assertion` (self-hosted) or `Authorization` (SaaS/OIDC).";
     pub const DOWNSTREAM_TOKEN_HEADER: &str = "Request header in which the MCP server forwards the user's credential to downstream applications protected by a `cfaccess_linked_app_policy`: `Cf-Access-Token` (self-hosted) or `Authorization` (SaaS/OIDC).";
     pub const DOWNSTREAM_TOKEN_PREFIX: &str = "Text the MCP server puts before the credential in `downstream_token_header`: empty (self-hosted) or `\"Bearer \"` (SaaS/OIDC).";
-    pub const OAUTH_CONFIGURATION: &str = "Managed OAuth, a beta feature at Cloudflare: Access acts as the OAuth 2.0 authorization server of this self-hosted application, so MCP clients that follow the MCP authorization spec (RFC 8707 resource indicators, dynamic client registration) can log in without a browser session. The MCP server still receives the user's JWT in `Cf-Access-Jwt-Assertion` and forwards it in `Cf-Access-Token`. Self-hosted applications only: refused when `type` is `\"saas\"`. Omitted: nothing is sent and the application's Managed OAuth settings are left as they are, unmanaged (so removing the attribute does not turn Managed OAuth off; set `enabled = false` for that).";
+    pub const OAUTH_CONFIGURATION: &str = "Managed OAuth, a beta feature at Cloudflare: Access acts as the OAuth 2.0 authorization server of this self-hosted application, so MCP clients that follow the MCP authorization spec (RFC 8707 resource indicators, dynamic client registration) can log in without a browser session. The MCP server still receives the user's JWT in `Cf-Access-Jwt-Assertion` and forwards it in `Cf-Access-Token`. Self-hosted applications only: refused when `type` is `\"saas\"`. Omitted: nothing is sent or managed, and the application's Managed OAuth settings are left as they are (so removing the attribute does not turn Managed OAuth off; set `enabled = false` for that); the state still shows them, refreshed on every read and never a diff, when it held them already (after an import, or once the configuration stops setting the attribute), and null otherwise.";
     pub const OAUTH_ENABLED: &str = "Whether Access handles OAuth for the application. Defaults to `true`, Cloudflare's default when `oauth_configuration` is present.";
     pub const DYNAMIC_CLIENT_REGISTRATION: &str = "Dynamic client registration (RFC 7591), through which MCP clients register themselves with Access. Omitted: the application's settings are kept in state without a diff and not managed.";
     pub const DCR_ENABLED: &str = "Whether MCP clients may register themselves. Omitted: the API's value is kept in state without a diff.";
@@ -2789,7 +2789,7 @@ mod oauth_tests {
     }
 
     #[test]
-    fn a_write_answer_without_the_oauth_object_keeps_the_plan_and_a_read_does_not() {
+    fn a_write_answer_without_the_oauth_key_keeps_the_plan_and_a_read_does_not() {
         let planned = full_plan();
         // The create/update answer leaves the object out, or returns it as null: it
         // says nothing about it, so the planned object stays and the apply is
