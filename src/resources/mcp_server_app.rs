@@ -263,8 +263,8 @@ pub fn schema() -> Schema {
 /// inner objects would be nested attributes of that kind too), and because members the
 /// user leaves out hold whatever the API returns. [`plan_oauth_configuration`] plans
 /// each level itself: null (or the prior object, unmanaged) when omitted, the prior
-/// value (or unknown on first use)
-/// for an omitted member, `true` for an omitted `enabled`.
+/// value (or unknown on first use) for an omitted member, `true` for an omitted
+/// `enabled`.
 fn oauth_configuration_attribute() -> Attribute {
     use descriptions as d;
     Attribute::nested(
