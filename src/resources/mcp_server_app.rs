@@ -114,7 +114,7 @@ pub mod descriptions {
     pub const INBOUND_TOKEN_HEADER: &str = "Request header in which the MCP server receives the user's credential: `Cf-Access-Jwt-Assertion` (self-hosted) or `Authorization` (SaaS/OIDC).";
     pub const DOWNSTREAM_TOKEN_HEADER: &str = "Request header in which the MCP server forwards the user's credential to downstream applications protected by a `cfaccess_linked_app_policy`: `Cf-Access-Token` (self-hosted) or `Authorization` (SaaS/OIDC).";
     pub const DOWNSTREAM_TOKEN_PREFIX: &str = "Text the MCP server puts before the credential in `downstream_token_header`: empty (self-hosted) or `\"Bearer \"` (SaaS/OIDC).";
-    pub const OAUTH_CONFIGURATION: &str = "Managed OAuth, a beta feature at Cloudflare: Access acts as the OAuth 2.0 authorization server of this self-hosted application, so MCP clients that follow the MCP authorization spec (RFC 8707 resource indicators, dynamic client registration) can log in without a browser session. The MCP server still receives the user's JWT in `Cf-Access-Jwt-Assertion` and forwards it in `Cf-Access-Token`. Self-hosted applications only: refused when `type` is `\"saas\"`. Omitted: nothing is sent and the application's Managed OAuth settings are left as they are, unmanaged (so removing the attribute does not turn Managed OAuth off; set `enabled = false` for that).";
+    pub const OAUTH_CONFIGURATION: &str = "Managed OAuth, a beta feature at Cloudflare: Access acts as the OAuth 2.0 authorization server of this self-hosted application, so MCP clients that follow the MCP authorization spec (RFC 8707 resource indicators, dynamic client registration) can log in without a browser session. The MCP server still receives the user's JWT in `Cf-Access-Jwt-Assertion` and forwards it in `Cf-Access-Token`. Self-hosted applications only: refused when `type` is `\"saas\"`. Omitted: nothing is sent or managed, and the application's Managed OAuth settings are left as they are (so removing the attribute does not turn Managed OAuth off; set `enabled = false` for that); the state still shows them, refreshed on every read and never a diff, when it held them already (after an import, or once the configuration stops setting the attribute), and null otherwise.";
     pub const OAUTH_ENABLED: &str = "Whether Access handles OAuth for the application. Defaults to `true`, Cloudflare's default when `oauth_configuration` is present.";
     pub const DYNAMIC_CLIENT_REGISTRATION: &str = "Dynamic client registration (RFC 7591), through which MCP clients register themselves with Access. Omitted: the application's settings are kept in state without a diff and not managed.";
     pub const DCR_ENABLED: &str = "Whether MCP clients may register themselves. Omitted: the API's value is kept in state without a diff.";
@@ -262,8 +262,9 @@ pub fn schema() -> Schema {
 /// `saas` (Terraform 1.0.3 panics on a null non-computed nested attribute, and the
 /// inner objects would be nested attributes of that kind too), and because members the
 /// user leaves out hold whatever the API returns. [`plan_oauth_configuration`] plans
-/// each level itself: null when omitted, the prior value (or unknown on first use)
-/// for an omitted member, `true` for an omitted `enabled`.
+/// each level itself: null (or the prior object, unmanaged) when omitted, the prior
+/// value (or unknown on first use) for an omitted member, `true` for an omitted
+/// `enabled`.
 fn oauth_configuration_attribute() -> Attribute {
     use descriptions as d;
     Attribute::nested(
@@ -1063,16 +1064,17 @@ pub fn check_supported(app: &App) -> Result<(), Unsupported> {
     }
 }
 
-/// A flag the API may return as null: null keeps a `false` of the basis (an unset flag
-/// and a cleared one mean the same), so a configured `false` never shows a diff
-/// against a response that leaves the member out.
-fn keep_flag(api: Option<bool>, basis: Option<bool>) -> Option<bool> {
-    api.or(basis.filter(|b| !b))
+/// A member the API may return as null: null (or absent) means "not reported", so the
+/// basis value stays (the plan after a write, the prior state on a read); a concrete
+/// value, even a different one, is taken as it is, so real drift shows.
+fn or_basis<T: Clone>(api: Option<T>, basis: Option<&T>) -> Option<T> {
+    api.or_else(|| basis.cloned())
 }
 
-/// `oauth_configuration` for the state. Managed only when the basis has it (the
-/// configuration sets it), or on import when the application has one; `None` otherwise,
-/// whatever the application holds. Every member of the response may be null.
+/// `oauth_configuration` for the state. Read only when the basis has it (the
+/// configuration sets it, or the state held it already), or on import when the
+/// application has one; `None` otherwise, whatever the application holds. Every member
+/// of the response may be null: see [`or_basis`].
 fn oauth_for_state(app: &App, basis: Option<&OAuthModel>, importing: bool) -> Option<OAuthModel> {
     let api = app.oauth_configuration();
     let basis = match basis {
@@ -1087,37 +1089,50 @@ fn oauth_for_state(app: &App, basis: Option<&OAuthModel>, importing: bool) -> Op
             ..OAuthModel::default()
         });
     };
-    let dynamic_client_registration = api.dynamic_client_registration.map(|a| {
-        let b = basis
-            .dynamic_client_registration
-            .clone()
-            .unwrap_or_default();
-        DcrModel {
-            enabled: keep_flag(a.enabled, b.enabled),
-            allowed_uris: normalise_unordered_list(
-                &a.allowed_uris.unwrap_or_default(),
-                b.allowed_uris.as_ref(),
-            ),
-            allow_any_on_localhost: keep_flag(a.allow_any_on_localhost, b.allow_any_on_localhost),
-            allow_any_on_loopback: keep_flag(a.allow_any_on_loopback, b.allow_any_on_loopback),
+    let dynamic_client_registration = match api.dynamic_client_registration {
+        Some(a) => {
+            let b = basis
+                .dynamic_client_registration
+                .clone()
+                .unwrap_or_default();
+            Some(DcrModel {
+                enabled: or_basis(a.enabled, b.enabled.as_ref()),
+                allowed_uris: match a.allowed_uris {
+                    Some(uris) => normalise_unordered_list(&uris, b.allowed_uris.as_ref()),
+                    None => b.allowed_uris.clone(),
+                },
+                allow_any_on_localhost: or_basis(
+                    a.allow_any_on_localhost,
+                    b.allow_any_on_localhost.as_ref(),
+                ),
+                allow_any_on_loopback: or_basis(
+                    a.allow_any_on_loopback,
+                    b.allow_any_on_loopback.as_ref(),
+                ),
+            })
         }
-    });
-    let grant = api.grant.map(|a| {
-        let b = basis.grant.clone().unwrap_or_default();
-        GrantModel {
-            access_token_lifetime: keep_equivalent_duration(
-                a.access_token_lifetime.as_deref(),
-                b.access_token_lifetime.as_ref(),
-            ),
-            session_duration: keep_equivalent_duration(
-                a.session_duration.as_deref(),
-                b.session_duration.as_ref(),
-            ),
+        None => basis.dynamic_client_registration.clone(),
+    };
+    let grant = match api.grant {
+        Some(a) => {
+            let b = basis.grant.clone().unwrap_or_default();
+            let duration = |api: Option<String>, basis: Option<&String>| match api {
+                Some(a) => keep_equivalent_duration(Some(&a), basis),
+                None => basis.cloned(),
+            };
+            Some(GrantModel {
+                access_token_lifetime: duration(
+                    a.access_token_lifetime,
+                    b.access_token_lifetime.as_ref(),
+                ),
+                session_duration: duration(a.session_duration, b.session_duration.as_ref()),
+            })
         }
-    });
+        None => basis.grant.clone(),
+    };
     Some(OAuthModel {
         // Cloudflare documents `true` for an object without `enabled`.
-        enabled: Some(api.enabled.unwrap_or(true)),
+        enabled: Some(or_basis(api.enabled, basis.enabled.as_ref()).unwrap_or(true)),
         dynamic_client_registration,
         grant,
     })
@@ -1230,24 +1245,77 @@ pub fn state_from_app(
     })
 }
 
-/// [`state_from_app`] for the answer to a create or update, `basis` being the plan.
-/// An answer without an `oauth_configuration` key (absent, not null) says nothing
-/// about it — an API or fake that does not echo it back — so the planned object
-/// stays; a later refresh reads whatever the API then returns.
+/// [`state_from_app`] for the answer to a create or update, `basis` being the plan and
+/// `planned` / `config` the values Terraform sent with it. For `oauth_configuration`:
+/// - an answer without the object (absent or null: an API or fake that does not echo
+///   it) says nothing about it, so the planned object stays;
+/// - the write sent only what the configuration sets (see [`to_send`]), so it cannot
+///   have changed the rest: every part the configuration leaves out stays as planned
+///   where the plan knows it; a later refresh reads the API's value.
 pub fn state_after_write(
     app: &App,
     basis: &Model,
     account_id: &str,
     secret: Option<String>,
     scope: &PolicyScope,
+    config: &Value,
+    planned: &Value,
 ) -> Result<Model, Unsupported> {
     let mut state = state_from_app(app, basis, account_id, secret, scope)?;
-    if state.app_type.as_deref() == Some(SELF_HOSTED)
-        && !app.extra.contains_key("oauth_configuration")
-    {
-        state.oauth_configuration = basis.oauth_configuration.clone();
+    if state.app_type.as_deref() == Some(SELF_HOSTED) {
+        if app.oauth_configuration().is_none() && basis.oauth_configuration.is_some() {
+            state.oauth_configuration = basis.oauth_configuration.clone();
+        }
+        let planned_oauth = planned
+            .get(attr::OAUTH_CONFIGURATION)
+            .unwrap_or(&Value::Null);
+        let mut sent = config
+            .get(attr::OAUTH_CONFIGURATION)
+            .cloned()
+            .unwrap_or(Value::Null);
+        // `enabled` is sent whenever the object is: planned `true` when omitted.
+        if matches!(sent, Value::Object(_))
+            && let Some(enabled) = planned_oauth.get(attr::ENABLED)
+        {
+            sent.set(attr::ENABLED, enabled.clone());
+        }
+        let mut oauth = state
+            .oauth_configuration
+            .as_ref()
+            .map_or(Value::Null, OAuthModel::to_value);
+        keep_unsent(&mut oauth, planned_oauth, &sent);
+        state.oauth_configuration = OAuthModel::from_value(&oauth);
     }
     Ok(state)
+}
+
+/// Sets every part of `state` that `sent` (the configuration) leaves null to its
+/// `planned` value, where the plan knows it; parts the configuration sets keep what
+/// the API answered.
+fn keep_unsent(state: &mut Value, planned: &Value, sent: &Value) {
+    if sent.is_null() {
+        if planned.is_wholly_known() {
+            *state = planned.clone();
+        } else if let Value::Object(members) = planned
+            && matches!(state, Value::Object(_))
+        {
+            for (name, member) in members {
+                if let Some(slot) = state.get_mut(name) {
+                    keep_unsent(slot, member, &Value::Null);
+                }
+            }
+        }
+        return;
+    }
+    if let Value::Object(members) = sent
+        && matches!(state, Value::Object(_))
+    {
+        for (name, member) in members {
+            if let Some(slot) = state.get_mut(name) {
+                keep_unsent(slot, planned.get(name).unwrap_or(&Value::Null), member);
+            }
+        }
+    }
 }
 
 // ----- request bodies -------------------------------------------------------------------------
@@ -1330,7 +1398,30 @@ fn put_oauth_fields(target: &mut Map<String, Json>, oauth: &OAuthModel) {
     }
 }
 
-/// The POST body for `planned`. Only fields the user manages are sent, so everything
+/// The model the create and update bodies are built from: `planned`, with
+/// `oauth_configuration` reduced to what the configuration sets (its members, and
+/// `enabled` as planned), or `None` when the configuration leaves it out, whatever the
+/// plan shows (the prior object of an application that does not manage it). What is
+/// sent follows the configuration, never a value only shown in the plan.
+pub fn to_send(planned: &Model, config: &Value) -> Model {
+    let oauth_configuration = config
+        .get(attr::OAUTH_CONFIGURATION)
+        .and_then(OAuthModel::from_value)
+        .map(|mut oauth| {
+            oauth.enabled = planned
+                .oauth_configuration
+                .as_ref()
+                .and_then(|p| p.enabled)
+                .or(oauth.enabled);
+            oauth
+        });
+    Model {
+        oauth_configuration,
+        ..planned.clone()
+    }
+}
+
+/// The POST body for `planned` (built by [`to_send`]). Only fields the user manages are sent, so everything
 /// else takes the API's defaults (among them `service_auth_401_redirect`, which suits
 /// an MCP server fronted by a login page). `policies` is included so the application
 /// never exists, even briefly, without its policies, and one request does it all.
@@ -1401,7 +1492,7 @@ fn move_domain(body: &mut Map<String, Json>, old: &str, new: &str) {
     }
 }
 
-/// The PUT body: the application exactly as read (fields we do not manage included,
+/// The PUT body for `planned` (built by [`to_send`]): the application exactly as read (fields we do not manage included,
 /// `policies` left out so attachments are untouched), with our fields overwritten.
 pub fn update_body(app: &App, planned: &Model) -> Json {
     let mut body = match app.to_update_body() {
@@ -1723,7 +1814,7 @@ impl Resource for McpServerAppResource {
             }
         };
         let plan = Model::from_value(planned);
-        let body = create_body(&plan);
+        let body = create_body(&to_send(&plan, config));
         let name = plan.name.clone().unwrap_or_default();
         let mut app = match api.client.create_app(&api.account_id, &body).await {
             Ok(app) => app,
@@ -1786,6 +1877,8 @@ impl Resource for McpServerAppResource {
             &api.account_id,
             secret,
             &PolicyScope::Managed(wanted),
+            config,
+            planned,
         ) {
             Ok(state) => state,
             Err(unsupported) => {
@@ -1911,7 +2004,7 @@ impl Resource for McpServerAppResource {
         &self,
         _ctx: &Context,
         prior: &Value,
-        _config: &Value,
+        config: &Value,
         planned: &Value,
         private: &[u8],
     ) -> ApplyResult {
@@ -1972,12 +2065,13 @@ impl Resource for McpServerAppResource {
         let attachments_change =
             reconcile_attachments(&mut current.policy_links(), &previous, &wanted);
 
-        let body = update_body(&current, &plan);
+        let send = to_send(&plan, config);
+        let body = update_body(&current, &send);
         let mut app = current.clone();
         if body != current.to_update_body() {
             // Built again from the writer's own fresh read, so nothing another writer
             // changed since `current` is overwritten (and a retry reads again).
-            let rebuild = |fresh: &App| Ok(update_body(fresh, &plan));
+            let rebuild = |fresh: &App| Ok(update_body(fresh, &send));
             match client.update_app_with(account, &app_id, rebuild).await {
                 Ok(updated) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
@@ -2046,6 +2140,8 @@ impl Resource for McpServerAppResource {
             account,
             None,
             &PolicyScope::Managed(scope_ids),
+            config,
+            planned,
         ) {
             Ok(state) => ApplyResult {
                 new_state: Some(state.to_value()),
@@ -2193,9 +2289,18 @@ pub fn plan_fixed_values(req: &mut PlanRequest) {
     if req.config.get(attr::SAAS).is_none_or(Value::is_null) {
         planned.set(attr::SAAS, Value::Null);
     }
+    // The prior object is shown while the configuration omits it, unless the
+    // application is (re)created or becomes another type.
+    let oauth_prior =
+        if !creating && app_type.as_deref() == Some(SELF_HOSTED) && prior_type == Some(SELF_HOSTED)
+        {
+            req.prior.get(attr::OAUTH_CONFIGURATION)
+        } else {
+            None
+        };
     plan_oauth_configuration(
         req.config.get(attr::OAUTH_CONFIGURATION),
-        req.prior.get(attr::OAUTH_CONFIGURATION),
+        oauth_prior,
         planned,
     );
     let pkce_unset = req
@@ -2234,14 +2339,21 @@ pub fn plan_fixed_values(req: &mut PlanRequest) {
     }
 }
 
-/// Plans `oauth_configuration` (see [`oauth_configuration_attribute`]): null when the
-/// configuration leaves it out, so nothing is managed; otherwise the configuration with
-/// each omitted member taken from the prior state, or unknown when there is no prior
-/// object (the API fills it at apply), and an omitted `enabled` planned `true`.
+/// Plans `oauth_configuration` (see [`oauth_configuration_attribute`]). Left out of the
+/// configuration, it is not managed: null, or the prior object (`prior`, the state of
+/// the same self-hosted application) unchanged, so an imported application, or one
+/// whose configuration stopped setting it, shows what it holds without a diff; it is
+/// never sent (see [`to_send`]). Set, it is the configuration with each omitted member
+/// taken from the prior state, or unknown when there is no prior object (the API fills
+/// it at apply), and an omitted `enabled` planned `true`.
 fn plan_oauth_configuration(config: Option<&Value>, prior: Option<&Value>, planned: &mut Value) {
     let config = config.unwrap_or(&Value::Null);
+    let prior = prior.filter(|p| matches!(p, Value::Object(_)));
     if config.is_null() {
-        planned.set(attr::OAUTH_CONFIGURATION, Value::Null);
+        planned.set(
+            attr::OAUTH_CONFIGURATION,
+            prior.cloned().unwrap_or(Value::Null),
+        );
         return;
     }
     if config.is_unknown() {
@@ -2249,7 +2361,7 @@ fn plan_oauth_configuration(config: Option<&Value>, prior: Option<&Value>, plann
         return;
     }
     let mut value = config.clone();
-    fill_omitted_members(&mut value, prior.filter(|p| matches!(p, Value::Object(_))));
+    fill_omitted_members(&mut value, prior);
     if config.get(attr::ENABLED).is_none_or(Value::is_null) {
         value.set(attr::ENABLED, Value::Bool(true));
     }
@@ -2539,9 +2651,63 @@ mod oauth_tests {
             Some(&Value::Bool(true))
         );
 
-        // Omitted: planned null, whatever the prior state held.
-        let none = planned(&prior, &with_oauth(Value::Null));
+        // Omitted: not managed. The prior object is shown unchanged (no diff after an
+        // import or once the configuration stops setting it); a create plans null.
+        let kept = planned(&prior, &with_oauth(Value::Null));
+        assert_eq!(
+            kept.get(attr::OAUTH_CONFIGURATION),
+            prior.get(attr::OAUTH_CONFIGURATION)
+        );
+        let none = planned(&Value::Null, &with_oauth(Value::Null));
         assert_eq!(none.get(attr::OAUTH_CONFIGURATION), Some(&Value::Null));
+        // Replaced by a saas application: nothing of the old object is planned.
+        let mut saas_cfg = with_oauth(Value::Null);
+        saas_cfg.set(attr::TYPE, Value::string(SAAS));
+        saas_cfg.set(attr::DOMAIN, Value::Null);
+        let replaced = planned(&prior, &saas_cfg);
+        assert_eq!(replaced.get(attr::OAUTH_CONFIGURATION), Some(&Value::Null));
+    }
+
+    #[test]
+    fn what_is_sent_follows_the_configuration_not_the_plan() {
+        let prior_oauth = Model {
+            oauth_configuration: Some(OAuthModel {
+                enabled: Some(true),
+                dynamic_client_registration: Some(DcrModel {
+                    enabled: Some(true),
+                    allowed_uris: Some(vec!["https://a/cb".into()]),
+                    allow_any_on_localhost: Some(true),
+                    allow_any_on_loopback: None,
+                }),
+                grant: None,
+            }),
+            ..Model::default()
+        };
+        // Omitted: the object shown in the plan is not sent.
+        let send = to_send(&prior_oauth, &with_oauth(Value::Null));
+        assert_eq!(send.oauth_configuration, None);
+        assert!(create_body(&send).get("oauth_configuration").is_none());
+        // Set: the configured members, and `enabled` as planned; members only filled
+        // from the prior state are not sent.
+        let cfg = with_oauth(oauth(
+            Value::Null,
+            dcr(Value::string_list(["https://a/cb"]), Value::Null),
+            Value::Null,
+        ));
+        let send = to_send(&prior_oauth, &cfg);
+        assert_eq!(
+            send.oauth_configuration,
+            Some(OAuthModel {
+                enabled: Some(true),
+                dynamic_client_registration: Some(DcrModel {
+                    enabled: Some(true),
+                    allowed_uris: Some(vec!["https://a/cb".into()]),
+                    allow_any_on_localhost: None,
+                    allow_any_on_loopback: None,
+                }),
+                grant: None,
+            })
+        );
     }
 
     #[test]
@@ -2579,38 +2745,136 @@ mod oauth_tests {
         assert_eq!(st.oauth_configuration, None);
     }
 
-    #[test]
-    fn a_write_answer_without_the_oauth_key_keeps_the_plan_and_a_read_does_not() {
-        let planned = Model {
+    /// [`state_after_write`] with the configuration `oauth_configuration = config_oauth`
+    /// and `planned` as the plan.
+    fn after_write(app: &App, planned: &Model, config_oauth: Value) -> Model {
+        let cfg = with_oauth(config_oauth);
+        state_after_write(
+            app,
+            planned,
+            ACCOUNT,
+            None,
+            &managed(),
+            &cfg,
+            &fill_nulls(&schema(), &planned.to_value()),
+        )
+        .unwrap()
+    }
+
+    /// A plan for `oauth_configuration` with a member of every kind set.
+    fn full_plan() -> Model {
+        Model {
             app_type: Some(SELF_HOSTED.into()),
             oauth_configuration: Some(OAuthModel {
-                enabled: Some(true),
+                enabled: Some(false),
                 dynamic_client_registration: Some(DcrModel {
                     enabled: Some(true),
                     allowed_uris: Some(vec!["https://client.example.com/cb".into()]),
-                    allow_any_on_localhost: Some(false),
+                    allow_any_on_localhost: Some(true),
                     allow_any_on_loopback: Some(false),
                 }),
-                grant: None,
+                grant: Some(GrantModel {
+                    access_token_lifetime: Some("15m".into()),
+                    session_duration: Some("336h".into()),
+                }),
             }),
             ..Model::default()
-        };
-        // The create/update answer leaves the key out: the planned object stays, so
-        // the apply is consistent with its plan.
+        }
+    }
+
+    /// `full_plan`'s object as a configuration.
+    fn full_config() -> Value {
+        full_plan()
+            .oauth_configuration
+            .map_or(Value::Null, |o| o.to_value())
+    }
+
+    #[test]
+    fn a_write_answer_without_the_oauth_key_keeps_the_plan_and_a_read_does_not() {
+        let planned = full_plan();
+        // The create/update answer leaves the object out, or returns it as null: it
+        // says nothing about it, so the planned object stays and the apply is
+        // consistent with its plan.
         let absent = app_with(None);
         assert!(!absent.extra.contains_key("oauth_configuration"));
-        let st = state_after_write(&absent, &planned, ACCOUNT, None, &managed()).unwrap();
+        let st = after_write(&absent, &planned, full_config());
         assert_eq!(st.oauth_configuration, planned.oauth_configuration);
-        // An explicit null is an answer: Managed OAuth is off, as on a refresh.
         let null = app_with(Some(serde_json::Value::Null));
-        let st = state_after_write(&null, &planned, ACCOUNT, None, &managed()).unwrap();
-        assert_eq!(st.oauth_configuration.and_then(|o| o.enabled), Some(false));
-        // A refresh reads what the API returns, absent included (drift shows).
-        let st = state_from_app(&absent, &planned, ACCOUNT, None, &managed()).unwrap();
-        assert_eq!(st.oauth_configuration.and_then(|o| o.enabled), Some(false));
-        // Not configured: nothing kept, whatever the answer.
-        let st = state_after_write(&absent, &Model::default(), ACCOUNT, None, &managed()).unwrap();
+        let st = after_write(&null, &planned, full_config());
+        assert_eq!(st.oauth_configuration, planned.oauth_configuration);
+        // A refresh reads what the API returns, absent and null included: Managed
+        // OAuth removed, which shows as drift.
+        for app in [&absent, &null] {
+            let st = state_from_app(app, &planned, ACCOUNT, None, &managed()).unwrap();
+            assert_eq!(st.oauth_configuration.and_then(|o| o.enabled), Some(false));
+        }
+        // Not configured and not planned: nothing kept, whatever the answer.
+        let st = after_write(&absent, &Model::default(), Value::Null);
         assert_eq!(st.oauth_configuration, None);
+    }
+
+    #[test]
+    fn null_members_in_a_write_answer_keep_the_plan() {
+        let planned = full_plan();
+        let all_null = json!({
+            "enabled": null,
+            "dynamic_client_registration": {"enabled": null, "allowed_uris": null,
+                                            "allow_any_on_localhost": null, "allow_any_on_loopback": null},
+            "grant": {"access_token_lifetime": null, "session_duration": null}
+        });
+        let nested_null =
+            json!({"enabled": null, "dynamic_client_registration": null, "grant": null});
+        for answer in [all_null, nested_null, json!({})] {
+            let st = after_write(&app_with(Some(answer.clone())), &planned, full_config());
+            assert_eq!(
+                st.oauth_configuration, planned.oauth_configuration,
+                "{answer}"
+            );
+        }
+        // A concrete different value is the API's answer, taken as it is.
+        let st = after_write(
+            &app_with(Some(
+                json!({"enabled": true, "grant": {"access_token_lifetime": "5m"}}),
+            )),
+            &planned,
+            full_config(),
+        );
+        let o = st.oauth_configuration.unwrap();
+        assert_eq!(o.enabled, Some(true));
+        assert_eq!(
+            o.grant.and_then(|g| g.access_token_lifetime),
+            Some("5m".to_string())
+        );
+    }
+
+    #[test]
+    fn parts_the_configuration_leaves_out_stay_as_planned_after_a_write() {
+        // The configuration omits the object; the plan shows the prior one (import).
+        let planned = full_plan();
+        let changed_since = app_with(Some(
+            json!({"enabled": true, "grant": {"session_duration": "1h"}}),
+        ));
+        let st = after_write(&changed_since, &planned, Value::Null);
+        assert_eq!(st.oauth_configuration, planned.oauth_configuration);
+        // The configuration sets only `grant`: the rest was not sent, so a value that
+        // changed between plan and apply stays as planned until the next refresh;
+        // `enabled` (sent, planned `true`) and the grant are the API's.
+        let mut planned = full_plan();
+        if let Some(o) = planned.oauth_configuration.as_mut() {
+            o.enabled = Some(true);
+        }
+        let cfg = oauth(
+            Value::Null,
+            Value::Null,
+            grant(Value::string("15m"), Value::string("336h")),
+        );
+        let answer = app_with(Some(json!({
+            "enabled": true,
+            "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://other/cb"]},
+            "grant": {"access_token_lifetime": "0.25h", "session_duration": "336h"}
+        })));
+        let st = after_write(&answer, &planned, cfg);
+        assert_eq!(st.oauth_configuration, planned.oauth_configuration);
     }
 
     #[test]
@@ -2644,11 +2908,23 @@ mod oauth_tests {
         }
         assert_eq!(st.oauth_configuration, Some(want));
 
-        // Real drift stays visible: a flag turned on, a URI gone, the object removed.
+        // A member the API returns as null (or leaves out) is not reported: the prior
+        // value stays, at every level.
+        let quiet = app_with(Some(json!({
+            "enabled": null,
+            "dynamic_client_registration": {"allowed_uris": null, "allow_any_on_localhost": null},
+            "grant": null
+        })));
+        let st = state_from_app(&quiet, &basis, ACCOUNT, None, &managed()).unwrap();
+        assert_eq!(st.oauth_configuration, basis.oauth_configuration);
+
+        // Real drift stays visible: concrete values that differ, a URI gone, a list
+        // emptied, the object removed.
         let drifted = app_with(Some(json!({
             "enabled": false,
-            "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a/cb"]},
-            "grant": null
+            "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a/cb"],
+                                            "allow_any_on_localhost": false},
+            "grant": {"access_token_lifetime": "1h", "session_duration": "336h"}
         })));
         let st = state_from_app(&drifted, &basis, ACCOUNT, None, &managed())
             .unwrap()
@@ -2658,8 +2934,19 @@ mod oauth_tests {
         let d = st.dynamic_client_registration.unwrap();
         assert_eq!(d.enabled, Some(true));
         assert_eq!(d.allowed_uris, Some(vec!["https://a/cb".to_string()]));
-        assert_eq!(d.allow_any_on_localhost, None);
-        assert_eq!(st.grant, None);
+        assert_eq!(d.allow_any_on_localhost, Some(false));
+        let g = st.grant.unwrap();
+        assert_eq!(g.access_token_lifetime, Some("1h".to_string()));
+        let emptied = app_with(Some(
+            json!({"dynamic_client_registration": {"allowed_uris": []}}),
+        ));
+        let st = state_from_app(&emptied, &basis, ACCOUNT, None, &managed()).unwrap();
+        assert_eq!(
+            st.oauth_configuration
+                .and_then(|o| o.dynamic_client_registration)
+                .map(|d| d.allowed_uris),
+            Some(None)
+        );
         let removed = state_from_app(&app_with(None), &basis, ACCOUNT, None, &managed()).unwrap();
         assert_eq!(
             removed.oauth_configuration,
@@ -4321,9 +4608,19 @@ mod emulator_tests {
     }
 
     /// An API that never echoes `oauth_configuration` and answers a PUT without the
-    /// application's `policies` (both keys absent), on a bare HTTP/1.1 socket: answers
-    /// by method and path, counts requests.
+    /// application's `policies` (both keys absent): [`scripted_api`].
     async fn terse_api() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        scripted_api(None, None).await
+    }
+
+    /// A scripted API on a bare HTTP/1.1 socket: answers by method and path, counts
+    /// requests. A GET of the application carries `oauth_configuration = read_oauth`,
+    /// the answer to a POST or PUT `written_oauth` (the key absent for `None`); only
+    /// a GET lists the `policies`.
+    async fn scripted_api(
+        read_oauth: Option<serde_json::Value>,
+        written_oauth: Option<serde_json::Value>,
+    ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -4375,8 +4672,16 @@ mod emulator_tests {
                     )
                 } else if line.starts_with("GET ") && line.contains(APP_ID) {
                     app["policies"] = json!([{"id": ALLOW_1, "precedence": 1}]);
+                    if let Some(o) = &read_oauth {
+                        app["oauth_configuration"] = o.clone();
+                    }
                     (200, app)
-                } else if line.starts_with("PUT ") && line.contains(APP_ID) {
+                } else if (line.starts_with("PUT ") && line.contains(APP_ID))
+                    || (line.starts_with("POST ") && line.contains("/access/apps "))
+                {
+                    if let Some(o) = &written_oauth {
+                        app["oauth_configuration"] = o.clone();
+                    }
                     (200, app)
                 } else {
                     (404, serde_json::Value::Null)
@@ -4395,6 +4700,118 @@ mod emulator_tests {
     }
 
     const APP_ID: &str = "5e5e5e5e-0000-4000-8000-000000000005";
+
+    /// `oauth_configuration` with every member set, as a configuration.
+    fn full_oauth_config(lifetime: &str) -> Value {
+        Value::object([
+            (attr::ENABLED, Value::Bool(false)),
+            (
+                attr::DYNAMIC_CLIENT_REGISTRATION,
+                Value::object([
+                    (attr::ENABLED, Value::Bool(true)),
+                    (
+                        attr::ALLOWED_URIS,
+                        Value::string_list(["https://claude.ai/api/mcp/auth_callback"]),
+                    ),
+                    (attr::ALLOW_ANY_ON_LOCALHOST, Value::Bool(true)),
+                    (attr::ALLOW_ANY_ON_LOOPBACK, Value::Bool(false)),
+                ]),
+            ),
+            (
+                attr::GRANT,
+                Value::object([
+                    (attr::ACCESS_TOKEN_LIFETIME, Value::string(lifetime)),
+                    (attr::SESSION_DURATION, Value::string("336h")),
+                ]),
+            ),
+        ])
+    }
+
+    #[tokio::test]
+    async fn write_answers_with_null_oauth_members_keep_the_plan() {
+        let nulls = json!({
+            "enabled": null,
+            "dynamic_client_registration": {"enabled": null, "allowed_uris": null,
+                                            "allow_any_on_localhost": null, "allow_any_on_loopback": null},
+            "grant": null
+        });
+        let (base, _requests) = scripted_api(Some(nulls.clone()), Some(nulls)).await;
+        let p = process_at(&base).await;
+        let with = |lifetime: &str| {
+            cfg(vec![
+                (attr::NAME, Value::string("mcp")),
+                (attr::DOMAIN, Value::string("mcp.example.com")),
+                (attr::OAUTH_CONFIGURATION, full_oauth_config(lifetime)),
+            ])
+        };
+        // Create: the POST answer reports every member as null.
+        let config = with("15m");
+        let planned = plan(&p, &Value::Null, &config).await;
+        assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+        let r = p
+            .resource
+            .create(&ctx(), &config, &planned.req.planned, &[])
+            .await;
+        assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
+        let state = fill_nulls(&schema(), &r.new_state.unwrap());
+        assert_consistent(&planned.req.planned, &state, "");
+        assert_eq!(
+            state.get(attr::OAUTH_CONFIGURATION),
+            Some(&full_oauth_config("15m"))
+        );
+        // A refresh reporting nothing either keeps the state, so the plan is empty.
+        let read = p.resource.read(&ctx(), &state, &r.private).await;
+        assert!(!read.diagnostics.has_errors(), "{:?}", read.diagnostics);
+        let refreshed = fill_nulls(&schema(), &read.new_state.unwrap());
+        assert_eq!(
+            refreshed.get(attr::OAUTH_CONFIGURATION),
+            state.get(attr::OAUTH_CONFIGURATION)
+        );
+        let same = plan(&p, &refreshed, &config).await;
+        assert_eq!(
+            same.req.planned.get(attr::OAUTH_CONFIGURATION),
+            refreshed.get(attr::OAUTH_CONFIGURATION)
+        );
+        // Update: the PUT answer reports every member as null too.
+        let config = with("5m");
+        let planned = plan(&p, &refreshed, &config).await;
+        let r = p
+            .resource
+            .update(
+                &ctx(),
+                &refreshed,
+                &config,
+                &planned.req.planned,
+                &read.private,
+            )
+            .await;
+        assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
+        let state = fill_nulls(&schema(), &r.new_state.unwrap());
+        assert_consistent(&planned.req.planned, &state, "");
+        assert_eq!(
+            state.get(attr::OAUTH_CONFIGURATION),
+            Some(&full_oauth_config("5m"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_answer_with_a_null_oauth_object_keeps_the_plan() {
+        let (base, _requests) = scripted_api(None, Some(serde_json::Value::Null)).await;
+        let p = process_at(&base).await;
+        let config = cfg(vec![
+            (attr::NAME, Value::string("mcp")),
+            (attr::DOMAIN, Value::string("mcp.example.com")),
+            (attr::OAUTH_CONFIGURATION, full_oauth_config("15m")),
+        ]);
+        let planned = plan(&p, &Value::Null, &config).await;
+        let r = p
+            .resource
+            .create(&ctx(), &config, &planned.req.planned, &[])
+            .await;
+        assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
+        let state = fill_nulls(&schema(), &r.new_state.unwrap());
+        assert_consistent(&planned.req.planned, &state, "");
+    }
 
     #[tokio::test]
     async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {

@@ -1,8 +1,9 @@
 //! Acceptance tests of `oauth_configuration` (Managed OAuth, issue 18) on
 //! `cfaccess_mcp_server_app`, with the real `terraform` binary against the emulator:
 //! create and re-plan empty, in-place change, drift in every level planned and
-//! repaired, members left out kept without a diff, import round trip, omitted = not
-//! managed, and refusal on `saas` (and of bad values) before any API call.
+//! repaired, members left out kept without a diff, import round trip (the attribute
+//! set or omitted), omitted = not managed, and refusal on `saas` (and of bad values)
+//! before any API call.
 
 use serde_json::{Value, json};
 
@@ -198,18 +199,28 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
     // Import gives the same state and an empty plan.
     h.import_verify(ADDR, &id, &[]).await?;
 
-    // Removing the attribute stops managing it; the application keeps its settings.
+    // Removing the attribute stops managing it: nothing is planned, sent or
+    // repaired, and the application keeps its settings. The state still shows them
+    // (refreshed on read), as an import with that configuration would.
     h.write_config(&self_hosted(&name, ""))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
     assert_eq!(
         h.state_json()
             .await?
-            .value(ADDR, "oauth_configuration")
-            .cloned(),
-        Some(Value::Null)
+            .value(ADDR, "oauth_configuration.grant.access_token_lifetime"),
+        Some(&json!("10m"))
     );
     assert_eq!(emu_oauth(&h, &id)["enabled"], json!(true));
+    h.import_verify(ADDR, &id, &[]).await?;
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        a["oauth_configuration"]["enabled"] = json!(false);
+    });
+    h.assert_empty_plan().await?;
+    h.write_config(&self_hosted(&name, "  session_duration = \"12h\""))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(emu_oauth(&h, &id)["enabled"], json!(false), "not repaired");
 
     h.destroy().await?;
     Ok(())
@@ -323,5 +334,116 @@ async fn oauth_refused_on_saas_and_bad_values_before_any_call() -> TestResult {
         h.expect_invalid(pattern, attr).await?;
     }
     assert_eq!(h.emulator().write_count(), 0);
+    Ok(())
+}
+
+/// `oauth_configuration` as the dashboard sets it in [`oauth_import_with_the_attribute_omitted_plans_nothing`].
+fn dashboard_oauth() -> Value {
+    json!({
+        "enabled": true,
+        "dynamic_client_registration": {
+            "enabled": true,
+            "allowed_uris": ["https://claude.ai/api/mcp/auth_callback"],
+            "allow_any_on_localhost": false,
+            "allow_any_on_loopback": true
+        },
+        "grant": {"access_token_lifetime": "15m", "session_duration": "24h"}
+    })
+}
+
+/// The same object as a configuration, with `lifetime` as the access-token lifetime.
+fn dashboard_oauth_config(lifetime: &str) -> String {
+    format!(
+        r#"  oauth_configuration = {{
+    enabled = true
+    dynamic_client_registration = {{
+      enabled                = true
+      allowed_uris           = ["https://claude.ai/api/mcp/auth_callback"]
+      allow_any_on_localhost = false
+      allow_any_on_loopback  = true
+    }}
+    grant = {{
+      access_token_lifetime = "{lifetime}"
+      session_duration      = "24h"
+    }}
+  }}"#
+    )
+}
+
+#[tokio::test]
+async fn oauth_import_with_the_attribute_omitted_plans_nothing() -> TestResult {
+    let h = oauth_harness!();
+    // An application whose Managed OAuth was turned on in the dashboard.
+    let name = h.name("mcp-import");
+    h.write_config(&self_hosted(&name, ""))?;
+    h.apply().await?;
+    let id = h.state_json().await?.attr(ADDR, "id")?;
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        a["oauth_configuration"] = dashboard_oauth();
+    });
+    h.run_ok(&["state", "rm", "-no-color", ADDR]).await?;
+
+    // Imported into a configuration that leaves `oauth_configuration` out: the state
+    // shows what the application holds, and the plan is empty (nothing to remove).
+    h.import(ADDR, &id).await?;
+    h.assert_empty_plan().await?;
+    let state = h.state_json().await?;
+    assert_eq!(
+        state.value(ADDR, "oauth_configuration.grant.session_duration"),
+        Some(&json!("24h"))
+    );
+    assert_eq!(
+        state.value(
+            ADDR,
+            "oauth_configuration.dynamic_client_registration.allow_any_on_loopback"
+        ),
+        Some(&json!(true))
+    );
+
+    // Not managed: a dashboard change is no diff, and another change applies
+    // cleanly without sending or repairing it.
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        a["oauth_configuration"]["grant"]["session_duration"] = json!("48h");
+    });
+    h.assert_empty_plan().await?;
+    h.write_config(&self_hosted(&name, "  session_duration = \"12h\""))?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(
+        emu_oauth(&h, &id)["grant"]["session_duration"],
+        json!("48h"),
+        "not repaired"
+    );
+    h.emulator().mutate_app(h.account_id(), &id, |a| {
+        a["oauth_configuration"]["grant"]["session_duration"] = json!("24h");
+    });
+
+    // The configuration sets it as the application holds it: still an empty plan.
+    let with = |lifetime: &str| {
+        self_hosted(
+            &name,
+            &format!(
+                "  session_duration = \"12h\"\n{}",
+                dashboard_oauth_config(lifetime)
+            ),
+        )
+    };
+    h.write_config(&with("15m"))?;
+    h.assert_empty_plan().await?;
+    // (An apply with nothing to do saves the refreshed state to compare with.)
+    h.apply().await?;
+    h.import_verify(ADDR, &id, &[]).await?;
+
+    // It differs: the update is planned for `oauth_configuration` alone and applied.
+    h.write_config(&with("5m"))?;
+    plan_oauth_update_only(&h, false).await?;
+    h.apply().await?;
+    h.assert_empty_plan().await?;
+    assert_eq!(
+        emu_oauth(&h, &id)["grant"]["access_token_lifetime"],
+        json!("5m")
+    );
+
+    h.destroy().await?;
     Ok(())
 }
