@@ -7,9 +7,9 @@ resource "cfaccess_mcp_server_app" "self_hosted" {
   session_duration = "8h"
 
   # Reusable allow policies that decide who may use the MCP server, evaluated in this
-  # order (precedence 1, 2, ...), for example cloudflare_zero_trust_access_policy.employees.id.
-  # Policies attached by others (a cfaccess_linked_app_policy targeting this app) are
-  # left alone.
+  # order, for example cloudflare_zero_trust_access_policy.employees.id. Policies
+  # attached by others (a cfaccess_linked_app_policy targeting this app) keep their
+  # place; these take the free precedences around them.
   policy_ids = ["a38ab4d4-336d-4f49-9e97-eff8550c13fa"]
 }
 
