@@ -154,8 +154,8 @@ mod tests {
         let raw = format!(
             r#"{{"success":true,"errors":[],"messages":[],"result":{{"saas_app":{{"client_secret":"{CLIENT_SECRET}"}}}}}}"#
         );
-        let envelope = crate::cloudflare::envelope::Envelope::parse(raw.as_bytes())
-            .expect("envelope");
+        let envelope =
+            crate::cloudflare::envelope::Envelope::parse(raw.as_bytes()).expect("envelope");
         let request_body = serde_json::json!({"saas_app": {"client_secret": CLIENT_SECRET}});
         let request = crate::cloudflare::transport::Request::new(
             reqwest::Method::POST,
