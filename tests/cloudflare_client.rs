@@ -900,33 +900,24 @@ async fn without_app_count_the_apps_show_which_candidate_is_in_use() {
             assert!(line.starts_with("POST"), "{line}");
             return scripted::json(502, json!({"success": false, "errors": [{"code": 0, "message": "bad gateway"}], "messages": [], "result": null}));
         }
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
-        let list = |result: Value| {
-            json!({"success": true, "errors": [], "messages": [], "result": result,
-                   "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}})
-        };
+        let now = now_rfc3339();
         if line.starts_with("POST") {
             return scripted::json(200, ok_envelope(policy_json("ours", "n", &now)));
         }
         if line.contains("/policies?") {
             let mut theirs = policy_json("theirs", "n", &now);
             theirs.as_object_mut().unwrap().remove("app_count");
-            return scripted::json(200, list(json!([theirs])));
+            return scripted::json(200, list_envelope(vec![theirs]));
         }
         if line.contains("/apps?") {
-            return scripted::json(200, list(json!([{"id": "app-1", "type": "self_hosted",
-                "policies": [{"id": "theirs", "precedence": 1}]}])));
+            return scripted::json(200, list_envelope(vec![json!({"id": "app-1", "type": "self_hosted",
+                "policies": [{"id": "theirs", "precedence": 1}]})]));
         }
         panic!("unexpected request {line}")
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
-    let body = PolicyBody {
-        include: vec![Rule::Everyone],
-        ..allow_policy("n")
-    };
+    let client = scripted_client(&base);
+    let body = everyone_allowed("n");
     let policy = client.create_policy("acc", &body).await.unwrap();
     assert_eq!(policy.id, "ours");
     let lines: Vec<String> = seen
@@ -966,11 +957,8 @@ async fn an_undecodable_create_response_still_yields_the_id() {
         )
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
-    let body = PolicyBody {
-        include: vec![Rule::Everyone],
-        ..allow_policy("n")
-    };
+    let client = scripted_client(&base);
+    let body = everyone_allowed("n");
     assert_eq!(
         client.create_policy("acc", &body).await.unwrap().id,
         "made-1"
@@ -981,7 +969,7 @@ async fn an_undecodable_create_response_still_yields_the_id() {
         scripted::json(200, ok_envelope(json!({"id": "made-2", "include": "??"})))
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let client = scripted_client(&base);
     let err = client.create_policy("acc", &body).await.unwrap_err();
     assert_eq!(err.created_id(), Some("made-2"), "{err:?}");
     assert!(err.to_string().contains("made-2"), "{err}");
@@ -1016,22 +1004,15 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
             "{}",
             raw.request_line()
         );
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
+        let now = now_rfc3339();
         scripted::json(
             200,
-            json!({"success": true, "errors": [], "messages": [],
-                   "result": [policy_json("committed", "n", &now)],
-                   "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}}),
+            list_envelope(vec![policy_json("committed", "n", &now)]),
         )
     })
     .await;
     let client = Client::new(config(&base, |_| {}), stop.clone()).unwrap();
-    let body = PolicyBody {
-        include: vec![Rule::Everyone],
-        ..allow_policy("n")
-    };
+    let body = everyone_allowed("n");
     let policy = tokio::time::timeout(Duration::from_secs(30), client.create_policy("acc", &body))
         .await
         .expect("the lookup is bounded")
@@ -1742,7 +1723,7 @@ async fn a_refusal_that_names_no_policy_is_narrowed_down_one_request_at_a_time()
         scripted::json(200, ok_envelope(app(links)))
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let client = scripted_client(&base);
     let tasks: Vec<_> = ["good-1", "bad", "good-2"]
         .into_iter()
         .map(|id| {
@@ -1804,17 +1785,12 @@ async fn a_missing_precedence_reads_as_one_more_than_the_highest() {
             return scripted::json(200, ok_envelope(echoed));
         }
         if raw.request_line().contains("/apps?") {
-            return scripted::json(
-                200,
-                json!({"success": true, "errors": [], "messages": [],
-                "result": [app.clone()],
-                "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}}),
-            );
+            return scripted::json(200, list_envelope(vec![app.clone()]));
         }
         scripted::json(200, ok_envelope(app.clone()))
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let client = scripted_client(&base);
     let found = client.apps_with_policy("acc", "bare-1").await.unwrap();
     assert_eq!(found[0].precedence, 3);
     client
@@ -2127,15 +2103,39 @@ fn policy_json(id: &str, name: &str, created_at: &str) -> Value {
            "exclude": [], "require": [], "created_at": created_at, "reusable": true, "app_count": 0})
 }
 
+/// A one-page list answer holding `items`, with `result_info` counting them.
+fn list_envelope(items: Vec<Value>) -> Value {
+    let count = items.len();
+    json!({"success": true, "errors": [], "messages": [], "result": items,
+           "result_info": {"page": 1, "per_page": 1000, "count": count, "total_count": count}})
+}
+
+/// The current time as the API writes `created_at`: a policy stamped with it counts as
+/// created by the request just sent.
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A client with the default configuration, talking to a scripted server at `base`.
+fn scripted_client(base: &str) -> Client {
+    Client::new(config(base, |_| {}), CancellationToken::new()).unwrap()
+}
+
+/// The body the create-recovery tests send: `name`, allowing everyone.
+fn everyone_allowed(name: &str) -> PolicyBody {
+    PolicyBody {
+        include: vec![Rule::Everyone],
+        ..allow_policy(name)
+    }
+}
+
 #[tokio::test]
 async fn requests_carry_auth_user_agent_and_json_content_type() {
     let (base, seen) = scripted::serve(|_, raw| {
         if raw.request_line().starts_with("GET") {
-            scripted::json(
-                200,
-                json!({"success": true, "errors": [], "messages": [], "result": [],
-                "result_info": {"page": 1, "per_page": 1000, "count": 0, "total_count": 0}}),
-            )
+            scripted::json(200, list_envelope(vec![]))
         } else {
             scripted::json(
                 201,
@@ -2144,12 +2144,9 @@ async fn requests_carry_auth_user_agent_and_json_content_type() {
         }
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let client = scripted_client(&base);
     assert!(client.list_policies("acc").await.unwrap().is_empty());
-    let body = PolicyBody {
-        include: vec![Rule::Everyone],
-        ..allow_policy("n")
-    };
+    let body = everyone_allowed("n");
     client.create_policy("acc", &body).await.unwrap();
 
     let seen = seen.lock().unwrap().clone();
@@ -2200,7 +2197,7 @@ async fn throttle_code_971_and_proxy_errors_are_retried() {
         _ => scripted::json(200, ok_envelope(policy_json("p1", "n", "2026-01-01T00:00:00Z"))),
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let client = scripted_client(&base);
     let policy = client.get_policy_uncached("acc", "p1").await.unwrap();
     assert_eq!(policy.id, "p1");
     assert_eq!(seen.lock().unwrap().len(), 4);
@@ -2224,7 +2221,7 @@ async fn failures_report_every_code_and_non_json_bodies() {
         },
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let client = scripted_client(&base);
     let err = client
         .update_app("acc", "a1", &json!({"type": "self_hosted"}))
         .await
@@ -2257,7 +2254,7 @@ async fn unknown_rules_are_written_back_byte_for_byte() {
         body: stored.clone(),
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
+    let client = scripted_client(&base);
     let policy = client.get_policy_uncached("acc", "p1").await.unwrap();
     assert!(matches!(policy.include[0], Rule::Other(_)));
     client
@@ -2280,24 +2277,19 @@ async fn a_reset_create_is_found_by_its_name_and_age() {
             "the POST must not be resent: {}",
             raw.request_line()
         );
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
+        let now = now_rfc3339();
         scripted::json(
             200,
-            json!({"success": true, "errors": [], "messages": [],
-            "result": [policy_json("old", "n", "2020-01-01T00:00:00Z"),
-                       policy_json("other", "different name", &now),
-                       policy_json("ours", "n", &now)],
-            "result_info": {"page": 1, "per_page": 1000, "count": 3, "total_count": 3}}),
+            list_envelope(vec![
+                policy_json("old", "n", "2020-01-01T00:00:00Z"),
+                policy_json("other", "different name", &now),
+                policy_json("ours", "n", &now),
+            ]),
         )
     })
     .await;
-    let client = Client::new(config(&base, |_| {}), CancellationToken::new()).unwrap();
-    let body = PolicyBody {
-        include: vec![Rule::Everyone],
-        ..allow_policy("n")
-    };
+    let client = scripted_client(&base);
+    let body = everyone_allowed("n");
     let policy = client.create_policy("acc", &body).await.unwrap();
     assert_eq!(policy.id, "ours");
     assert_eq!(seen.lock().unwrap().len(), 2);
@@ -2341,15 +2333,8 @@ async fn a_create_that_times_out_is_looked_up_not_resent() {
             "POST resent: {}",
             raw.request_line()
         );
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
-        scripted::json(
-            200,
-            json!({"success": true, "errors": [], "messages": [],
-                   "result": [policy_json("slow", "n", &now)],
-                   "result_info": {"page": 1, "per_page": 1000, "count": 1, "total_count": 1}}),
-        )
+        let now = now_rfc3339();
+        scripted::json(200, list_envelope(vec![policy_json("slow", "n", &now)]))
     })
     .await;
     let client = Client::new(
@@ -2357,10 +2342,7 @@ async fn a_create_that_times_out_is_looked_up_not_resent() {
         CancellationToken::new(),
     )
     .unwrap();
-    let body = PolicyBody {
-        include: vec![Rule::Everyone],
-        ..allow_policy("n")
-    };
+    let body = everyone_allowed("n");
     let policy = client.create_policy("acc", &body).await.unwrap();
     assert_eq!(policy.id, "slow");
     assert_eq!(seen.lock().unwrap().len(), 2);
