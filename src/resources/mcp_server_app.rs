@@ -2387,19 +2387,75 @@ fn fill_omitted_members(value: &mut Value, prior: Option<&Value>) {
     }
 }
 
-/// Managed OAuth (`oauth_configuration`): validation, plan, state and request bodies.
+/// Scaffolding shared by this resource's test modules.
 #[cfg(test)]
-mod oauth_tests {
+mod test_support {
     use super::*;
     use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
     use crate::tfplugin::validate::validate_config as run_validators;
 
-    const APP_ID: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
-    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
-
-    fn config(pairs: Vec<(&str, Value)>) -> Value {
+    /// A configuration object: every schema attribute, null unless given.
+    pub(super) fn config(pairs: Vec<(&str, Value)>) -> Value {
         fill_nulls(&schema(), &Value::object(pairs))
     }
+
+    /// What ValidateResourceConfig reports offline: the generic validators, then this
+    /// resource's cross-attribute checks.
+    pub(super) fn all_diags(cfg: &Value) -> Diagnostics {
+        let mut d = run_validators(&schema(), cfg);
+        validate_config(cfg, &mut d);
+        d
+    }
+
+    /// The attribute path of every diagnostic, in order.
+    pub(super) fn paths(d: &Diagnostics) -> Vec<String> {
+        d.iter()
+            .map(|x| x.attribute.clone().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Terraform's proposed new state (1.0.3 ProposedNew): config, with computed
+    /// attributes the config leaves null taken from the prior state (`saas`, computed,
+    /// is taken whole from the config when set).
+    pub(super) fn proposed(prior: &Value, cfg: &Value) -> Value {
+        let mut out = cfg.clone();
+        if prior.is_null() {
+            return out;
+        }
+        for a in schema().attributes {
+            let c = cfg.get(&a.name).cloned().unwrap_or(Value::Null);
+            if a.mode.computed() && c.is_null() {
+                out.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
+            }
+        }
+        out
+    }
+
+    /// The plan as the server computes it offline: generic rules, then this resource's.
+    pub(super) fn plan(prior: &Value, cfg: &Value) -> PlanRequest {
+        let (planned, requires_replace) =
+            plan_resource_change(&schema(), prior, &proposed(prior, cfg), cfg);
+        let mut req = PlanRequest {
+            prior: prior.clone(),
+            config: cfg.clone(),
+            planned,
+            requires_replace,
+            private: Vec::new(),
+        };
+        plan_fixed_values(&mut req);
+        req
+    }
+}
+
+/// Managed OAuth (`oauth_configuration`): validation, plan, state and request bodies.
+#[cfg(test)]
+mod oauth_tests {
+    use super::test_support::{all_diags, config, paths, plan};
+    use super::*;
+    use crate::tfplugin::plan::fill_nulls;
+
+    const APP_ID: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
+    const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 
     /// A self-hosted configuration with `oauth_configuration = oauth`.
     fn with_oauth(oauth: Value) -> Value {
@@ -2435,18 +2491,6 @@ mod oauth_tests {
         ])
     }
 
-    fn diags_of(cfg: &Value) -> Diagnostics {
-        let mut d = run_validators(&schema(), cfg);
-        validate_config(cfg, &mut d);
-        d
-    }
-
-    fn paths(d: &Diagnostics) -> Vec<String> {
-        d.iter()
-            .map(|x| x.attribute.clone().unwrap_or_default().to_string())
-            .collect()
-    }
-
     fn app_with(oauth: Option<serde_json::Value>) -> App {
         let mut app = json!({
             "id": APP_ID, "uid": APP_ID, "name": "mcp", "type": "self_hosted",
@@ -2479,15 +2523,15 @@ mod oauth_tests {
             ),
             grant(Value::string("15m"), Value::string("336h")),
         ));
-        assert!(!diags_of(&full).has_errors(), "{:?}", diags_of(&full));
+        assert!(!all_diags(&full).has_errors(), "{:?}", all_diags(&full));
         let minimal = with_oauth(oauth(Value::Null, Value::Null, Value::Null));
-        assert!(!diags_of(&minimal).has_errors());
+        assert!(!all_diags(&minimal).has_errors());
         let go_units = with_oauth(oauth(
             Value::Null,
             Value::Null,
             grant(Value::string("1h30m"), Value::string("90000ms")),
         ));
-        assert!(!diags_of(&go_units).has_errors());
+        assert!(!all_diags(&go_units).has_errors());
     }
 
     #[test]
@@ -2512,17 +2556,17 @@ mod oauth_tests {
                 (attr::OAUTH_CONFIGURATION, oauth_value),
             ])
         };
-        let d = diags_of(&saas(oauth(Value::Bool(true), Value::Null, Value::Null)));
+        let d = all_diags(&saas(oauth(Value::Bool(true), Value::Null, Value::Null)));
         assert_eq!(paths(&d), vec![attr::OAUTH_CONFIGURATION.to_string()]);
         assert!(d.0[0].detail.contains("type = \"self_hosted\""));
         // Unknown (from another resource) is not judged yet; null is fine.
-        assert!(!diags_of(&saas(Value::Unknown)).has_errors());
-        assert!(!diags_of(&saas(Value::Null)).has_errors());
+        assert!(!all_diags(&saas(Value::Unknown)).has_errors());
+        assert!(!all_diags(&saas(Value::Null)).has_errors());
     }
 
     #[test]
     fn allowed_uris_and_durations_are_checked_with_paths() {
-        let d = diags_of(&with_oauth(oauth(
+        let d = all_diags(&with_oauth(oauth(
             Value::Null,
             dcr(
                 Value::List(vec![
@@ -2553,7 +2597,7 @@ mod oauth_tests {
         assert!(d.0[0].detail.contains("other than localhost"));
         assert!(d.0[4].detail.contains("must be a duration"));
         assert!(d.0[5].detail.contains("longer than 0s"));
-        let dup = diags_of(&with_oauth(oauth(
+        let dup = all_diags(&with_oauth(oauth(
             Value::Null,
             dcr(
                 Value::string_list(["https://a.example.com/cb", "https://a.example.com/cb"]),
@@ -2562,7 +2606,7 @@ mod oauth_tests {
             Value::Null,
         )));
         assert!(dup.has_errors());
-        let zero = diags_of(&with_oauth(oauth(
+        let zero = all_diags(&with_oauth(oauth(
             Value::Null,
             Value::Null,
             grant(Value::string("0s"), Value::Null),
@@ -2574,27 +2618,7 @@ mod oauth_tests {
     }
 
     fn planned(prior: &Value, cfg: &Value) -> Value {
-        // Terraform 1.0.3's proposed new state: an Optional+Computed attribute is the
-        // config value whole, or the prior value when the config is null.
-        let mut proposed = cfg.clone();
-        if !prior.is_null() {
-            for a in schema().attributes {
-                let c = cfg.get(&a.name).cloned().unwrap_or(Value::Null);
-                if a.mode.computed() && c.is_null() {
-                    proposed.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
-                }
-            }
-        }
-        let (planned, requires_replace) = plan_resource_change(&schema(), prior, &proposed, cfg);
-        let mut req = PlanRequest {
-            prior: prior.clone(),
-            config: cfg.clone(),
-            planned,
-            requires_replace,
-            private: Vec::new(),
-        };
-        plan_fixed_values(&mut req);
-        req.planned
+        plan(prior, cfg).planned
     }
 
     #[test]
@@ -3018,9 +3042,8 @@ mod oauth_tests {
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::{all_diags, config, paths, plan};
     use super::*;
-    use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
-    use crate::tfplugin::validate::validate_config as run_validators;
 
     const POLICY_A: &str = "a38ab4d4-336d-4f49-9e97-eff8550c13fa";
     const POLICY_B: &str = "5d0c2e1e-1a0a-4a34-9d53-8d7a4a0b7f11";
@@ -3029,11 +3052,6 @@ mod tests {
     const IDP: &str = "11111111-2222-4333-8444-555555555555";
     const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
     const APP_ID: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
-
-    /// A configuration object: every schema attribute, null unless given.
-    fn config(pairs: Vec<(&str, Value)>) -> Value {
-        fill_nulls(&schema(), &Value::object(pairs))
-    }
 
     fn saas_config(pairs: Vec<(&str, Value)>) -> Value {
         let mut v = Value::object([
@@ -3053,18 +3071,6 @@ mod tests {
             v.set(k, x);
         }
         v
-    }
-
-    fn all_diags(cfg: &Value) -> Diagnostics {
-        let mut d = run_validators(&schema(), cfg);
-        validate_config(cfg, &mut d);
-        d
-    }
-
-    fn paths(d: &Diagnostics) -> Vec<String> {
-        d.iter()
-            .map(|x| x.attribute.clone().unwrap_or_default().to_string())
-            .collect()
     }
 
     fn app(json: serde_json::Value) -> App {
@@ -3270,31 +3276,6 @@ mod tests {
         assert!(check_redirect_uri("https://x.example.com/cb#frag").is_err());
         assert!(same_duration("24h", "1440m"));
         assert!(!same_duration("24h", "12h"));
-    }
-
-    /// The plan as the server computes it: generic rules, then this resource's.
-    fn plan(prior: &Value, cfg: &Value) -> PlanRequest {
-        // Terraform 1.0.3's proposed new state: config values, prior values for
-        // computed attributes left null (sticky); `saas` (computed) is taken whole.
-        let mut proposed = cfg.clone();
-        if !prior.is_null() {
-            for a in schema().attributes {
-                let c = cfg.get(&a.name).cloned().unwrap_or(Value::Null);
-                if a.mode.computed() && c.is_null() {
-                    proposed.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
-                }
-            }
-        }
-        let (planned, requires_replace) = plan_resource_change(&schema(), prior, &proposed, cfg);
-        let mut req = PlanRequest {
-            prior: prior.clone(),
-            config: cfg.clone(),
-            planned,
-            requires_replace,
-            private: Vec::new(),
-        };
-        plan_fixed_values(&mut req);
-        req
     }
 
     fn unknown_paths(v: &Value, base: &str, out: &mut Vec<String>) {
@@ -3817,6 +3798,7 @@ mod tests {
 /// process would (the client's read snapshot lives for one process).
 #[cfg(test)]
 mod emulator_tests {
+    use super::test_support::{config as cfg, proposed};
     use super::*;
     use crate::provider::{CfAccessProvider, provider_schema};
     use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
@@ -3910,23 +3892,6 @@ mod emulator_tests {
             resource,
             data_source,
         }
-    }
-
-    /// Terraform's proposed new state (1.0.3 ProposedNew): config, with computed
-    /// attributes the config leaves null taken from the prior state (`saas`, computed,
-    /// is taken whole from the config when set).
-    fn proposed(prior: &Value, cfg: &Value) -> Value {
-        let mut out = cfg.clone();
-        if prior.is_null() {
-            return out;
-        }
-        for a in schema().attributes {
-            let c = cfg.get(&a.name).cloned().unwrap_or(Value::Null);
-            if a.mode.computed() && c.is_null() {
-                out.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
-            }
-        }
-        out
     }
 
     struct Planned {
@@ -4076,10 +4041,6 @@ mod emulator_tests {
             return Err(read.diagnostics);
         }
         Ok(fill_nulls(&schema(), &read.new_state.unwrap()))
-    }
-
-    fn cfg(pairs: Vec<(&str, Value)>) -> Value {
-        fill_nulls(&schema(), &Value::object(pairs))
     }
 
     fn saas(pairs: Vec<(&str, Value)>) -> Value {
