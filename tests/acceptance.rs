@@ -30,3 +30,5 @@ mod reliability;
 mod secrets;
 #[path = "acceptance/shared_apps.rs"]
 mod shared_apps;
+#[path = "acceptance/steps.rs"]
+mod steps;

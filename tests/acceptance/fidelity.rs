@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::Seed;
 
+use crate::steps::reimport_in_place;
 use crate::support::{Failure, Harness, TestResult, extended_seed, seed_ids};
 
 const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
@@ -97,30 +98,27 @@ async fn plain_destroy(h: &Harness) -> TestResult {
     h.check(managed.is_empty(), format!("state still holds {managed:?}"))
 }
 
-/// `terraform state rm` then `terraform import` of `addr` in place (the other
-/// resources stay in state): the imported object must equal the one Terraform held,
-/// attribute for attribute with no ignore list, and the plan must be empty.
-async fn reimport(h: &Harness, addr: &str, id: &str) -> TestResult {
-    let before = h
-        .state_json()
-        .await?
-        .get(addr)
-        .cloned()
-        .ok_or_else(|| h.failure(format!("{addr} not in state"), None))?;
-    h.run_ok(&["state", "rm", "-no-color", addr]).await?;
-    h.import(addr, id).await?;
-    let after = h
-        .state_json()
-        .await?
-        .get(addr)
-        .cloned()
-        .unwrap_or(Value::Null);
-    let diff = crate::support::json_diff(&before, &after);
+/// After `id` was deleted outside Terraform while the configuration still lists it:
+/// the plan shows the change (exit 2) with the warning `title` naming `id`, and an
+/// apply fails with that error before any write.
+async fn gone_is_warned_and_refused(h: &Harness, what: &str, title: &str, id: &str) -> TestResult {
+    let out = h
+        .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+        .await?;
+    let text = out.normalized();
     h.check(
-        diff.is_empty(),
-        format!("imported {addr} differs from the one Terraform held: {diff:?}"),
+        out.code == 2 && text.contains("Warning") && text.contains(title) && text.contains(id),
+        format!(
+            "plan must show the gone {what} with a warning (exit {}):\n{text}",
+            out.code
+        ),
     )?;
-    h.assert_empty_plan().await
+    let writes = h.emulator().write_count();
+    h.apply_expect_error(&format!("{title}.*{id}")).await?;
+    h.check(
+        h.emulator().write_count() == writes,
+        "the failed apply wrote nothing",
+    )
 }
 
 #[tokio::test]
@@ -168,8 +166,8 @@ async fn import_round_trips_precedence_set_and_unset() -> TestResult {
 
     // Import: the same object, no ignore list, and an empty plan — precedence set
     // (pinned) and unset (free).
-    reimport(&h, PINNED, &pinned_id).await?;
-    reimport(&h, FREE, &free_id).await?;
+    reimport_in_place(&h, PINNED, &pinned_id).await?;
+    reimport_in_place(&h, FREE, &free_id).await?;
 
     // The other way round: pinned loses its precedence line (the provider now chooses,
     // it stays where it is), free pins the position it holds. Import, then an empty
@@ -180,8 +178,8 @@ async fn import_round_trips_precedence_set_and_unset() -> TestResult {
         free(&format!("  precedence      = {free_at}\n"))
     ))?;
     h.assert_empty_plan().await?;
-    reimport(&h, PINNED, &pinned_id).await?;
-    reimport(&h, FREE, &format!("{}/{free_id}", h.account_id())).await?;
+    reimport_in_place(&h, PINNED, &pinned_id).await?;
+    reimport_in_place(&h, FREE, &format!("{}/{free_id}", h.account_id())).await?;
 
     h.destroy().await?;
     Ok(())
@@ -388,29 +386,9 @@ async fn destroy_after_a_target_app_was_deleted_outside_terraform() -> TestResul
             .delete_app_out_of_band(h.account_id(), &reports),
         "delete the target out of band",
     )?;
-    // The plan shows the attachment as gone and names the application.
-    let out = h
-        .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
-        .await?;
-    let text = out.normalized();
-    h.check(
-        out.code == 2
-            && text.contains("Warning")
-            && text.contains("Target application not found")
-            && text.contains(&reports),
-        format!(
-            "plan must show the gone attachment with a warning (exit {}):\n{text}",
-            out.code
-        ),
-    )?;
-    // An apply that still lists it stops before any write.
-    let writes = h.emulator().write_count();
-    h.apply_expect_error(&format!("Target application not found.*{reports}"))
-        .await?;
-    h.check(
-        h.emulator().write_count() == writes,
-        "the failed apply wrote nothing",
-    )?;
+    // The plan shows the attachment as gone and names the application; an apply
+    // that still lists it stops before any write.
+    gone_is_warned_and_refused(&h, "attachment", "Target application not found", &reports).await?;
     // Destroy, with no extra flag, works anyway.
     plain_destroy(&h).await?;
     h.check(our_policies(&h).is_empty(), "policy deleted")?;
@@ -510,29 +488,9 @@ async fn destroy_after_a_listed_policy_was_deleted_outside_terraform() -> TestRe
             .delete_policy_out_of_band(h.account_id(), &doomed),
         "delete the policy out of band",
     )?;
-    // The plan shows the policy as gone, with a warning naming it.
-    let out = h
-        .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
-        .await?;
-    let text = out.normalized();
-    h.check(
-        out.code == 2
-            && text.contains("Warning")
-            && text.contains("Policy not found")
-            && text.contains(&doomed),
-        format!(
-            "plan must show the gone policy with a warning (exit {}):\n{text}",
-            out.code
-        ),
-    )?;
-    // An apply that still lists it stops before any write.
-    let writes = h.emulator().write_count();
-    h.apply_expect_error(&format!("Policy not found.*{doomed}"))
-        .await?;
-    h.check(
-        h.emulator().write_count() == writes,
-        "the failed apply wrote nothing",
-    )?;
+    // The plan shows the policy as gone, with a warning naming it; an apply that
+    // still lists it stops before any write.
+    gone_is_warned_and_refused(&h, "policy", "Policy not found", &doomed).await?;
     // Destroy, with no extra flag, works anyway.
     plain_destroy(&h).await?;
     h.check(
@@ -581,7 +539,7 @@ async fn import_round_trips_an_app_whose_policies_sit_around_a_linked_policy() -
     h.assert_empty_plan().await?;
     // Import reproduces the state with an empty plan and moves nobody.
     let writes = h.emulator().write_count();
-    reimport(&h, APP, &id).await?;
+    reimport_in_place(&h, APP, &id).await?;
     h.check(
         h.emulator().write_count() == writes,
         "import and plan wrote nothing",

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::Seed;
 
+use crate::steps::reimport_in_place;
 use crate::support::{Harness, TestResult, extended_seed, seed_ids};
 
 const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
@@ -135,31 +136,6 @@ async fn edge_status(
         .await
         .map_err(|e| h.failure(format!("edge: {e}"), None))?;
     Ok(resp.status().as_u16())
-}
-
-/// `terraform state rm` then `terraform import` of `addr`: the imported object must
-/// equal the created one attribute for attribute, and the plan must be empty.
-async fn reimport_in_place(h: &Harness, addr: &str, import_id: &str) -> TestResult {
-    let before = h
-        .state_json()
-        .await?
-        .get(addr)
-        .cloned()
-        .ok_or_else(|| h.failure(format!("{addr} not in state"), None))?;
-    h.run_ok(&["state", "rm", "-no-color", addr]).await?;
-    h.import(addr, import_id).await?;
-    let after = h
-        .state_json()
-        .await?
-        .get(addr)
-        .cloned()
-        .unwrap_or(Value::Null);
-    let diff = crate::support::json_diff(&before, &after);
-    h.check(
-        diff.is_empty(),
-        format!("imported {addr} differs from the created one: {diff:?}"),
-    )?;
-    h.assert_empty_plan().await
 }
 
 /// The seed scenario: one MCP server app (created by `cfaccess_mcp_server_app`),

@@ -1,0 +1,31 @@
+//! Scenario steps shared by several acceptance test files.
+
+use serde_json::Value;
+
+use crate::support::{Harness, TestResult};
+
+/// `terraform state rm` then `terraform import` of `addr` in place (the other
+/// resources stay in state): the imported object must equal the one Terraform held,
+/// attribute for attribute with no ignore list, and the plan must be empty.
+pub async fn reimport_in_place(h: &Harness, addr: &str, import_id: &str) -> TestResult {
+    let before = h
+        .state_json()
+        .await?
+        .get(addr)
+        .cloned()
+        .ok_or_else(|| h.failure(format!("{addr} not in state"), None))?;
+    h.run_ok(&["state", "rm", "-no-color", addr]).await?;
+    h.import(addr, import_id).await?;
+    let after = h
+        .state_json()
+        .await?
+        .get(addr)
+        .cloned()
+        .unwrap_or(Value::Null);
+    let diff = crate::support::json_diff(&before, &after);
+    h.check(
+        diff.is_empty(),
+        format!("imported {addr} differs from the one Terraform held: {diff:?}"),
+    )?;
+    h.assert_empty_plan().await
+}
