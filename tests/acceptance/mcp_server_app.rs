@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use cfaccess_emulator::Seed;
 use cfaccess_emulator::demo_ids::{COMPANY_WIKI_EMPLOYEES_POLICY, INTERNAL_API_EMPLOYEES_POLICY};
 
+use crate::steps::each_refused_before_any_write;
 use crate::support::{Harness, TestResult, extended_seed, seed_ids};
 
 const ADDR: &str = "cfaccess_mcp_server_app.mcp";
@@ -435,12 +436,7 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
             "No reusable Access policy",
         ),
     ];
-    for (config, attr, pattern) in cases {
-        h.write_config(&config)?;
-        h.expect_invalid(pattern, attr).await?;
-    }
-    assert_eq!(h.emulator().write_count(), 0);
-    Ok(())
+    each_refused_before_any_write(&h, cases).await
 }
 
 #[tokio::test]

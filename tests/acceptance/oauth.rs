@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+use crate::steps::each_refused_before_any_write;
 use crate::support::{Harness, Plan, Stage, TestResult};
 
 const ADDR: &str = "cfaccess_mcp_server_app.mcp";
@@ -88,13 +89,44 @@ async fn plan_oauth_update_only(h: &Harness, unknowns_allowed: bool) -> TestResu
     Ok(())
 }
 
+/// Applies an in-place update of `oauth_configuration` alone (as
+/// [`plan_oauth_update_only`] requires it), after which the plan is empty.
+async fn apply_oauth_update_only(h: &Harness, unknowns_allowed: bool) -> TestResult {
+    plan_oauth_update_only(h, unknowns_allowed).await?;
+    h.apply().await?;
+    h.assert_empty_plan().await
+}
+
+/// Writes `config` and applies it; the plan after it must be empty.
+async fn converge(h: &Harness, config: &str) -> TestResult {
+    h.write_config(config)?;
+    h.apply().await?;
+    h.assert_empty_plan().await
+}
+
+/// `change` made in the dashboard to app `id` (named `name`) where the configuration
+/// does not manage it: it is no diff, and an unrelated update
+/// (`session_duration = "12h"`) applies cleanly after it. The caller checks what the
+/// application kept.
+async fn unmanaged_change_is_no_diff(
+    h: &Harness,
+    id: &str,
+    name: &str,
+    change: impl FnOnce(&mut Value),
+) -> TestResult {
+    h.check(
+        h.emulator().mutate_app(h.account_id(), id, change),
+        "change the application out of band",
+    )?;
+    h.assert_empty_plan().await?;
+    converge(h, &self_hosted(name, "  session_duration = \"12h\"")).await
+}
+
 #[tokio::test]
 async fn oauth_lifecycle_drift_and_import() -> TestResult {
     let h = oauth_harness!();
     let name = h.name("mcp-oauth");
-    h.write_config(&self_hosted(&name, &oauth("15m")))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    converge(&h, &self_hosted(&name, &oauth("15m"))).await?;
     let state = h.state_json().await?;
     let id = state.attr(ADDR, "id")?;
     assert_eq!(
@@ -139,9 +171,7 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
 
     // In place: a member changes, nothing else is touched.
     h.write_config(&self_hosted(&name, &oauth("5m")))?;
-    plan_oauth_update_only(&h, false).await?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    apply_oauth_update_only(&h, false).await?;
     assert_eq!(
         emu_oauth(&h, &id)["grant"]["access_token_lifetime"],
         json!("5m")
@@ -155,9 +185,7 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
         o["grant"]["session_duration"] = json!("1h");
     });
     assert_eq!(h.plan_exit_code().await?, 2);
-    plan_oauth_update_only(&h, false).await?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    apply_oauth_update_only(&h, false).await?;
     let repaired = emu_oauth(&h, &id);
     assert_eq!(repaired["enabled"], json!(true), "{repaired}");
     assert_eq!(
@@ -173,9 +201,7 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
         }
     });
     assert_eq!(h.plan_exit_code().await?, 2);
-    plan_oauth_update_only(&h, true).await?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    apply_oauth_update_only(&h, true).await?;
     assert_eq!(
         emu_oauth(&h, &id)["grant"]["session_duration"],
         json!("336h")
@@ -188,9 +214,7 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
             json!(true);
     });
     h.assert_empty_plan().await?;
-    h.write_config(&self_hosted(&name, &oauth("10m")))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    converge(&h, &self_hosted(&name, &oauth("10m"))).await?;
     assert_eq!(
         emu_oauth(&h, &id)["dynamic_client_registration"]["allow_any_on_localhost"],
         json!(true)
@@ -202,9 +226,7 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
     // Removing the attribute stops managing it: nothing is planned, sent or
     // repaired, and the application keeps its settings. The state still shows them
     // (refreshed on read), as an import with that configuration would.
-    h.write_config(&self_hosted(&name, ""))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    converge(&h, &self_hosted(&name, "")).await?;
     assert_eq!(
         h.state_json()
             .await?
@@ -213,13 +235,10 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
     );
     assert_eq!(emu_oauth(&h, &id)["enabled"], json!(true));
     h.import_verify(ADDR, &id, &[]).await?;
-    h.emulator().mutate_app(h.account_id(), &id, |a| {
+    unmanaged_change_is_no_diff(&h, &id, &name, |a| {
         a["oauth_configuration"]["enabled"] = json!(false);
-    });
-    h.assert_empty_plan().await?;
-    h.write_config(&self_hosted(&name, "  session_duration = \"12h\""))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    })
+    .await?;
     assert_eq!(emu_oauth(&h, &id)["enabled"], json!(false), "not repaired");
 
     h.destroy().await?;
@@ -230,33 +249,30 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
 async fn oauth_omitted_is_neither_sent_nor_managed() -> TestResult {
     let h = oauth_harness!();
     let name = h.name("mcp-plain");
-    h.write_config(&self_hosted(&name, ""))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    converge(&h, &self_hosted(&name, "")).await?;
     let id = h.state_json().await?.attr(ADDR, "id")?;
     assert_eq!(emu_oauth(&h, &id), Value::Null, "nothing sent");
     h.import_verify(ADDR, &id, &[]).await?;
 
     // Someone enables Managed OAuth in the dashboard: not ours, no diff, kept.
-    h.emulator().mutate_app(h.account_id(), &id, |a| {
+    unmanaged_change_is_no_diff(&h, &id, &name, |a| {
         a["oauth_configuration"] = json!({"enabled": true, "grant": {"session_duration": "24h"}});
-    });
-    h.assert_empty_plan().await?;
-    h.write_config(&self_hosted(&name, "  session_duration = \"12h\""))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    })
+    .await?;
     assert_eq!(
         emu_oauth(&h, &id)["grant"]["session_duration"],
         json!("24h")
     );
 
     // `enabled` alone: the default of the other members is whatever the API keeps.
-    h.write_config(&self_hosted(
-        &name,
-        "  session_duration = \"12h\"\n  oauth_configuration = {\n    enabled = false\n  }",
-    ))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    converge(
+        &h,
+        &self_hosted(
+            &name,
+            "  session_duration = \"12h\"\n  oauth_configuration = {\n    enabled = false\n  }",
+        ),
+    )
+    .await?;
     assert_eq!(emu_oauth(&h, &id)["enabled"], json!(false));
     h.import_verify(ADDR, &id, &[]).await?;
 
@@ -329,12 +345,7 @@ async fn oauth_refused_on_saas_and_bad_values_before_any_call() -> TestResult {
             "longer than 0s",
         ),
     ];
-    for (config, attr, pattern) in cases {
-        h.write_config(&config)?;
-        h.expect_invalid(pattern, attr).await?;
-    }
-    assert_eq!(h.emulator().write_count(), 0);
-    Ok(())
+    each_refused_before_any_write(&h, cases).await
 }
 
 /// `oauth_configuration` as the dashboard sets it in [`oauth_import_with_the_attribute_omitted_plans_nothing`].
@@ -402,13 +413,10 @@ async fn oauth_import_with_the_attribute_omitted_plans_nothing() -> TestResult {
 
     // Not managed: a dashboard change is no diff, and another change applies
     // cleanly without sending or repairing it.
-    h.emulator().mutate_app(h.account_id(), &id, |a| {
+    unmanaged_change_is_no_diff(&h, &id, &name, |a| {
         a["oauth_configuration"]["grant"]["session_duration"] = json!("48h");
-    });
-    h.assert_empty_plan().await?;
-    h.write_config(&self_hosted(&name, "  session_duration = \"12h\""))?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    })
+    .await?;
     assert_eq!(
         emu_oauth(&h, &id)["grant"]["session_duration"],
         json!("48h"),
@@ -436,9 +444,7 @@ async fn oauth_import_with_the_attribute_omitted_plans_nothing() -> TestResult {
 
     // It differs: the update is planned for `oauth_configuration` alone and applied.
     h.write_config(&with("5m"))?;
-    plan_oauth_update_only(&h, false).await?;
-    h.apply().await?;
-    h.assert_empty_plan().await?;
+    apply_oauth_update_only(&h, false).await?;
     assert_eq!(
         emu_oauth(&h, &id)["grant"]["access_token_lifetime"],
         json!("5m")

@@ -29,3 +29,18 @@ pub async fn reimport_in_place(h: &Harness, addr: &str, import_id: &str) -> Test
     )?;
     h.assert_empty_plan().await
 }
+
+/// Each `(config, attribute, pattern)` case is refused with an error matching
+/// `pattern` at `attribute` (as [`Harness::expect_invalid`] checks it), and none of
+/// them wrote to the API.
+pub async fn each_refused_before_any_write(
+    h: &Harness,
+    cases: Vec<(String, &str, &str)>,
+) -> TestResult {
+    for (config, attr, pattern) in cases {
+        h.write_config(&config)?;
+        h.expect_invalid(pattern, attr).await?;
+    }
+    assert_eq!(h.emulator().write_count(), 0);
+    Ok(())
+}
