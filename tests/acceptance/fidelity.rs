@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::Seed;
 
-use crate::steps::reimport_in_place;
+use crate::steps::{our_policies, reimport_in_place};
 use crate::support::{Failure, Harness, TestResult, extended_seed, seed_ids};
 
 const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
@@ -47,18 +47,6 @@ fn policy(label: &str, linked: &str, targets: &[&str], extra: &str) -> String {
 
 fn quoted(id: &str) -> String {
     format!("{id:?}")
-}
-
-/// The policies of ours in the emulator (every non-seed policy).
-fn our_policies(h: &Harness) -> Vec<Value> {
-    h.emulator()
-        .policies(h.account_id())
-        .into_iter()
-        .filter(|p| {
-            !h.seed_policy_ids()
-                .contains(p["id"].as_str().unwrap_or_default())
-        })
-        .collect()
 }
 
 /// A POST to the Access API as another tool (the dashboard) would send it; returns

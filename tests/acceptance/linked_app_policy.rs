@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::Seed;
 
-use crate::steps::reimport_in_place;
+use crate::steps::{our_policies, reimport_in_place};
 use crate::support::{Harness, TestResult, extended_seed, seed_ids};
 
 const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
@@ -80,18 +80,6 @@ fn policy_block(
 
 async fn policy_id(h: &Harness, addr: &str) -> Result<String, crate::support::Failure> {
     h.state_json().await?.attr(addr, "id")
-}
-
-/// The policies of ours in the emulator (every non-seed policy).
-fn our_policies(h: &Harness) -> Vec<Value> {
-    h.emulator()
-        .policies(h.account_id())
-        .into_iter()
-        .filter(|p| {
-            !h.seed_policy_ids()
-                .contains(p["id"].as_str().unwrap_or_default())
-        })
-        .collect()
 }
 
 fn employees(policy: &str) -> (String, u64) {

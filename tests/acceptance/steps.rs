@@ -44,3 +44,15 @@ pub async fn each_refused_before_any_write(
     assert_eq!(h.emulator().write_count(), 0);
     Ok(())
 }
+
+/// The policies of ours in the emulator (every non-seed policy).
+pub fn our_policies(h: &Harness) -> Vec<Value> {
+    h.emulator()
+        .policies(h.account_id())
+        .into_iter()
+        .filter(|p| {
+            !h.seed_policy_ids()
+                .contains(p["id"].as_str().unwrap_or_default())
+        })
+        .collect()
+}
