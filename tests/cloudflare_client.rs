@@ -1405,6 +1405,25 @@ async fn occupy_writer(
     first
 }
 
+/// Every PUT body in `bodies` carries `foreign` at `precedence`, exactly as read.
+fn assert_every_put_keeps(bodies: &[Vec<Value>], foreign: &str, precedence: u32) {
+    for body in bodies {
+        assert!(
+            body.contains(&json!({"id": foreign, "precedence": precedence})),
+            "{body:?}"
+        );
+    }
+}
+
+/// A client of `emulator` that waits exactly `backoff` before each retry, long enough
+/// for another writer to act in between.
+fn client_with_fixed_backoff(emulator: &Emulator, backoff: Duration) -> Client {
+    client_with(emulator, |c| {
+        c.min_backoff = backoff;
+        c.max_backoff = backoff;
+    })
+}
+
 /// The `policies` of every PUT of `app_id`, in order.
 fn put_bodies(emulator: &Emulator, app_id: &str) -> Vec<Vec<Value>> {
     logged(emulator, "PUT", app_id)
@@ -1505,12 +1524,7 @@ async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
     let bodies = put_bodies(&emulator, app_id);
     assert_eq!(bodies.len(), 2, "{bodies:?}");
     assert_fresh_read_before_every_put(&emulator, app_id);
-    for body in &bodies {
-        assert!(
-            body.contains(&json!({"id": foreign, "precedence": 1})),
-            "{body:?}"
-        );
-    }
+    assert_every_put_keeps(&bodies, foreign, 1);
 }
 
 #[tokio::test]
@@ -1561,22 +1575,14 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
     assert!(names(&bodies[1], &gone) && names(&bodies[1], &ids[2]));
     assert!(!names(&bodies[2], &gone) && names(&bodies[2], &ids[2]));
     assert_fresh_read_before_every_put(&emulator, app_id);
-    for body in &bodies {
-        assert!(
-            body.contains(&json!({"id": foreign, "precedence": 1})),
-            "{body:?}"
-        );
-    }
+    assert_every_put_keeps(&bodies, foreign, 1);
 }
 
 #[tokio::test]
 async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     // Backoff long enough for another writer to act between the 503 and the retry.
-    let client = client_with(&emulator, |c| {
-        c.min_backoff = Duration::from_millis(400);
-        c.max_backoff = Duration::from_millis(400);
-    });
+    let client = client_with_fixed_backoff(&emulator, Duration::from_millis(400));
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
     let other_team = demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
@@ -1625,21 +1631,13 @@ async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     );
     assert_eq!(links.get(foreign), Some(&1));
     assert_eq!(links.get(&mine), Some(&10));
-    for body in &bodies {
-        assert!(
-            body.contains(&json!({"id": foreign, "precedence": 1})),
-            "{body:?}"
-        );
-    }
+    assert_every_put_keeps(&bodies, foreign, 1);
 }
 
 #[tokio::test]
 async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client_with(&emulator, |c| {
-        c.min_backoff = Duration::from_millis(300);
-        c.max_backoff = Duration::from_millis(300);
-    });
+    let client = client_with_fixed_backoff(&emulator, Duration::from_millis(300));
     let app_id = demo_ids::INTERNAL_API_APP;
     emulator.clear_request_log();
     emulator.add_fault(Fault {
