@@ -1424,6 +1424,39 @@ fn client_with_fixed_backoff(emulator: &Emulator, backoff: Duration) -> Client {
     })
 }
 
+/// Spawns one `attach_policy` per `(policy id, precedence)` request on `app_id`, all at
+/// once, so that they queue behind whatever write is in flight.
+fn spawn_attaches(
+    client: &Client,
+    account: &str,
+    app_id: &str,
+    requests: Vec<(String, Option<u32>)>,
+) -> Vec<tokio::task::JoinHandle<Result<App, ApiError>>> {
+    requests
+        .into_iter()
+        .map(|(id, precedence)| {
+            let client = client.clone();
+            let (account, app_id) = (account.to_owned(), app_id.to_owned());
+            tokio::spawn(async move {
+                client
+                    .attach_policy(&account, &app_id, &id, precedence)
+                    .await
+            })
+        })
+        .collect()
+}
+
+/// What each spawned request returned, in request order.
+async fn outcomes_of(
+    tasks: Vec<tokio::task::JoinHandle<Result<App, ApiError>>>,
+) -> Vec<Result<App, ApiError>> {
+    futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// The `policies` of every PUT of `app_id`, in order.
 fn put_bodies(emulator: &Emulator, app_id: &str) -> Vec<Vec<Value>> {
     logged(emulator, "PUT", app_id)
@@ -1489,19 +1522,10 @@ async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
     )
     .await;
     let wanted = [(1, Some(5)), (2, Some(1)), (3, Some(6)), (4, None)];
-    let tasks: Vec<_> = wanted
-        .iter()
-        .map(|&(i, precedence)| {
-            let (client, id) = (client.clone(), ids[i].clone());
-            tokio::spawn(async move { client.attach_policy(ACC, app_id, &id, precedence).await })
-        })
-        .collect();
+    let requests = wanted.iter().map(|&(i, p)| (ids[i].clone(), p)).collect();
+    let tasks = spawn_attaches(&client, ACC, app_id, requests);
     first.await.unwrap().unwrap();
-    let outcomes: Vec<Result<App, ApiError>> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes = outcomes_of(tasks).await;
 
     // Precedence 1 is the foreign policy's: that request alone fails, naming it.
     match &outcomes[1] {
@@ -1547,19 +1571,14 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
         Duration::from_millis(300),
     )
     .await;
-    let tasks: Vec<_> = [gone.clone(), ids[2].clone()]
-        .into_iter()
-        .map(|id| {
-            let client = client.clone();
-            tokio::spawn(async move { client.attach_policy(ACC, app_id, &id, None).await })
-        })
-        .collect();
+    let tasks = spawn_attaches(
+        &client,
+        ACC,
+        app_id,
+        vec![(gone.clone(), None), (ids[2].clone(), None)],
+    );
     first.await.unwrap().unwrap();
-    let outcomes: Vec<Result<App, ApiError>> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes = outcomes_of(tasks).await;
     let refused = outcomes[0].as_ref().unwrap_err();
     assert_eq!(refused.status(), Some(400), "{refused}");
     assert!(outcomes[1].is_ok(), "{:?}", outcomes[1]);
@@ -1722,18 +1741,9 @@ async fn a_refusal_that_names_no_policy_is_narrowed_down_one_request_at_a_time()
     })
     .await;
     let client = scripted_client(&base);
-    let tasks: Vec<_> = ["good-1", "bad", "good-2"]
-        .into_iter()
-        .map(|id| {
-            let client = client.clone();
-            tokio::spawn(async move { client.attach_policy("acc", "a1", id, None).await })
-        })
-        .collect();
-    let outcomes: Vec<Result<App, ApiError>> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let requests = ["good-1", "bad", "good-2"].map(|id| (id.to_owned(), None));
+    let tasks = spawn_attaches(&client, "acc", "a1", requests.to_vec());
+    let outcomes = outcomes_of(tasks).await;
     assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
     assert_eq!(outcomes[1].as_ref().unwrap_err().status(), Some(400));
     assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
