@@ -1557,7 +1557,7 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
     let client = client(&emulator);
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
-    let ids = policies(&client, "refused", 3).await;
+    let ids = policies(&client, "refused", 4).await;
     // Deleted out of band: the API refuses any PUT that names it.
     let gone = ids[1].clone();
     assert!(emulator.delete_policy_out_of_band(ACC, &gone));
@@ -1575,18 +1575,29 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
         &client,
         ACC,
         app_id,
-        vec![(gone.clone(), None), (ids[2].clone(), None)],
+        vec![
+            // Clashes with the foreign policy: answered before the PUT, so the
+            // requests behind it sit one place earlier among those sent.
+            (ids[3].clone(), Some(1)),
+            (gone.clone(), None),
+            (ids[2].clone(), None),
+        ],
     );
     first.await.unwrap().unwrap();
     let outcomes = outcomes_of(tasks).await;
-    let refused = outcomes[0].as_ref().unwrap_err();
+    assert!(
+        matches!(outcomes[0], Err(ApiError::PrecedenceConflict { .. })),
+        "{:?}",
+        outcomes[0]
+    );
+    let refused = outcomes[1].as_ref().unwrap_err();
     assert_eq!(refused.status(), Some(400), "{refused}");
-    assert!(outcomes[1].is_ok(), "{:?}", outcomes[1]);
+    assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
 
     let links = links_of(&emulator.app(ACC, app_id).unwrap());
     assert_eq!(links.get(foreign), Some(&1));
     assert!(links.contains_key(&ids[0]) && links.contains_key(&ids[2]));
-    assert!(!links.contains_key(&gone));
+    assert!(!links.contains_key(&gone) && !links.contains_key(&ids[3]));
     // first attach; the batch naming the deleted policy (refused); the batch without it.
     let bodies = put_bodies(&emulator, app_id);
     assert_eq!(bodies.len(), 3, "{bodies:?}");

@@ -284,19 +284,23 @@ impl Client {
         let read = app.policy_links();
         let changes: Vec<LinkChange> = live.iter().map(|p| p.change.clone()).collect();
         let plan = plan_batch(app_id, &read, &changes);
-        // Requests that cannot apply fail alone, now; the rest go on.
+        // Requests that cannot apply fail alone, now; the rest go on. A refused change
+        // left the list as it was, so the plan holds for the rest as it is: only the
+        // changers' indexes move to their places among the requests kept.
         let mut kept = Vec::with_capacity(live.len());
-        let mut kept_changes = Vec::with_capacity(live.len());
-        for ((pending, refused), change) in std::mem::take(live)
+        let mut changers = Vec::with_capacity(plan.changers.len());
+        for (index, (pending, refused)) in std::mem::take(live)
             .into_iter()
             .zip(plan.refused)
-            .zip(changes)
+            .enumerate()
         {
             match refused {
                 Some(e) => pending.answer(Err(e)),
                 None => {
+                    if plan.changers.contains(&index) {
+                        changers.push(kept.len());
+                    }
                     kept.push(pending);
-                    kept_changes.push(change);
                 }
             }
         }
@@ -307,13 +311,11 @@ impl Client {
             }
             return RoundEnd::Answered;
         }
-        // The changers' indexes, recomputed over the requests kept.
-        let replan = plan_batch(app_id, &read, &kept_changes);
-        if let Err(e) = validate(app_id, &replan.links) {
+        if let Err(e) = validate(app_id, &plan.links) {
             answer_all(std::mem::take(live), &e);
             return RoundEnd::Answered;
         }
-        let wanted = replan.links;
+        let wanted = plan.links;
         tracing::debug!(
             app_id,
             requests = live.len(),
@@ -328,10 +330,7 @@ impl Client {
             Ok(written) => written,
             Err(Step::Retry(transient)) => return RoundEnd::Retry(transient),
             Err(Step::Fail(e)) if is_refusal(&e) => {
-                return RoundEnd::Refused {
-                    error: e,
-                    changers: replan.changers,
-                };
+                return RoundEnd::Refused { error: e, changers };
             }
             Err(Step::Fail(e)) => {
                 answer_all(std::mem::take(live), &e);
