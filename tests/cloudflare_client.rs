@@ -166,11 +166,16 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
 
     // An update built from the read: only the name changes, unknown fields and the
     // attachment (not sent) survive.
-    let mut app = fetched.clone();
-    app.name = Some("Round Trip Renamed".into());
-    let update = app.to_update_body();
-    assert!(update.get("policies").is_none());
-    let updated = client.update_app(ACC, &created.id, &update).await.unwrap();
+    let updated = client
+        .update_app_with(ACC, &created.id, |fresh| {
+            let mut app = fresh.clone();
+            app.name = Some("Round Trip Renamed".into());
+            let update = app.to_update_body();
+            assert!(update.get("policies").is_none());
+            Ok(update)
+        })
+        .await
+        .unwrap();
     assert_eq!(updated.name.as_deref(), Some("Round Trip Renamed"));
     let stored = emulator.app(ACC, &created.id).unwrap();
     assert_eq!(stored["service_auth_401_redirect"], json!(true));
@@ -239,9 +244,16 @@ async fn saas_oidc_app_returns_its_secret_once() {
 
     let read = client.get_app_uncached(ACC, &created.id).await.unwrap();
     assert!(read.saas_app.as_ref().unwrap().client_secret.is_none());
-    let update = read.to_update_body();
-    assert!(update["saas_app"].get("client_id").is_none());
-    let updated = client.update_app(ACC, &created.id, &update).await.unwrap();
+    // A rename, so that the body differs from the read and is sent.
+    let updated = client
+        .update_app_with(ACC, &created.id, |fresh| {
+            let mut update = fresh.to_update_body();
+            assert!(update["saas_app"].get("client_id").is_none());
+            update["name"] = json!("renamed");
+            Ok(update)
+        })
+        .await
+        .unwrap();
     assert_eq!(updated.saas_app.unwrap().client_id, saas.client_id);
 }
 
@@ -2228,6 +2240,11 @@ async fn throttle_code_971_and_proxy_errors_are_retried() {
 async fn failures_report_every_code_and_non_json_bodies() {
     let (base, _) = scripted::serve(|n, _| match n {
         0 => scripted::json(
+            200,
+            json!({"success": true, "result": {"id": "a1", "type": "self_hosted"},
+            "errors": [], "messages": []}),
+        ),
+        1 => scripted::json(
             400,
             json!({"success": false, "result": null, "messages": [],
             "errors": [{"code": 11018, "message": "access.api.error.invalid_policy_precedence"},
@@ -2242,7 +2259,9 @@ async fn failures_report_every_code_and_non_json_bodies() {
     .await;
     let client = scripted_client(&base);
     let err = client
-        .update_app("acc", "a1", &json!({"type": "self_hosted"}))
+        .update_app_with("acc", "a1", |_| {
+            Ok(json!({"type": "self_hosted", "name": "n"}))
+        })
         .await
         .unwrap_err();
     let text = err.to_string();

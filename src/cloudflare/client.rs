@@ -387,37 +387,6 @@ impl Client {
         Ok(found)
     }
 
-    /// Replaces an application (`PUT`, full replacement) with `body` as given, on the
-    /// application's writer. Send `policies` only when you mean to set every
-    /// attachment; without the key attachments are untouched.
-    ///
-    /// Sent **once**: a body built from an earlier read must not be re-sent after a
-    /// failure (someone may have changed the app meanwhile), so a 429, 5xx or timeout
-    /// is returned as an error. [`Client::update_app_with`] builds the body from a
-    /// fresh read and retries from a new read; prefer it.
-    pub async fn update_app(&self, account: &str, id: &str, body: &Value) -> Result<App, ApiError> {
-        let _writer = self.inner.writers.exclusive(account, id).await;
-        self.claim(account, id);
-        let request = Request::new(Method::PUT, app_path(account, id)).with_body(body);
-        let outcome = match self.inner.transport.attempt(&request, 1).await {
-            Attempt::Done(result) => result,
-            Attempt::Retryable { error, .. } => Err(error),
-        };
-        match outcome {
-            Ok(success) => {
-                let app: App = decode(&request, success.envelope.result)?;
-                self.inner.apps.put(account, id, app.clone());
-                Ok(app)
-            }
-            Err(e) => {
-                if e.is_not_found() {
-                    self.inner.apps.remove(account, id);
-                }
-                Err(e)
-            }
-        }
-    }
-
     /// Deletes an application; 404 is [`Deleted::AlreadyGone`].
     pub async fn delete_app(&self, account: &str, id: &str) -> Result<Deleted, ApiError> {
         let _writer = self.inner.writers.exclusive(account, id).await;
@@ -986,15 +955,8 @@ mod send_checks {
         ]
     }
     #[allow(dead_code)]
-    fn writes<'a>(
-        c: &'a Client,
-        a: &'a str,
-        id: &'a str,
-        b: &'a Value,
-        p: &'a PolicyBody,
-    ) -> Vec<Boxed<'a, ()>> {
+    fn writes<'a>(c: &'a Client, a: &'a str, id: &'a str, p: &'a PolicyBody) -> Vec<Boxed<'a, ()>> {
         vec![
-            Box::pin(async move { c.update_app(a, id, b).await.map(drop) }),
             Box::pin(async move { c.update_policy(a, id, p).await.map(drop) }),
             Box::pin(async move { c.delete_app(a, id).await.map(drop) }),
             Box::pin(async move { c.delete_policy(a, id).await.map(drop) }),
