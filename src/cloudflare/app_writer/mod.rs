@@ -337,20 +337,15 @@ impl Client {
                 return RoundEnd::Answered;
             }
         };
-        if let Some(written) = &written {
-            match holds(written, &wanted) {
-                Holds::Exactly => {}
-                Holds::Renumbered => {
-                    tracing::warn!(app_id, "the API renumbered policy precedences")
+        match written {
+            Some(written) if shows(app_id, &written, &wanted) => {
+                for pending in std::mem::take(live) {
+                    pending.answer(Ok(written.clone()));
                 }
-                Holds::No => return self.verify_each(account, app_id, live).await,
+                RoundEnd::Answered
             }
-            for pending in std::mem::take(live) {
-                pending.answer(Ok(written.clone()));
-            }
-            return RoundEnd::Answered;
+            _ => self.verify_each(account, app_id, live).await,
         }
-        self.verify_each(account, app_id, live).await
     }
 
     /// The PUT response did not show every change: reads the application again and
@@ -538,32 +533,34 @@ impl Client {
             };
         };
         let wanted = normalised(wanted);
-        if let Some(app) = written {
-            match holds(&app, &wanted) {
-                Holds::Exactly => return Ok(app),
-                Holds::Renumbered => {
-                    tracing::warn!(app_id, "the API renumbered policy precedences");
-                    return Ok(app);
-                }
-                Holds::No => {}
-            }
+        if let Some(app) = written.filter(|app| shows(app_id, app, &wanted)) {
+            return Ok(app);
         }
         let reread = self.get_app_uncached(account, app_id).await?;
-        match holds(&reread, &wanted) {
-            Holds::Exactly => Ok(reread),
-            Holds::Renumbered => {
-                tracing::warn!(app_id, "the API renumbered policy precedences");
-                Ok(reread)
-            }
-            Holds::No => Err(ApiError::AttachmentNotApplied {
-                app_id: app_id.to_owned(),
-                message: format!(
-                    "sent {}, read back {}",
-                    describe(&wanted),
-                    describe(&normalised(&reread.policy_links()))
-                ),
-            }),
+        if shows(app_id, &reread, &wanted) {
+            return Ok(reread);
         }
+        Err(ApiError::AttachmentNotApplied {
+            app_id: app_id.to_owned(),
+            message: format!(
+                "sent {}, read back {}",
+                describe(&wanted),
+                describe(&normalised(&reread.policy_links()))
+            ),
+        })
+    }
+}
+
+/// Whether `app` holds `wanted`; precedences renumbered by the API (same policies,
+/// same order) count, with a warning.
+fn shows(app_id: &str, app: &App, wanted: &[PolicyLink]) -> bool {
+    match holds(app, wanted) {
+        Holds::Exactly => true,
+        Holds::Renumbered => {
+            tracing::warn!(app_id, "the API renumbered policy precedences");
+            true
+        }
+        Holds::No => false,
     }
 }
 
