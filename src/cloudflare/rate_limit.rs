@@ -52,24 +52,9 @@ impl RateLimiter {
 
     /// Waits for a token. Ends at once with [`ApiError::Cancelled`] when `stop` fires.
     pub async fn acquire(&self, stop: &CancellationToken) -> Result<(), ApiError> {
-        loop {
-            if stop.is_cancelled() {
-                return Err(ApiError::Cancelled);
-            }
-            let wait = self.reserve();
-            match wait {
-                Reservation::Granted => return Ok(()),
-                Reservation::GrantedAfter(delay) => {
-                    sleep_or_stop(delay, stop).await?;
-                    return Ok(());
-                }
-                Reservation::Paused(delay) => sleep_or_stop(delay, stop).await?,
-            }
-        }
-    }
-
-    fn reserve(&self) -> Reservation {
-        self.reserve_tokens(1.0)
+        let mut permit = self.acquire_many(1, stop).await?;
+        permit.spend();
+        Ok(())
     }
 
     /// Takes `count` tokens at once (the bucket may go negative), or reports a pause.
@@ -233,7 +218,7 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(295));
         // No rate: unlimited afterwards (nothing to wait for, so no reservation).
         for _ in 0..100 {
-            assert!(matches!(limiter.reserve(), Reservation::Granted));
+            assert!(matches!(limiter.reserve_tokens(1.0), Reservation::Granted));
         }
     }
 
@@ -243,7 +228,7 @@ mod tests {
         for rate in [1e-300, f64::MIN_POSITIVE, 1e-9, 1e300, f64::MAX] {
             let limiter = RateLimiter::new(rate, 1);
             for _ in 0..3 {
-                match limiter.reserve() {
+                match limiter.reserve_tokens(1.0) {
                     Reservation::Granted => {}
                     Reservation::GrantedAfter(wait) => {
                         assert!(wait <= Duration::from_secs(201), "{rate}: {wait:?}")
@@ -290,8 +275,11 @@ mod tests {
         assert!(permits.spend());
         drop(permits);
         // One token came back: granted at once instead of after a second.
-        assert!(matches!(limiter.reserve(), Reservation::Granted));
-        assert!(matches!(limiter.reserve(), Reservation::GrantedAfter(_)));
+        assert!(matches!(limiter.reserve_tokens(1.0), Reservation::Granted));
+        assert!(matches!(
+            limiter.reserve_tokens(1.0),
+            Reservation::GrantedAfter(_)
+        ));
     }
 
     #[tokio::test]
