@@ -1621,6 +1621,41 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
 }
 
 #[tokio::test]
+async fn the_put_of_a_read_modify_write_follows_its_read_without_a_rate_limit_wait() {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    // One request a second and no burst: a PUT paying for its own token after the GET
+    // would wait about a second behind the read it was built on.
+    let client = client_with(&emulator, |c| {
+        c.requests_per_second = 1.0;
+        c.rate_limit_burst = 1;
+    });
+    let app_id = demo_ids::INTERNAL_API_APP;
+    client
+        .detach_policy(ACC, app_id, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .await
+        .unwrap()
+        .expect("the application exists");
+    client
+        .update_app_with(ACC, app_id, |fresh| {
+            let mut body = fresh.to_update_body();
+            body["name"] = json!("renamed");
+            Ok(body)
+        })
+        .await
+        .unwrap();
+    let log = emulator.request_log();
+    let methods: Vec<&str> = log.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["GET", "PUT", "GET", "PUT"]);
+    for pair in log.chunks(2) {
+        let gap = pair[1].time.duration_since(pair[0].time).unwrap();
+        assert!(
+            gap < Duration::from_millis(500),
+            "the PUT waited {gap:?} after the read it was built on"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     // Backoff long enough for another writer to act between the 503 and the retry.
