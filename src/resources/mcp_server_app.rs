@@ -1116,9 +1116,8 @@ fn oauth_for_state(app: &App, basis: Option<&OAuthModel>, importing: bool) -> Op
     let grant = match api.grant {
         Some(a) => {
             let b = basis.grant.clone().unwrap_or_default();
-            let duration = |api: Option<String>, basis: Option<&String>| match api {
-                Some(a) => keep_equivalent_duration(Some(&a), basis),
-                None => basis.cloned(),
+            let duration = |api: Option<String>, basis: Option<&String>| {
+                or_basis(keep_equivalent_duration(api.as_deref(), basis), basis)
             };
             Some(GrantModel {
                 access_token_lifetime: duration(
@@ -2028,8 +2027,9 @@ impl Resource for McpServerAppResource {
         let client = &api.client;
         let account = api.account_id.as_str();
 
-        // A fresh read: the PUT replaces the whole object, so it must carry what is
-        // there now, not what a cached list saw.
+        // A direct read (not the snapshot) for the checks before any write and to tell
+        // whether anything needs writing; the PUT itself is built on the writer's own
+        // fresh read below, so this read never feeds a body.
         let current = match client.get_app_uncached(account, &app_id).await {
             Ok(app) => app,
             Err(e) => {
