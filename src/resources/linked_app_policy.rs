@@ -475,10 +475,7 @@ async fn check_before_write(
     planned: &Value,
     stage: Stage<'_>,
 ) -> (Diagnostics, Vec<App>) {
-    let mut found = Findings {
-        stage,
-        diags: Diagnostics::new(),
-    };
+    let mut found = Findings::new(stage);
     let mut seen = Vec::new();
     let targets_path = AttributePath::root(attr::TARGET_APP_IDS);
     let linked_path = AttributePath::root(attr::LINKED_APP_UIDS);

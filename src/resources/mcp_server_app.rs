@@ -1116,9 +1116,8 @@ fn oauth_for_state(app: &App, basis: Option<&OAuthModel>, importing: bool) -> Op
     let grant = match api.grant {
         Some(a) => {
             let b = basis.grant.clone().unwrap_or_default();
-            let duration = |api: Option<String>, basis: Option<&String>| match api {
-                Some(a) => keep_equivalent_duration(Some(&a), basis),
-                None => basis.cloned(),
+            let duration = |api: Option<String>, basis: Option<&String>| {
+                or_basis(keep_equivalent_duration(api.as_deref(), basis), basis)
             };
             Some(GrantModel {
                 access_token_lifetime: duration(
@@ -1814,6 +1813,25 @@ impl Resource for McpServerAppResource {
             }
         };
         let plan = Model::from_value(planned);
+        let wanted = plan.policy_ids.clone().unwrap_or_default();
+        // Checked again before the POST, as update does: ids unknown at plan time (a
+        // policy created in the same run) could not be checked then.
+        let ids: Vec<(usize, String)> = wanted.iter().cloned().enumerate().collect();
+        let mut found = Findings::new(Stage::Apply);
+        check_policies(
+            &api.client,
+            &api.account_id,
+            &ids,
+            plan.is_saas(),
+            &mut found,
+        )
+        .await;
+        if found.diags.has_errors() {
+            return ApplyResult {
+                diagnostics: found.diags,
+                ..Default::default()
+            };
+        }
         let body = create_body(&to_send(&plan, config));
         let name = plan.name.clone().unwrap_or_default();
         let mut app = match api.client.create_app(&api.account_id, &body).await {
@@ -1859,7 +1877,6 @@ impl Resource for McpServerAppResource {
                 ),
             );
         }
-        let wanted = plan.policy_ids.clone().unwrap_or_default();
         let attached = ids_by_precedence(&app);
         if wanted.iter().any(|id| !attached.contains(id)) {
             // Some servers answer a create without the expanded attachments.
@@ -2028,8 +2045,9 @@ impl Resource for McpServerAppResource {
         let client = &api.client;
         let account = api.account_id.as_str();
 
-        // A fresh read: the PUT replaces the whole object, so it must carry what is
-        // there now, not what a cached list saw.
+        // A direct read (not the snapshot) for the checks before any write and to tell
+        // whether anything needs writing; the PUT itself is built on the writer's own
+        // fresh read below, so this read never feeds a body.
         let current = match client.get_app_uncached(account, &app_id).await {
             Ok(app) => app,
             Err(e) => {
@@ -4416,6 +4434,38 @@ mod emulator_tests {
             planned.diags
         );
         assert_eq!(emu.write_count(), 0, "validation and plan wrote nothing");
+        // The same ids unknown at plan time (a policy created in the same run) and
+        // known at apply: refused by create before the POST, with the same paths.
+        for (config, path, summary) in [
+            (&missing, "policy_ids[1]", "Policy not found"),
+            (&lat_on_saas, "policy_ids[0]", "Linked App Token"),
+        ] {
+            let mut unknown_at_plan = config.clone();
+            unknown_at_plan.set(attr::POLICY_IDS, Value::Unknown);
+            let planned = plan(&p, &Value::Null, &unknown_at_plan).await;
+            assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+            let mut at_apply = planned.req.planned.clone();
+            at_apply.set(
+                attr::POLICY_IDS,
+                config.get(attr::POLICY_IDS).cloned().unwrap_or(Value::Null),
+            );
+            let r = p.resource.create(&ctx(), config, &at_apply, &[]).await;
+            assert!(r.new_state.is_none(), "nothing created, nothing tracked");
+            let errors: Vec<(String, String)> = r
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    (
+                        d.attribute.clone().unwrap_or_default().to_string(),
+                        d.summary.clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].0, path);
+            assert!(errors[0].1.contains(summary), "{errors:?}");
+        }
+        assert_eq!(emu.write_count(), 0, "create refused before any write");
 
         // A foreign policy holding a precedence the next policy of ours would take:
         // ours goes after it, the foreign one keeps its place, the plan after is empty.
