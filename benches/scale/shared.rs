@@ -15,11 +15,9 @@ use cfaccess_emulator::{
 use serde_json::json;
 
 use crate::BoxError;
-use crate::scenario::{DEFAULT_RPS, FAST_RPS, Requests};
+use crate::scenario::{DEFAULT_RPS, FAST_RPS, Requests, TOKEN, emulator_workspace};
 use crate::terraform::{Probe, ProviderInstall, Run, Workspace};
 use crate::workload::{attachments, policy_ids, provider_header, self_hosted_app};
-
-const TOKEN: &str = "bench-token-0123456789abcdef";
 
 /// M policies × k shared apps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,20 +239,6 @@ pub struct FanIn {
     pub check: Result<(), String>,
 }
 
-async fn workspace(
-    terraform: &Path,
-    provider: &ProviderInstall,
-    emulator: &Emulator,
-    config: &str,
-) -> Result<Workspace, BoxError> {
-    let mut ws = Workspace::new(terraform, provider, &Probe::Direct)?;
-    ws.set_env("CLOUDFLARE_API_TOKEN", TOKEN);
-    ws.set_env("CLOUDFLARE_ACCOUNT_ID", emulator.default_account());
-    ws.set_env("CLOUDFLARE_BASE_URL", &emulator.base_url());
-    ws.write_config(config)?;
-    Ok(ws)
-}
-
 /// Applies M policies onto k shared apps, then a no-change plan: with the rate limit
 /// off and a fast client limiter (`time_scale` = `None`), or under Cloudflare's limit
 /// and the provider's default limiter, both `time_scale` times faster.
@@ -284,7 +268,8 @@ pub async fn run_fan_in(
     })
     .await?;
     let account = emulator.default_account().to_string();
-    let ws = workspace(terraform, provider, &emulator, &workload.config(rps)).await?;
+    let config = workload.config(rps);
+    let ws = emulator_workspace(terraform, provider, &Probe::Direct, &emulator, &config)?;
     let par = format!("-parallelism={parallelism}");
     eprintln!(
         "fan-in {}x{}{}: apply",
@@ -374,7 +359,7 @@ pub async fn run_contended(
     let config = workload
         .config(FAST_RPS)
         .replace(&format!("  requests_per_second = {FAST_RPS}\n"), "");
-    let ws = workspace(terraform, provider, &emulator, &config).await?;
+    let ws = emulator_workspace(terraform, provider, &Probe::Direct, &emulator, &config)?;
     let app = workload.targets[0].clone();
     emulator.add_fault(Fault {
         method: Some("PUT".into()),
