@@ -24,8 +24,9 @@
 #   CARGO_TARGET_DIR, CARGO
 #
 # Terraform: $TERRAFORM when set; otherwise the `terraform` on PATH when it is 1.0 or
-# newer (what users run today); otherwise the pinned 1.0.3 in .tools/bin, installed when
-# missing. The report names the version it ran.
+# later and newer than the pinned one (what users run today); otherwise the pinned 1.0.3
+# in .tools/bin, installed when missing (scripts/lib/terraform.sh). The report names the
+# version it ran.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -88,21 +89,12 @@ PY
 
 export CHECKPOINT_DISABLE=1
 
-# Prints the version of the terraform binary $1 (e.g. 1.11.4), or nothing.
-terraform_version() {
-  "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
-}
-
+# shellcheck source=scripts/lib/terraform.sh
+. "$ROOT/scripts/lib/terraform.sh"
 if [[ -z "${TERRAFORM:-}" ]]; then
-  path_tf="$(command -v terraform || true)"
-  path_version="${path_tf:+$(terraform_version "$path_tf")}"
-  if [[ -n "$path_version" && "${path_version%%.*}" -ge 1 ]]; then
-    TERRAFORM="$path_tf"
-  else
-    TERRAFORM="$TOOLS/bin/terraform"
-    if [[ ! -x "$TERRAFORM" ]]; then
-      "$ROOT/scripts/install-terraform.sh"
-    fi
+  TERRAFORM="$(newest_terraform "$TOOLS/bin/terraform")"
+  if [[ "$TERRAFORM" = "$TOOLS/bin/terraform" && ! -x "$TERRAFORM" ]]; then
+    "$ROOT/scripts/install-terraform.sh"
   fi
 fi
 if [[ ! -x "$TERRAFORM" ]]; then

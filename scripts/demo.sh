@@ -69,31 +69,19 @@ say "cargo build --release (the first build takes about 4 minutes on 2 cores)"
 [ -x "$release_dir/cfaccess-emulator" ] || fail "no emulator binary in $release_dir"
 # Terraform: $TERRAFORM when set; else the newest of the `terraform` on PATH (if it is
 # 1.0 or newer) and the pinned 1.0.3 (installed into .tools/bin when missing).
-# A terraform that cannot say its version (a shim with none selected) counts as none:
-# under pipefail its exit status must not end the demo.
-tf_version() {
-  { "$1" version 2>/dev/null || true; } | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
-}
+# shellcheck source=scripts/lib/terraform.sh
+. "$root/scripts/lib/terraform.sh"
 if [ -n "${TERRAFORM:-}" ]; then
   terraform="$TERRAFORM"
   terraform_why="\$TERRAFORM"
 else
-  terraform="$root/.tools/bin/terraform"
-  [ -x "$terraform" ] || "$root/scripts/install-terraform.sh"
-  terraform_why="the pinned version (no newer terraform on PATH)"
-  on_path="$(command -v terraform 2>/dev/null || true)"
-  if [ -n "$on_path" ]; then
-    v_path="$(tf_version "$on_path")"
-    v_pinned="$(tf_version "$terraform")"
-    case "$v_path" in
-      [1-9]*)
-        newest="$(printf '%s\n%s\n' "$v_path" "$v_pinned" | sort -V | tail -n 1)"
-        if [ "$newest" = "$v_path" ] && [ "$v_path" != "$v_pinned" ]; then
-          terraform="$on_path"
-          terraform_why="the newest found (PATH; the pinned one is $v_pinned)"
-        fi
-        ;;
-    esac
+  pinned="$root/.tools/bin/terraform"
+  [ -x "$pinned" ] || "$root/scripts/install-terraform.sh"
+  terraform="$(newest_terraform "$pinned")"
+  if [ "$terraform" = "$pinned" ]; then
+    terraform_why="the pinned version (no newer terraform on PATH)"
+  else
+    terraform_why="the newest found (PATH; the pinned one is $(terraform_version "$pinned"))"
   fi
 fi
 say "provider:  $release_dir/terraform-provider-cfaccess"

@@ -35,20 +35,15 @@ resolve() {
     *) command -v "$1" 2>/dev/null || true ;;
   esac
 }
-# "1.11.4" from "Terraform v1.11.4 ..."; empty when it does not answer like a terraform.
-# Never fails: under `set -eo pipefail` a shim on PATH that exits non-zero (tfenv with
-# no version selected) would otherwise end the script here, silently.
-version_of() {
-  { CHECKPOINT_DISABLE=1 "$1" version 2>/dev/null || true; } |
-    sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'
-}
+# shellcheck source=scripts/lib/terraform.sh
+. "$root/scripts/lib/terraform.sh"
 
 pinned="$(resolve "${TERRAFORM:-$root/.tools/bin/terraform}")"
 if [ -z "$pinned" ]; then
   echo "test: no terraform at ${TERRAFORM:-$root/.tools/bin/terraform}: run scripts/install-terraform.sh or set TERRAFORM" >&2
   exit 1
 fi
-pinned_version="$(version_of "$pinned")"
+pinned_version="$(terraform_version "$pinned")"
 if [ -z "$pinned_version" ]; then
   echo "test: $pinned does not answer \`version\` like a terraform: run scripts/install-terraform.sh or set TERRAFORM" >&2
   exit 1
@@ -70,7 +65,7 @@ case "${TERRAFORM_EXTRA:-}" in
     ;;
 esac
 if [ -n "$extra" ]; then
-  extra_version="$(version_of "$extra")"
+  extra_version="$(terraform_version "$extra")"
   if [ -z "$extra_version" ]; then
     if [ -n "${TERRAFORM_EXTRA:-}" ]; then
       echo "test: TERRAFORM_EXTRA=$TERRAFORM_EXTRA does not answer \`version\` like a terraform" >&2

@@ -88,22 +88,15 @@ for v in CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID; do
 done
 
 # The newest Terraform found, so the tests of current workflows run too.
-# Never fails (see scripts/test.sh): a broken terraform on PATH just loses the comparison.
-tf_version() { { CHECKPOINT_DISABLE=1 "$1" version 2>/dev/null || true; } | sed -n '1s/^Terraform v\([0-9][0-9.]*\).*/\1/p'; }
-if [ -z "${TERRAFORM:-}" ]; then
-  TERRAFORM="$root/.tools/bin/terraform"
-  on_path="$(command -v terraform 2>/dev/null || true)"
-  if [ -n "$on_path" ]; then
-    newest="$(printf '%s\n%s\n' "$(tf_version "$on_path")" "$(tf_version "$TERRAFORM")" | sort -V | tail -n 1)"
-    [ "$newest" = "$(tf_version "$on_path")" ] && TERRAFORM="$on_path"
-  fi
-fi
+# shellcheck source=scripts/lib/terraform.sh
+. "$root/scripts/lib/terraform.sh"
+TERRAFORM="${TERRAFORM:-$(newest_terraform "$root/.tools/bin/terraform")}"
 export TERRAFORM
 
 CFACCESS_LIVE_PREFIX="cfacc-live-$(date -u +%Y%m%d%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')-"
 export CFACCESS_LIVE_PREFIX
 echo "== live acceptance tests: account $CLOUDFLARE_ACCOUNT_ID at ${CLOUDFLARE_BASE_URL:-https://api.cloudflare.com/client/v4}"
-echo "   Terraform $(tf_version "$TERRAFORM") ($TERRAFORM), run prefix $CFACCESS_LIVE_PREFIX"
+echo "   Terraform $(terraform_version "$TERRAFORM") ($TERRAFORM), run prefix $CFACCESS_LIVE_PREFIX"
 
 sweep() {
   echo

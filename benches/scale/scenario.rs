@@ -16,7 +16,7 @@ use crate::workload::{
 };
 
 /// The token the emulator accepts and the provider sends.
-const TOKEN: &str = "bench-token-0123456789abcdef";
+pub const TOKEN: &str = "bench-token-0123456789abcdef";
 
 /// Requests per second the provider may send to the emulator: the schema's maximum,
 /// so that the emulator, not the client-side limiter, is measured.
@@ -103,12 +103,30 @@ async fn setup(
         ..Default::default()
     })
     .await?;
-    let mut ws = Workspace::new(terraform, provider, &Probe::Time)?;
+    let ws = emulator_workspace(
+        terraform,
+        provider,
+        &Probe::Time,
+        &emulator,
+        &workload.config(rps),
+    )?;
+    Ok((emulator, ws))
+}
+
+/// A workspace holding `config`, its provider pointed at `emulator` with [`TOKEN`].
+pub fn emulator_workspace(
+    terraform: &Path,
+    provider: &ProviderInstall,
+    probe: &Probe,
+    emulator: &Emulator,
+    config: &str,
+) -> Result<Workspace, BoxError> {
+    let mut ws = Workspace::new(terraform, provider, probe)?;
     ws.set_env("CLOUDFLARE_API_TOKEN", TOKEN);
     ws.set_env("CLOUDFLARE_ACCOUNT_ID", emulator.default_account());
     ws.set_env("CLOUDFLARE_BASE_URL", &emulator.base_url());
-    ws.write_config(&workload.config(rps))?;
-    Ok((emulator, ws))
+    ws.write_config(config)?;
+    Ok(ws)
 }
 
 /// `BENCH_PERF_DIR` set: the provider runs under `perf record` during the steps named

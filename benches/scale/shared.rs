@@ -15,11 +15,9 @@ use cfaccess_emulator::{
 use serde_json::json;
 
 use crate::BoxError;
-use crate::scenario::{DEFAULT_RPS, FAST_RPS, Requests};
-use crate::terraform::{Probe, ProviderInstall, Workspace};
-use crate::workload::{attachments, policy_ids};
-
-const TOKEN: &str = "bench-token-0123456789abcdef";
+use crate::scenario::{DEFAULT_RPS, FAST_RPS, Requests, TOKEN, emulator_workspace};
+use crate::terraform::{Probe, ProviderInstall, Run, Workspace};
+use crate::workload::{attachments, policy_ids, provider_header, self_hosted_app};
 
 /// M policies × k shared apps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,17 +64,6 @@ fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn self_hosted(id: &str, name: String, domain: String) -> serde_json::Value {
-    json!({
-        "id": id,
-        "type": "self_hosted",
-        "name": name,
-        "domain": domain,
-        "destinations": [{"type": "public", "uri": domain}],
-        "session_duration": "24h",
-    })
-}
-
 impl FanInWorkload {
     fn new(shape: Shape) -> FanInWorkload {
         FanInWorkload {
@@ -93,7 +80,7 @@ impl FanInWorkload {
             .iter()
             .enumerate()
             .map(|(i, id)| {
-                self_hosted(
+                self_hosted_app(
                     id,
                     format!("bench MCP server {i:04}"),
                     format!("mcp-{i:04}.bench.example.com"),
@@ -102,7 +89,7 @@ impl FanInWorkload {
             .collect();
         apps.extend(self.targets.iter().zip(&self.foreign).enumerate().map(
             |(i, (id, foreign))| {
-                let mut app = self_hosted(
+                let mut app = self_hosted_app(
                     id,
                     format!("shared app {i:03}"),
                     format!("shared-{i:03}.bench.example.com"),
@@ -138,18 +125,7 @@ impl FanInWorkload {
                 .collect::<String>()
         };
         format!(
-            r#"terraform {{
-  required_providers {{
-    cfaccess = {{
-      source = "cfaccess/cfaccess"
-    }}
-  }}
-}}
-
-provider "cfaccess" {{
-  requests_per_second = {rps}
-}}
-
+            r#"{header}
 locals {{
   mcp_apps = [
 {mcps}  ]
@@ -164,10 +140,27 @@ resource "cfaccess_linked_app_policy" "p" {{
   target_app_ids  = local.targets
 }}
 "#,
+            header = provider_header(rps),
             mcps = list(&self.mcp_apps),
             targets = list(&self.targets),
             m = self.shape.m,
         )
+    }
+
+    /// The apply's outcome: [`Self::check`] on the policies in state when it succeeded.
+    fn check_apply(
+        &self,
+        run: &Run,
+        ws: &Workspace,
+        emulator: &Emulator,
+        account: &str,
+    ) -> Result<Result<(), String>, BoxError> {
+        if run.code != 0 {
+            eprintln!("{}", run.unexpected("failed"));
+            return Ok(Err(format!("apply exited {}", run.code)));
+        }
+        let ids: BTreeSet<String> = policy_ids(&ws.state_path())?.into_values().collect();
+        Ok(self.check(emulator, account, &ids))
     }
 
     /// Every shared app holds its foreign policy at precedence 1 and all M policies.
@@ -246,20 +239,6 @@ pub struct FanIn {
     pub check: Result<(), String>,
 }
 
-async fn workspace(
-    terraform: &Path,
-    provider: &ProviderInstall,
-    emulator: &Emulator,
-    config: &str,
-) -> Result<Workspace, BoxError> {
-    let mut ws = Workspace::new(terraform, provider, &Probe::Direct)?;
-    ws.set_env("CLOUDFLARE_API_TOKEN", TOKEN);
-    ws.set_env("CLOUDFLARE_ACCOUNT_ID", emulator.default_account());
-    ws.set_env("CLOUDFLARE_BASE_URL", &emulator.base_url());
-    ws.write_config(config)?;
-    Ok(ws)
-}
-
 /// Applies M policies onto k shared apps, then a no-change plan: with the rate limit
 /// off and a fast client limiter (`time_scale` = `None`), or under Cloudflare's limit
 /// and the provider's default limiter, both `time_scale` times faster.
@@ -289,7 +268,8 @@ pub async fn run_fan_in(
     })
     .await?;
     let account = emulator.default_account().to_string();
-    let ws = workspace(terraform, provider, &emulator, &workload.config(rps)).await?;
+    let config = workload.config(rps);
+    let ws = emulator_workspace(terraform, provider, &Probe::Direct, &emulator, &config)?;
     let par = format!("-parallelism={parallelism}");
     eprintln!(
         "fan-in {}x{}{}: apply",
@@ -305,13 +285,7 @@ pub async fn run_fan_in(
         )
         .await?;
     let log = emulator.request_log();
-    let check = if run.code == 0 {
-        let ids: BTreeSet<String> = policy_ids(&ws.state_path())?.into_values().collect();
-        workload.check(&emulator, &account, &ids)
-    } else {
-        eprintln!("{}", run.unexpected("failed"));
-        Err(format!("apply exited {}", run.code))
-    };
+    let check = workload.check_apply(&run, &ws, &emulator, &account)?;
     let mut plan_requests = None;
     if check.is_ok() {
         eprintln!("fan-in {}x{}: plan", shape.m, shape.k);
@@ -385,7 +359,7 @@ pub async fn run_contended(
     let config = workload
         .config(FAST_RPS)
         .replace(&format!("  requests_per_second = {FAST_RPS}\n"), "");
-    let ws = workspace(terraform, provider, &emulator, &config).await?;
+    let ws = emulator_workspace(terraform, provider, &Probe::Direct, &emulator, &config)?;
     let app = workload.targets[0].clone();
     emulator.add_fault(Fault {
         method: Some("PUT".into()),
@@ -411,13 +385,7 @@ pub async fn run_contended(
         .into_iter()
         .next()
         .ok_or("the concurrent writer left no report")?;
-    let check = if run.code == 0 {
-        let ids: BTreeSet<String> = policy_ids(&ws.state_path())?.into_values().collect();
-        workload.check(&emulator, &account, &ids)
-    } else {
-        eprintln!("{}", run.unexpected("failed"));
-        Err(format!("apply exited {}", run.code))
-    };
+    let check = workload.check_apply(&run, &ws, &emulator, &account)?;
     emulator.shutdown().await;
     Ok(Contended {
         policies,

@@ -42,23 +42,13 @@ impl Workload {
 
     /// The M target apps and the MCP server app; no policies (Terraform creates them).
     pub fn seed(&self) -> Seed {
-        let app = |id: &str, name: String, domain: String| {
-            json!({
-                "id": id,
-                "type": "self_hosted",
-                "name": name,
-                "domain": domain,
-                "destinations": [{"type": "public", "uri": domain}],
-                "session_duration": "24h",
-            })
-        };
-        let mut apps = vec![app(
+        let mut apps = vec![self_hosted_app(
             &self.mcp_app,
             "bench MCP server".to_string(),
             "mcp.bench.example.com".to_string(),
         )];
         apps.extend(self.targets.iter().enumerate().map(|(i, id)| {
-            app(
+            self_hosted_app(
                 id,
                 format!("bench app {i:05}"),
                 format!("app-{i:05}.bench.example.com"),
@@ -78,18 +68,7 @@ impl Workload {
             .map(|t| format!("    \"{t}\",\n"))
             .collect::<String>();
         format!(
-            r#"terraform {{
-  required_providers {{
-    cfaccess = {{
-      source = "cfaccess/cfaccess"
-    }}
-  }}
-}}
-
-provider "cfaccess" {{
-  requests_per_second = {rps}
-}}
-
+            r#"{header}
 locals {{
   mcp_app = "{mcp}"
   targets = [
@@ -103,6 +82,7 @@ resource "cfaccess_linked_app_policy" "p" {{
   target_app_ids  = [local.targets[count.index % {m}]]
 }}
 "#,
+            header = provider_header(rps),
             mcp = self.mcp_app,
             n = self.n,
             m = self.m,
@@ -124,6 +104,37 @@ resource "cfaccess_linked_app_policy" "p" {{
         let k = (self.n / 100).max(1);
         (0..k).map(|j| j * self.n / k).collect()
     }
+}
+
+/// A seed self-hosted app named `name` at `domain`, without policies.
+pub fn self_hosted_app(id: &str, name: String, domain: String) -> Value {
+    json!({
+        "id": id,
+        "type": "self_hosted",
+        "name": name,
+        "domain": domain,
+        "destinations": [{"type": "public", "uri": domain}],
+        "session_duration": "24h",
+    })
+}
+
+/// The `terraform` and `provider` blocks of a benchmark's `main.tf`, the provider's
+/// client limiter at `rps`.
+pub fn provider_header(rps: f64) -> String {
+    format!(
+        r#"terraform {{
+  required_providers {{
+    cfaccess = {{
+      source = "cfaccess/cfaccess"
+    }}
+  }}
+}}
+
+provider "cfaccess" {{
+  requests_per_second = {rps}
+}}
+"#
+    )
 }
 
 /// Policy ids by `count.index`, read from the local state file.

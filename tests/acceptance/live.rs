@@ -527,6 +527,23 @@ mod tests {
         assert!(skip_reason("newfile::anything").is_some_and(|r| r.contains("LIVE_TESTS")));
     }
 
+    /// A renamed test would otherwise drop out of live mode silently (skipped with the
+    /// generic reason), leaving `make testacc-live` green and emptier.
+    #[test]
+    fn every_live_test_names_an_acceptance_test() {
+        for test in LIVE_TESTS {
+            let (module, name) = test.split_once("::").expect("module::name");
+            let path = super::super::repo_root().join(format!("tests/acceptance/{module}.rs"));
+            let source = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{test}: cannot read {}: {e}", path.display()));
+            assert!(
+                source.contains(&format!("async fn {name}(")),
+                "{test} is in LIVE_TESTS but {} has no such test",
+                path.display()
+            );
+        }
+    }
+
     fn account() -> LiveAccount {
         let cfg = LiveConfig {
             token: "t".into(),

@@ -34,6 +34,14 @@ fn spawn(args: &[&str]) -> (Child, String) {
     (Child(child), url)
 }
 
+/// Runs the binary to its exit (a bad flag or `--help`), its output captured.
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn binary_serves_the_demo_seed_with_a_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,10 +93,7 @@ async fn binary_serves_the_demo_seed_with_a_token() {
 
 #[test]
 fn help_and_bad_flags() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = run(&["--help"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for flag in [
@@ -100,13 +105,11 @@ fn help_and_bad_flags() {
         "--account",
         "--rate-limit",
         "--fault",
+        "--concurrent-writer",
     ] {
         assert!(text.contains(flag), "{flag} documented");
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
-        .arg("--nope")
-        .output()
-        .unwrap();
+    let bad = run(&["--nope"]);
     assert_eq!(bad.status.code(), Some(2));
 }
 
@@ -139,17 +142,16 @@ async fn binary_runs_a_concurrent_writer() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(attached, 2);
-    let bad = Command::new(env!("CARGO_BIN_EXE_cfaccess-emulator"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--concurrent-writer",
-            "00000000-0000-4000-8000-000000000000:10",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+}
+
+#[test]
+fn concurrent_writer_on_an_unknown_app_is_refused() {
+    let bad = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--concurrent-writer",
+        "00000000-0000-4000-8000-000000000000:10",
+    ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no application"));
 }
