@@ -1024,7 +1024,13 @@ impl Resource for LinkedAppPolicyResource {
         }
     }
 
-    async fn read(&self, _ctx: &Context, current: &Value, private: &[u8]) -> ReadResult {
+    async fn read(
+        &self,
+        _ctx: &Context,
+        current: &Value,
+        private: &[u8],
+        _mode: crate::tfplugin::ReadMode,
+    ) -> ReadResult {
         let mut diags = Diagnostics::new();
         let unchanged = |diagnostics| ReadResult {
             new_state: Some(current.clone()),

@@ -152,7 +152,14 @@ impl World {
         r.validate(&ctx(), config, &mut diags).await;
         let prior = match state {
             Some(s) => {
-                let read = r.read(&ctx(), s, &self.private_of(s)).await;
+                let read = r
+                    .read(
+                        &ctx(),
+                        s,
+                        &self.private_of(s),
+                        crate::tfplugin::ReadMode::Refresh,
+                    )
+                    .await;
                 diags.extend(read.diagnostics);
                 let refreshed = read.new_state.unwrap_or(Value::Null);
                 self.keep_private(&refreshed, read.private);
@@ -1147,7 +1154,9 @@ async fn import_equals_create_and_refuses_foreign_policies() {
                 imported.diagnostics
             );
             let partial = fill_nulls(&schema(), &imported.state.expect("import state"));
-            let read = r.read(&ctx(), &partial, &[]).await;
+            let read = r
+                .read(&ctx(), &partial, &[], crate::tfplugin::ReadMode::Import)
+                .await;
             let imported = read.new_state.expect("read after import");
             assert!(
                 imported.semantically_equal(&created),
@@ -1186,7 +1195,11 @@ async fn import_equals_create_and_refuses_foreign_policies() {
     let r = w.resource().await;
     let imported = r.import(&ctx(), &made_id).await;
     let partial = fill_nulls(&schema(), &imported.state.expect("state"));
-    let imported = r.read(&ctx(), &partial, &[]).await.new_state.expect("read");
+    let imported = r
+        .read(&ctx(), &partial, &[], crate::tfplugin::ReadMode::Import)
+        .await
+        .new_state
+        .expect("read");
     assert_eq!(imported.get(attr::SESSION_DURATION), Some(&Value::Null));
     let p = w
         .plan(

@@ -1918,7 +1918,13 @@ impl Resource for McpServerAppResource {
         }
     }
 
-    async fn read(&self, _ctx: &Context, current: &Value, private: &[u8]) -> ReadResult {
+    async fn read(
+        &self,
+        _ctx: &Context,
+        current: &Value,
+        private: &[u8],
+        _mode: crate::tfplugin::ReadMode,
+    ) -> ReadResult {
         let mut diagnostics = Diagnostics::new();
         let prior = Model::from_value(current);
         let account_value = current
@@ -3980,7 +3986,7 @@ mod emulator_tests {
             fill_nulls(
                 &schema(),
                 &p.resource
-                    .read(&ctx(), prior, &[])
+                    .read(&ctx(), prior, &[], crate::tfplugin::ReadMode::Refresh)
                     .await
                     .new_state
                     .unwrap_or(Value::Null),
@@ -4024,7 +4030,11 @@ mod emulator_tests {
         let p = process(emu).await;
         let refreshed = fill_nulls(
             &schema(),
-            &p.resource.read(&ctx(), state, &[]).await.new_state.unwrap(),
+            &p.resource
+                .read(&ctx(), state, &[], crate::tfplugin::ReadMode::Refresh)
+                .await
+                .new_state
+                .unwrap(),
         );
         assert_eq!(&refreshed, state, "refresh changed the state");
         let planned = plan(&p, &refreshed, cfg).await;
@@ -4040,7 +4050,12 @@ mod emulator_tests {
     /// `terraform plan` after a refresh: true when it shows changes.
     async fn plan_shows_changes(emu: &Emulator, state: &Value, cfg: &Value) -> bool {
         let p = process(emu).await;
-        let Some(refreshed) = p.resource.read(&ctx(), state, &[]).await.new_state else {
+        let Some(refreshed) = p
+            .resource
+            .read(&ctx(), state, &[], crate::tfplugin::ReadMode::Refresh)
+            .await
+            .new_state
+        else {
             return true;
         };
         let refreshed = fill_nulls(&schema(), &refreshed);
@@ -4054,7 +4069,15 @@ mod emulator_tests {
             return Err(r.diagnostics);
         }
         let partial = fill_nulls(&schema(), &r.state.unwrap());
-        let read = p.resource.read(&ctx(), &partial, &r.private).await;
+        let read = p
+            .resource
+            .read(
+                &ctx(),
+                &partial,
+                &r.private,
+                crate::tfplugin::ReadMode::Import,
+            )
+            .await;
         if read.diagnostics.has_errors() {
             return Err(read.diagnostics);
         }
@@ -4240,7 +4263,7 @@ mod emulator_tests {
         let p = process(&emu).await;
         assert!(
             p.resource
-                .read(&ctx(), &state6, &[])
+                .read(&ctx(), &state6, &[], crate::tfplugin::ReadMode::Refresh)
                 .await
                 .new_state
                 .is_none()
@@ -4523,7 +4546,15 @@ mod emulator_tests {
         assert!(emu.delete_policy_out_of_band(DEFAULT_ACCOUNT_ID, ALLOW_2));
 
         let p = process(&emu).await;
-        let read = p.resource.read(&ctx(), &state, &created.private).await;
+        let read = p
+            .resource
+            .read(
+                &ctx(),
+                &state,
+                &created.private,
+                crate::tfplugin::ReadMode::Refresh,
+            )
+            .await;
         let refreshed = fill_nulls(&schema(), &read.new_state.unwrap());
         assert_eq!(
             get_strings(&refreshed, attr::POLICY_IDS),
@@ -4771,7 +4802,15 @@ mod emulator_tests {
             Some(&full_oauth_config("15m"))
         );
         // A refresh reporting nothing either keeps the state, so the plan is empty.
-        let read = p.resource.read(&ctx(), &state, &r.private).await;
+        let read = p
+            .resource
+            .read(
+                &ctx(),
+                &state,
+                &r.private,
+                crate::tfplugin::ReadMode::Refresh,
+            )
+            .await;
         assert!(!read.diagnostics.has_errors(), "{:?}", read.diagnostics);
         let refreshed = fill_nulls(&schema(), &read.new_state.unwrap());
         assert_eq!(
@@ -4840,7 +4879,12 @@ mod emulator_tests {
         ]);
         let read = p
             .resource
-            .read(&ctx(), &fill_nulls(&schema(), &imported), &[])
+            .read(
+                &ctx(),
+                &fill_nulls(&schema(), &imported),
+                &[],
+                crate::tfplugin::ReadMode::Refresh,
+            )
             .await;
         assert!(!read.diagnostics.has_errors(), "{:?}", read.diagnostics);
         let prior = fill_nulls(&schema(), &read.new_state.unwrap());
@@ -4876,7 +4920,15 @@ mod emulator_tests {
             Some(&Value::Bool(true))
         );
         // A later refresh reads what the API returns: no Managed OAuth, which shows.
-        let refreshed = p.resource.read(&ctx(), &state, &r.private).await;
+        let refreshed = p
+            .resource
+            .read(
+                &ctx(),
+                &state,
+                &r.private,
+                crate::tfplugin::ReadMode::Refresh,
+            )
+            .await;
         let refreshed = fill_nulls(&schema(), &refreshed.new_state.unwrap());
         assert_eq!(
             refreshed

@@ -60,6 +60,17 @@ impl PlanRequest {
     }
 }
 
+/// Why [`Resource::read`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadMode {
+    /// A refresh of a state Terraform saved.
+    Refresh,
+    /// The read that completes an import: the state is what
+    /// [`Resource::import`] returned (the framework marks it in private state, which
+    /// Terraform hands from ImportResourceState to ReadResource).
+    Import,
+}
+
 /// Outcome of create and update: the new state (possibly partial on error) and private
 /// state. `new_state` must be `Some` whenever a remote object exists, *even when
 /// diagnostics hold errors*, so Terraform saves what was done.
@@ -194,8 +205,15 @@ pub trait Resource: Send + Sync + 'static {
         private: &[u8],
     ) -> ApplyResult;
 
-    /// Refreshes `current` from the API.
-    async fn read(&self, ctx: &Context, current: &Value, private: &[u8]) -> ReadResult;
+    /// Refreshes `current` from the API. `private` is what Terraform saved with it
+    /// (the import's own private state in [`ReadMode::Import`]).
+    async fn read(
+        &self,
+        ctx: &Context,
+        current: &Value,
+        private: &[u8],
+        mode: ReadMode,
+    ) -> ReadResult;
 
     /// Updates the remote object(s) from `prior` to `planned`.
     async fn update(

@@ -21,7 +21,9 @@ use tracing::Instrument as _;
 use super::codec::dynamic_value;
 use super::diag::{Diagnostics, Severity};
 use super::diag_proto::{codec_error, diagnostics_to_proto, path_to_proto};
-use super::framework::{ConfigureRequest, Context, DataSource, PlanRequest, Provider, Resource};
+use super::framework::{
+    ConfigureRequest, Context, DataSource, PlanRequest, Provider, ReadMode, Resource,
+};
 use super::proto::tfplugin6::{self as pb, provider_server::ProviderServer};
 use super::schema::Schema;
 use super::schema_proto::schema_to_proto;
@@ -307,6 +309,11 @@ fn complete(schema: &Schema, v: Value) -> Value {
         v
     }
 }
+
+/// Prefixed to the private state of an imported object: Terraform hands it to the
+/// ReadResource that completes the import, which is how that read knows it is one
+/// ([`ReadMode::Import`]) rather than guessing from the state's shape.
+const IMPORT_MARK: &[u8] = b"\0tfplugin-import\0";
 
 /// `returned` unless it is empty, in which case the input private state is kept:
 /// Terraform stores whatever comes back, so an empty answer would wipe it.
@@ -727,7 +734,11 @@ impl ProviderService {
             resp.new_state = Some(null_value());
             return resp;
         }
-        let result = entry.handler.read(&ctx, &current, &req.private).await;
+        let (mode, private) = match req.private.strip_prefix(IMPORT_MARK) {
+            Some(own) => (ReadMode::Import, own.to_vec()),
+            None => (ReadMode::Refresh, req.private.clone()),
+        };
+        let result = entry.handler.read(&ctx, &current, &private, mode).await;
         diags.extend(result.diagnostics);
         let new_state = match result.new_state {
             Some(v) => complete(&entry.schema, v),
@@ -739,7 +750,8 @@ impl ProviderService {
         if let Some(dv) = encode(&new_state, &entry.ty, "refreshed state", &mut diags) {
             resp.new_state = Some(dv);
         }
-        resp.private = keep_private(result.private, req.private);
+        // The import mark never outlives the read that completes the import.
+        resp.private = keep_private(result.private, private);
         resp.diagnostics = finish_diagnostics(&diags);
         resp
     }
@@ -919,7 +931,7 @@ impl ProviderService {
                         .push(pb::import_resource_state::ImportedResource {
                             type_name: req.type_name.clone(),
                             state: Some(dv),
-                            private: result.private,
+                            private: [IMPORT_MARK, &result.private].concat(),
                             identity: None,
                         });
                 }
@@ -1017,7 +1029,7 @@ mod panic_tests {
                 ..Default::default()
             }
         }
-        async fn read(&self, _: &Context, current: &Value, _: &[u8]) -> ReadResult {
+        async fn read(&self, _: &Context, current: &Value, _: &[u8], _: ReadMode) -> ReadResult {
             if boom(current) {
                 // A formatted message: the payload is a String, not a &str.
                 let what = "read";

@@ -145,7 +145,13 @@ impl Resource for EchoResource {
         }
     }
 
-    async fn read(&self, _ctx: &Context, current: &Value, _private: &[u8]) -> ReadResult {
+    async fn read(
+        &self,
+        _ctx: &Context,
+        current: &Value,
+        _private: &[u8],
+        _mode: cfaccess::tfplugin::ReadMode,
+    ) -> ReadResult {
         if current.get("id").and_then(Value::as_str) == Some("gone") {
             return ReadResult::default();
         }
