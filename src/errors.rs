@@ -79,7 +79,7 @@ pub fn parse_import_id(
         return Err(bad());
     }
     if let Some(acc) = &account
-        && !crate::provider::is_account_id(acc)
+        && !crate::common::account::is_account_id(acc)
     {
         return Err(bad());
     }

@@ -7,7 +7,9 @@
 //! - [`provider`], [`resources`], [`data_sources`]: the Terraform types, one file each;
 //! - [`errors`]: the single place client errors become diagnostics.
 
+pub mod api;
 pub mod cloudflare;
+pub mod common;
 pub mod data_sources;
 pub mod errors;
 pub mod provider;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::api::ProviderData;
 use crate::cloudflare::{App, AppFilter};
+use crate::common::account::validate_account_id;
 use crate::errors;
-use crate::provider::{ProviderData, is_account_id};
 use crate::resources::mcp_server_app::ids_by_precedence;
 use crate::tfplugin::{
     Attribute, AttributePath, Context, DataSource, Diagnostics, Schema, Validator, Value,
@@ -77,21 +78,6 @@ pub fn schema() -> Schema {
                 .description(d::POLICY_IDS),
         ],
     )
-}
-
-fn validate_account_id(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
-    if let Some(s) = v.as_str()
-        && !is_account_id(s)
-    {
-        diags.attr_error(
-            path.clone(),
-            "Invalid account ID",
-            format!(
-                "Attribute {path} must be a Cloudflare account ID: 32 hexadecimal characters, as \
-                 shown in the dashboard URL; got {s:?}."
-            ),
-        );
-    }
 }
 
 /// Exactly one lookup key must be set (an unknown value counts as set).

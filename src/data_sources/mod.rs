@@ -4,7 +4,7 @@ pub mod access_application;
 
 use std::sync::Arc;
 
-use crate::provider::ProviderData;
+use crate::api::ProviderData;
 use crate::tfplugin::DataSource;
 
 /// Every data source type the provider serves.

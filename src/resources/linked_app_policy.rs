@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::api::{Api, ProviderData};
 use crate::cloudflare::{App, AttachmentRef, Client, Decision, Policy, PolicyBody, Rule};
+use crate::common::account::validate_account_id;
+use crate::common::duration::keep_equivalent_duration;
 use crate::errors;
-use crate::provider::{Api, ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
     ApplyResult, Attribute, AttributePath, Context, Diagnostics, ImportResult, PlanModifier,
@@ -138,21 +140,6 @@ fn validate_precedence_integer(v: &Value, path: &AttributePath, diags: &mut Diag
             format!(
                 "Attribute {path} must be a whole number between 1 and {}; got {n}.",
                 u32::MAX
-            ),
-        );
-    }
-}
-
-fn validate_account_id(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
-    if let Some(s) = v.as_str()
-        && !is_account_id(s)
-    {
-        diags.attr_error(
-            path.clone(),
-            "Invalid account ID",
-            format!(
-                "Attribute {path} must be a Cloudflare account ID: 32 hexadecimal characters, as shown \
-                 in the dashboard URL; got {s:?}."
             ),
         );
     }
@@ -356,14 +343,8 @@ fn import_refusal(policy: &Policy) -> Option<String> {
 /// documented default for a policy created without one.
 fn session_from_api(prior: Option<&str>, api: Option<&str>) -> Option<String> {
     match (prior, api) {
-        (_, None) => None,
         (None, Some(a)) if parse_go_duration(a) == Some(API_DEFAULT_SESSION_DURATION_SECS) => None,
-        (Some(p), Some(a))
-            if parse_go_duration(p).is_some() && parse_go_duration(p) == parse_go_duration(a) =>
-        {
-            Some(p.to_string())
-        }
-        (_, Some(a)) => Some(a.to_string()),
+        _ => keep_equivalent_duration(api, prior),
     }
 }
 

@@ -21,9 +21,11 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
 use super::recorded::{self, Findings, Stage};
+use crate::api::ProviderData;
 use crate::cloudflare::{ApiError, App, PolicyLink};
+use crate::common::account::validate_account_id;
+use crate::common::duration::keep_equivalent_duration;
 use crate::errors;
-use crate::provider::{ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
     ApplyResult, Attribute, AttributePath, Context, Diagnostics, ImportResult, Nesting,
@@ -319,21 +321,6 @@ fn oauth_configuration_attribute() -> Attribute {
 }
 
 // ----- attribute validators ------------------------------------------------------------
-
-fn validate_account_id(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
-    if let Some(s) = v.as_str()
-        && !is_account_id(s)
-    {
-        diags.attr_error(
-            path.clone(),
-            "Invalid account ID",
-            format!(
-                "Attribute {path} must be a Cloudflare account ID: 32 hexadecimal characters, as \
-                 shown in the dashboard URL; got {s:?}."
-            ),
-        );
-    }
-}
 
 /// An empty collection would be a second spelling of "omitted" that the API cannot
 /// tell apart on read; one spelling keeps import and plan unambiguous.
@@ -918,21 +905,6 @@ impl Model {
 
 // ----- normalisation: one path from an API app to state -------------------------------------
 
-/// True when two durations mean the same time (`"24h"` and `"1440m"`).
-fn same_duration(a: &str, b: &str) -> bool {
-    a == b
-        || matches!((parse_go_duration(a), parse_go_duration(b)), (Some(x), Some(y)) if (x - y).abs() < 1e-9)
-}
-
-/// The API value, or the basis value when the API's is only a rewriting of it.
-fn keep_equivalent_duration(api: Option<&str>, basis: Option<&String>) -> Option<String> {
-    match (api, basis) {
-        (Some(a), Some(b)) if same_duration(a, b) => Some(b.clone()),
-        (Some(a), _) => Some(a.to_string()),
-        (None, _) => None,
-    }
-}
-
 fn domain_key(d: &str) -> String {
     d.trim().trim_end_matches('/').to_ascii_lowercase()
 }
@@ -1117,7 +1089,10 @@ fn oauth_for_state(app: &App, basis: Option<&OAuthModel>, importing: bool) -> Op
         Some(a) => {
             let b = basis.grant.clone().unwrap_or_default();
             let duration = |api: Option<String>, basis: Option<&String>| {
-                or_basis(keep_equivalent_duration(api.as_deref(), basis), basis)
+                or_basis(
+                    keep_equivalent_duration(api.as_deref(), basis.map(String::as_str)),
+                    basis,
+                )
             };
             Some(GrantModel {
                 access_token_lifetime: duration(
@@ -1168,7 +1143,7 @@ pub fn state_from_app(
     } else {
         keep_equivalent_duration(
             app.session_duration.as_deref(),
-            basis.session_duration.as_ref(),
+            basis.session_duration.as_deref(),
         )
     };
     let saas = if saas_type {
@@ -1194,7 +1169,7 @@ pub fn state_from_app(
             scopes: normalise_set(&scopes, basis_saas.scopes.as_ref()),
             access_token_lifetime: keep_equivalent_duration(
                 api.access_token_lifetime.as_deref(),
-                basis_saas.access_token_lifetime.as_ref(),
+                basis_saas.access_token_lifetime.as_deref(),
             ),
             allow_pkce_without_client_secret: Some(
                 api.allow_pkce_without_client_secret.unwrap_or(false),
@@ -3298,8 +3273,6 @@ mod tests {
         assert!(check_redirect_uri("cursor://callback").is_err());
         assert!(check_redirect_uri("/relative").is_err());
         assert!(check_redirect_uri("https://x.example.com/cb#frag").is_err());
-        assert!(same_duration("24h", "1440m"));
-        assert!(!same_duration("24h", "12h"));
     }
 
     fn unknown_paths(v: &Value, base: &str, out: &mut Vec<String>) {

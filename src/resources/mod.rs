@@ -6,7 +6,7 @@ mod recorded;
 
 use std::sync::Arc;
 
-use crate::provider::ProviderData;
+use crate::api::ProviderData;
 use crate::tfplugin::Resource;
 
 /// Every resource type the provider serves.

@@ -1,0 +1,46 @@
+//! The `account_id` attribute, which the provider and every resource and data source
+//! take.
+
+use crate::tfplugin::{AttributePath, Diagnostics, Value};
+
+/// True for a 32-character hexadecimal Cloudflare account identifier.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Attribute validator of every `account_id`: a known value must be an account ID.
+pub fn validate_account_id(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    if let Some(s) = v.as_str()
+        && !is_account_id(s)
+    {
+        diags.attr_error(
+            path.clone(),
+            "Invalid account ID",
+            format!(
+                "Attribute {path} must be a Cloudflare account ID: 32 hexadecimal characters, as \
+                 shown in the dashboard URL; got {s:?}."
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_32_hex_characters_with_the_path_in_the_error() {
+        assert!(is_account_id("023e105f4ecef8ad9ca31a8372d0c353"));
+        assert!(!is_account_id("023e105f4ecef8ad9ca31a8372d0c35"));
+        assert!(!is_account_id("023e105f4ecef8ad9ca31a8372d0c35g"));
+        let mut diags = Diagnostics::new();
+        let path = AttributePath::root("account_id");
+        validate_account_id(&Value::Unknown, &path, &mut diags);
+        validate_account_id(&Value::Null, &path, &mut diags);
+        assert!(diags.is_empty());
+        validate_account_id(&Value::string("acc"), &path, &mut diags);
+        assert_eq!(diags.0.len(), 1);
+        assert_eq!(diags.0[0].attribute, Some(path));
+        assert!(diags.0[0].detail.contains("\"acc\""));
+    }
+}
