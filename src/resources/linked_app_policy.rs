@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::import_id;
 use crate::api::{Api, ProviderData};
 use crate::cloudflare::{App, AttachmentRef, Client, Decision, Policy, PolicyBody, Rule};
 use crate::common::account::validate_account_id;
@@ -1273,7 +1274,7 @@ impl Resource for LinkedAppPolicyResource {
 
     async fn import(&self, _ctx: &Context, import_id: &str) -> ImportResult {
         let mut diags = Diagnostics::new();
-        let (account, policy_id) = match errors::parse_import_id(import_id, "policy") {
+        let (account, policy_id) = match import_id::parse(import_id, "policy") {
             Ok(parts) => parts,
             Err(d) => {
                 return ImportResult {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
+use super::import_id;
 use super::recorded::{self, Findings, Stage};
 use crate::api::ProviderData;
 use crate::cloudflare::{ApiError, App, PolicyLink};
@@ -2179,7 +2180,7 @@ impl Resource for McpServerAppResource {
 
     async fn import(&self, _ctx: &Context, id: &str) -> ImportResult {
         let mut diagnostics = Diagnostics::new();
-        let (account, app_id) = match errors::parse_import_id(id, "app") {
+        let (account, app_id) = match import_id::parse(id, "app") {
             Ok(parsed) => parsed,
             Err(d) => {
                 return ImportResult {

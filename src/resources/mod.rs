@@ -1,5 +1,6 @@
 //! Managed resources, one file each: schema, validation, plan and CRUD together.
 
+mod import_id;
 pub mod linked_app_policy;
 pub mod mcp_server_app;
 mod recorded;
