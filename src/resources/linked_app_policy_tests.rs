@@ -6,19 +6,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use cfaccess_emulator::{
-    DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, Fault, FaultKind, RateLimit, Seed, demo_ids,
-};
+use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, Fault, FaultKind, Seed, demo_ids};
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::provider::CfAccessProvider;
-use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
+use crate::resources::test_harness::{
+    self as harness, Planned, TOKEN, Workflow, assert_consistent, ctx,
+};
+use crate::tfplugin::plan::fill_nulls;
 use crate::tfplugin::validate::validate_config;
-use crate::tfplugin::{ConfigureRequest, Number, Provider};
+use crate::tfplugin::Number;
 
-const TOKEN: &str = "handler-test-token";
 const ACC: &str = DEFAULT_ACCOUNT_ID;
 const API: &str = demo_ids::INTERNAL_API_APP;
 const WIKI: &str = demo_ids::COMPANY_WIKI_APP;
@@ -47,216 +45,47 @@ fn seed() -> Seed {
     seed
 }
 
-fn ctx() -> Context {
-    Context {
-        stop: CancellationToken::new(),
-        rpc: "test",
-    }
-}
-
-/// One emulator and the Terraform-like workflow around the resource.
+/// One emulator and Terraform's walks over the resource (the shared harness).
 struct World {
     emu: Emulator,
-    /// Private state by policy id, carried as Terraform does: a handler returning
-    /// none keeps what it was given.
-    private: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
-}
-
-/// Outcome of a plan: the refreshed prior state and the planned state.
-struct Planned {
-    prior: Value,
-    planned: Value,
-    diags: Diagnostics,
-    /// The planned private state.
-    private: Vec<u8>,
-}
-
-impl Planned {
-    /// True when Terraform would show a change (create, update or replace).
-    fn has_changes(&self) -> bool {
-        self.prior.is_null() || !self.planned.semantically_equal(&self.prior)
-    }
+    flow: Workflow,
 }
 
 impl World {
     async fn new() -> World {
-        let emu = Emulator::start(EmulatorConfig {
-            token: Some(TOKEN.into()),
-            rate_limit: Some(RateLimit::disabled()),
-            seed: Some(seed()),
-            ..Default::default()
-        })
-        .await
-        .expect("emulator starts");
-        World {
-            emu,
-            private: Default::default(),
-        }
-    }
-
-    fn private_of(&self, state: &Value) -> Vec<u8> {
-        let id = state.get(attr::ID).and_then(Value::as_str).unwrap_or("");
-        let map = self.private.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(id).cloned().unwrap_or_default()
-    }
-
-    /// Stores what a handler returned for `state` (empty: the input stays).
-    fn keep_private(&self, state: &Value, returned: Vec<u8>) {
-        let Some(id) = state.get(attr::ID).and_then(Value::as_str) else {
-            return;
-        };
-        if !returned.is_empty() {
-            let mut map = self.private.lock().unwrap_or_else(|e| e.into_inner());
-            map.insert(id.to_string(), returned);
-        }
+        let emu = harness::emulator(seed()).await;
+        let flow = Workflow::new(TYPE_NAME, schema(), emu.base_url());
+        World { emu, flow }
     }
 
     /// A freshly configured provider's resource: one "terraform process".
     async fn resource(&self) -> Arc<dyn Resource> {
-        self.resource_at(&self.emu.base_url()).await
+        self.flow.resource().await
     }
 
     /// Like [`World::resource`], talking to the API at `base_url` (a proxy in front
     /// of the emulator).
     async fn resource_at(&self, base_url: &str) -> Arc<dyn Resource> {
-        let provider = CfAccessProvider::new();
-        let config = Value::object([
-            ("api_token", Value::string(TOKEN)),
-            ("account_id", Value::string(ACC)),
-            ("base_url", Value::string(base_url)),
-            ("max_retries", Value::int(1)),
-            ("request_timeout", Value::string("10s")),
-            ("requests_per_second", Value::Number(Number::from(1000_i64))),
-        ]);
-        let diags = provider
-            .configure(
-                &ctx(),
-                ConfigureRequest {
-                    config,
-                    terraform_version: "1.0.3".into(),
-                },
-            )
-            .await;
-        assert!(!diags.has_errors(), "{diags:?}");
-        provider
-            .resources()
-            .into_iter()
-            .find(|r| r.type_name() == TYPE_NAME)
-            .expect("resource registered")
+        self.flow.resource_at(base_url).await
     }
 
     /// Terraform's plan walk: refresh `state`, then plan `config` against it.
     async fn plan(&self, state: Option<&Value>, config: &Value) -> Planned {
-        let r = self.resource().await;
-        let mut diags = validate_config(&schema(), config);
-        r.validate(&ctx(), config, &mut diags).await;
-        let prior = match state {
-            Some(s) => {
-                let read = r
-                    .read(
-                        &ctx(),
-                        s,
-                        &self.private_of(s),
-                        crate::tfplugin::ReadMode::Refresh,
-                    )
-                    .await;
-                diags.extend(read.diagnostics);
-                let refreshed = read.new_state.unwrap_or(Value::Null);
-                self.keep_private(&refreshed, read.private);
-                refreshed
-            }
-            None => Value::Null,
-        };
-        let private = if prior.is_null() {
-            Vec::new()
-        } else {
-            self.private_of(&prior)
-        };
-        if diags.has_errors() {
-            return Planned {
-                prior,
-                planned: Value::Null,
-                diags,
-                private,
-            };
-        }
-        let proposed = proposed_new(&prior, config);
-        let (planned, requires_replace) =
-            plan_resource_change(&schema(), &prior, &proposed, config);
-        let mut req = PlanRequest {
-            prior: prior.clone(),
-            config: config.clone(),
-            planned,
-            requires_replace,
-            private,
-        };
-        r.modify_plan(&ctx(), &mut req, &mut diags).await;
-        assert!(req.requires_replace.is_empty() || !prior.is_null());
-        Planned {
-            prior,
-            planned: req.planned,
-            diags,
-            private: req.private,
-        }
+        self.flow.plan(state, config).await
     }
 
-    /// `terraform apply`: plan walk then apply walk. Returns the state Terraform
-    /// would save and the apply diagnostics. Panics on plan errors.
+    /// `terraform apply`; see [`Workflow::apply`].
     async fn apply(&self, state: Option<&Value>, config: &Value) -> (Option<Value>, Diagnostics) {
-        let p = self.plan(state, config).await;
-        assert!(!p.diags.has_errors(), "plan failed: {:?}", p.diags);
-        if !p.has_changes() {
-            return (Some(p.prior), Diagnostics::new());
-        }
-        let r = self.resource().await;
-        let result = if p.prior.is_null() {
-            r.create(&ctx(), config, &p.planned, &p.private).await
-        } else {
-            r.update(&ctx(), &p.prior, config, &p.planned, &p.private)
-                .await
-        };
-        let new_state = result.new_state.map(|s| fill_nulls(&schema(), &s));
-        if let Some(s) = &new_state {
-            let returned = if result.private.is_empty() {
-                p.private.clone()
-            } else {
-                result.private.clone()
-            };
-            self.keep_private(s, returned);
-        }
-        if !result.diagnostics.has_errors() {
-            let s = new_state.as_ref().expect("state after a successful apply");
-            assert_consistent(&p.planned, s);
-        }
-        (new_state, result.diagnostics)
+        self.flow.apply(state, config).await
     }
 
     /// Apply that must succeed, followed by a plan that must be empty.
     async fn converge(&self, state: Option<&Value>, config: &Value) -> Value {
-        let (s, d) = self.apply(state, config).await;
-        assert!(!d.has_errors(), "apply failed: {d:?}");
-        let s = s.expect("state");
-        let again = self.plan(Some(&s), config).await;
-        assert!(!again.diags.has_errors(), "{:?}", again.diags);
-        // What apply recorded is what a refresh reads back: no "changed outside of
-        // Terraform" note right after an apply (app_count included).
-        assert!(
-            again.prior.semantically_equal(&s),
-            "refresh after apply changed the state:\napplied   {s:?}\nrefreshed {:?}",
-            again.prior
-        );
-        assert!(
-            !again.has_changes(),
-            "plan after apply is not empty:\nprior   {:?}\nplanned {:?}",
-            again.prior,
-            again.planned
-        );
-        s
+        self.flow.converge(state, config).await
     }
 
     async fn destroy(&self, state: &Value) -> Diagnostics {
-        let private = self.private_of(state);
-        self.resource().await.delete(&ctx(), state, &private).await
+        self.flow.destroy(state).await
     }
 
     fn attachments(&self, app: &str) -> Vec<(String, u64)> {
@@ -288,12 +117,7 @@ impl World {
     }
 
     fn writes(&self) -> Vec<String> {
-        self.emu
-            .request_log()
-            .into_iter()
-            .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
-            .map(|r| format!("{} {}", r.method, r.path))
-            .collect()
+        harness::writes(&self.emu)
     }
 
     async fn edge(&self, login_app: &str, target_app: &str, bearer: bool) -> u16 {
@@ -316,36 +140,6 @@ impl World {
             req.header("Cf-Access-Token", token)
         };
         req.send().await.expect("edge").status().as_u16()
-    }
-}
-
-/// Terraform's ProposedNewObject for a flat schema: config values, except computed
-/// attributes left null in config, which keep the prior value.
-fn proposed_new(prior: &Value, config: &Value) -> Value {
-    let mut out = config.clone();
-    for a in &schema().attributes {
-        let cfg = config.get(&a.name).cloned().unwrap_or(Value::Null);
-        if a.mode.computed() && cfg.is_null() {
-            out.set(&a.name, prior.get(&a.name).cloned().unwrap_or(Value::Null));
-        }
-    }
-    out
-}
-
-/// "Provider produced inconsistent result after apply": every known planned value must
-/// come back identical, and the state must be wholly known.
-fn assert_consistent(planned: &Value, state: &Value) {
-    assert!(state.is_wholly_known(), "state holds unknowns: {state:?}");
-    for a in &schema().attributes {
-        let p = planned.get(&a.name).cloned().unwrap_or(Value::Null);
-        let s = state.get(&a.name).cloned().unwrap_or(Value::Null);
-        if !p.is_unknown() {
-            assert!(
-                p.semantically_equal(&s),
-                "inconsistent result: .{} was {p:?}, now {s:?}",
-                a.name
-            );
-        }
     }
 }
 
@@ -1146,18 +940,7 @@ async fn import_equals_create_and_refuses_foreign_policies() {
         let created = w.converge(None, &cfg).await;
         let id = id_of(&created);
         for import_id in [id.clone(), format!("{ACC}/{id}")] {
-            let r = w.resource().await;
-            let imported = r.import(&ctx(), &import_id).await;
-            assert!(
-                !imported.diagnostics.has_errors(),
-                "{:?}",
-                imported.diagnostics
-            );
-            let partial = fill_nulls(&schema(), &imported.state.expect("import state"));
-            let read = r
-                .read(&ctx(), &partial, &[], crate::tfplugin::ReadMode::Import)
-                .await;
-            let imported = read.new_state.expect("read after import");
+            let imported = w.flow.import(&import_id).await.expect("import");
             assert!(
                 imported.semantically_equal(&created),
                 "import != create\nimport {imported:?}\ncreate {created:?}"
@@ -1192,14 +975,7 @@ async fn import_equals_create_and_refuses_foreign_policies() {
         .expect("create");
     let made: serde_json::Value = made.json().await.expect("json");
     let made_id = made["result"]["id"].as_str().expect("id").to_string();
-    let r = w.resource().await;
-    let imported = r.import(&ctx(), &made_id).await;
-    let partial = fill_nulls(&schema(), &imported.state.expect("state"));
-    let imported = r
-        .read(&ctx(), &partial, &[], crate::tfplugin::ReadMode::Import)
-        .await
-        .new_state
-        .expect("read");
+    let imported = w.flow.import(&made_id).await.expect("import");
     assert_eq!(imported.get(attr::SESSION_DURATION), Some(&Value::Null));
     let p = w
         .plan(

@@ -4,6 +4,8 @@ mod import_id;
 pub mod linked_app_policy;
 pub mod mcp_server_app;
 mod recorded;
+#[cfg(test)]
+mod test_harness;
 
 use std::sync::Arc;
 
