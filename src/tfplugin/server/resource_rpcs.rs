@@ -1,0 +1,287 @@
+//! The managed-resource RPCs: validate, upgrade, read, plan, apply and import. The
+//! generic parts (schema validators, the plan engine, private-state carry-over, null
+//! filling) run here; the resource's handler sees plain values.
+
+use super::ProviderService;
+use super::provider_rpcs::checked_config;
+use super::rpc::{Rpc, Shape as _};
+use super::wire::{complete, decode, encode, keep_private, null_value};
+use crate::tfplugin::diag::Diagnostics;
+use crate::tfplugin::diag_proto::{codec_error, path_to_proto};
+use crate::tfplugin::framework::PlanRequest;
+use crate::tfplugin::plan;
+use crate::tfplugin::proto::tfplugin6 as pb;
+use crate::tfplugin::value::Value;
+
+impl Rpc for pb::validate_resource_config::Request {
+    async fn handle(
+        self,
+        service: &ProviderService,
+        _resp: &mut Self::Response,
+        diags: &mut Diagnostics,
+    ) -> Option<()> {
+        let ctx = service.context(Self::NAME);
+        let entry = service.resource(&self.type_name, diags)?;
+        let config = checked_config(
+            self.config.as_ref(),
+            &entry.schema,
+            &entry.ty,
+            "configuration",
+            diags,
+        )?;
+        entry.handler.validate(&ctx, &config, diags).await;
+        Some(())
+    }
+}
+
+impl Rpc for pb::upgrade_resource_state::Request {
+    async fn handle(
+        self,
+        service: &ProviderService,
+        resp: &mut Self::Response,
+        diags: &mut Diagnostics,
+    ) -> Option<()> {
+        let entry = service.resource(&self.type_name, diags)?;
+        let raw = self.raw_state.unwrap_or_default();
+        if raw.json.is_empty() {
+            if raw.flatmap.is_empty() {
+                diags.error(
+                    "Missing resource state",
+                    "Terraform sent no stored state to upgrade.",
+                );
+            } else {
+                diags.error(
+                    "Unsupported state format",
+                    "This resource's state was written by Terraform 0.11 or earlier \
+                     (flatmap format), which this provider cannot read. Remove it from \
+                     the state and import it again.",
+                );
+            }
+            return None;
+        }
+        let current = entry.schema.version;
+        if self.version != current {
+            // The framework has no state migrations yet: every schema is at its first
+            // version, so any other number is state this build cannot interpret.
+            diags.error(
+                "Unsupported resource state version",
+                format!(
+                    "The stored state of this {} was written with schema version {}, \
+                     but this provider version only reads version {current}. Use a \
+                     provider version that matches the state.",
+                    self.type_name, self.version
+                ),
+            );
+            return None;
+        }
+        // JSON decoding fills attributes missing from older state with null and drops
+        // attributes no longer in the schema, as cty's own decoder does.
+        let state = match crate::tfplugin::codec::json::decode(&raw.json, &entry.ty) {
+            Ok(v) => v,
+            Err(e) => {
+                diags.0.push(codec_error("stored state", &e));
+                return None;
+            }
+        };
+        let state = complete(&entry.schema, state);
+        resp.upgraded_state = encode(&state, &entry.ty, "upgraded state", diags);
+        Some(())
+    }
+}
+
+impl Rpc for pb::read_resource::Request {
+    async fn handle(
+        self,
+        service: &ProviderService,
+        resp: &mut Self::Response,
+        diags: &mut Diagnostics,
+    ) -> Option<()> {
+        let ctx = service.context(Self::NAME);
+        let entry = service.resource(&self.type_name, diags)?;
+        let current = decode(
+            self.current_state.as_ref(),
+            &entry.ty,
+            "current state",
+            diags,
+        )?;
+        if current.is_null() {
+            resp.new_state = Some(null_value());
+            return Some(());
+        }
+        let result = entry.handler.read(&ctx, &current, &self.private).await;
+        diags.extend(result.diagnostics);
+        let new_state = match result.new_state {
+            Some(v) => complete(&entry.schema, v),
+            // On errors Terraform keeps the old state anyway; say so explicitly.
+            None if diags.has_errors() => current,
+            // Gone: Terraform drops it from state and plans a create.
+            None => Value::Null,
+        };
+        if let Some(dv) = encode(&new_state, &entry.ty, "refreshed state", diags) {
+            resp.new_state = Some(dv);
+        }
+        resp.private = keep_private(result.private, self.private);
+        Some(())
+    }
+}
+
+impl Rpc for pb::plan_resource_change::Request {
+    async fn handle(
+        self,
+        service: &ProviderService,
+        resp: &mut Self::Response,
+        diags: &mut Diagnostics,
+    ) -> Option<()> {
+        let ctx = service.context(Self::NAME);
+        let entry = service.resource(&self.type_name, diags)?;
+        let prior = decode(self.prior_state.as_ref(), &entry.ty, "prior state", diags);
+        let proposed = decode(
+            self.proposed_new_state.as_ref(),
+            &entry.ty,
+            "proposed new state",
+            diags,
+        );
+        let config = decode(self.config.as_ref(), &entry.ty, "configuration", diags);
+        let (prior, proposed, config) = (prior?, proposed?, config?);
+        if proposed.is_null() {
+            // A destroy plan (only sent to providers announcing plan_destroy, which we
+            // do not, but harmless): nothing to decide.
+            resp.planned_state = Some(null_value());
+            return Some(());
+        }
+        let (planned, requires_replace) =
+            plan::plan_resource_change(&entry.schema, &prior, &proposed, &config);
+        let creating = prior.is_null();
+        let mut request = PlanRequest {
+            prior,
+            config,
+            planned,
+            requires_replace,
+            private: self.prior_private,
+        };
+        entry.handler.modify_plan(&ctx, &mut request, diags).await;
+        let planned = complete(&entry.schema, request.planned);
+        resp.planned_state = encode(&planned, &entry.ty, "planned state", diags);
+        if !creating {
+            // Replacement paths mean nothing on create (Terraform ignores them there).
+            let mut seen = Vec::new();
+            for path in request.requires_replace {
+                if !seen.contains(&path) {
+                    seen.push(path);
+                }
+            }
+            resp.requires_replace = seen.iter().map(path_to_proto).collect();
+        }
+        resp.planned_private = request.private;
+        Some(())
+    }
+}
+
+impl Rpc for pb::apply_resource_change::Request {
+    async fn handle(
+        self,
+        service: &ProviderService,
+        resp: &mut Self::Response,
+        diags: &mut Diagnostics,
+    ) -> Option<()> {
+        let ctx = service.context(Self::NAME);
+        let entry = service.resource(&self.type_name, diags)?;
+        let prior = decode(self.prior_state.as_ref(), &entry.ty, "prior state", diags);
+        let planned = decode(
+            self.planned_state.as_ref(),
+            &entry.ty,
+            "planned state",
+            diags,
+        );
+        let config = decode(self.config.as_ref(), &entry.ty, "configuration", diags);
+        let (prior, planned, config) = (prior?, planned?, config?);
+        let private = self.planned_private;
+
+        let (new_state, new_private) = if planned.is_null() {
+            diags.extend(entry.handler.delete(&ctx, &prior, &private).await);
+            if diags.has_errors() {
+                // The object may still exist: keep it in state so the next run retries.
+                (prior, private)
+            } else {
+                (Value::Null, Vec::new())
+            }
+        } else {
+            let creating = prior.is_null();
+            let result = if creating {
+                entry
+                    .handler
+                    .create(&ctx, &config, &planned, &private)
+                    .await
+            } else {
+                entry
+                    .handler
+                    .update(&ctx, &prior, &config, &planned, &private)
+                    .await
+            };
+            diags.extend(result.diagnostics);
+            let state = match result.new_state {
+                Some(v) => complete(&entry.schema, v),
+                None => {
+                    if !diags.has_errors() {
+                        diags.error(
+                            "Provider returned no state",
+                            format!(
+                                "The {} {} handler finished without an error but returned \
+                                 no state. This is a bug in the provider.",
+                                self.type_name,
+                                if creating { "create" } else { "update" }
+                            ),
+                        );
+                    }
+                    // A failed create leaves nothing to track; a failed update keeps
+                    // the prior object.
+                    if creating { Value::Null } else { prior }
+                }
+            };
+            (state, keep_private(result.private, private))
+        };
+        if let Some(dv) = encode(&new_state, &entry.ty, "new state", diags) {
+            resp.new_state = Some(dv);
+        }
+        resp.private = new_private;
+        Some(())
+    }
+}
+
+impl Rpc for pb::import_resource_state::Request {
+    async fn handle(
+        self,
+        service: &ProviderService,
+        resp: &mut Self::Response,
+        diags: &mut Diagnostics,
+    ) -> Option<()> {
+        let ctx = service.context(Self::NAME);
+        let entry = service.resource(&self.type_name, diags)?;
+        let result = entry.handler.import(&ctx, &self.id).await;
+        diags.extend(result.diagnostics);
+        match result.state {
+            Some(state) => {
+                let state = complete(&entry.schema, state);
+                if let Some(dv) = encode(&state, &entry.ty, "imported state", diags) {
+                    resp.imported_resources
+                        .push(pb::import_resource_state::ImportedResource {
+                            type_name: self.type_name.clone(),
+                            state: Some(dv),
+                            private: result.private,
+                            identity: None,
+                        });
+                }
+            }
+            None if !diags.has_errors() => diags.error(
+                "Nothing to import",
+                format!(
+                    "The import of {} {:?} produced no object. This is a bug in the \
+                     provider.",
+                    self.type_name, self.id
+                ),
+            ),
+            None => {}
+        }
+        Some(())
+    }
+}
