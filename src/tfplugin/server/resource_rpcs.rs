@@ -2,11 +2,8 @@
 //! generic parts (schema validators, the plan engine, private-state carry-over, null
 //! filling) run here; the resource's handler sees plain values.
 
-use super::ProviderService;
-use super::provider_rpcs::checked_config;
-use super::rpc::{Rpc, Shape as _};
-use super::wire::{complete, decode, encode, keep_private, null_value};
-use crate::tfplugin::diag::Diagnostics;
+use super::rpc::{Call, Rpc};
+use super::wire::{complete, keep_private, null_value};
 use crate::tfplugin::diag_proto::{codec_error, path_to_proto};
 use crate::tfplugin::framework::PlanRequest;
 use crate::tfplugin::plan;
@@ -14,43 +11,34 @@ use crate::tfplugin::proto::tfplugin6 as pb;
 use crate::tfplugin::value::Value;
 
 impl Rpc for pb::validate_resource_config::Request {
-    async fn handle(
-        self,
-        service: &ProviderService,
-        _resp: &mut Self::Response,
-        diags: &mut Diagnostics,
-    ) -> Option<()> {
-        let ctx = service.context(Self::NAME);
-        let entry = service.resource(&self.type_name, diags)?;
-        let config = checked_config(
+    async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
+        let entry = call.resource(&self.type_name)?;
+        let config = call.checked_config(
             self.config.as_ref(),
             &entry.schema,
             &entry.ty,
             "configuration",
-            diags,
         )?;
-        entry.handler.validate(&ctx, &config, diags).await;
+        entry
+            .handler
+            .validate(&call.ctx, &config, &mut call.diags)
+            .await;
         Some(())
     }
 }
 
 impl Rpc for pb::upgrade_resource_state::Request {
-    async fn handle(
-        self,
-        service: &ProviderService,
-        resp: &mut Self::Response,
-        diags: &mut Diagnostics,
-    ) -> Option<()> {
-        let entry = service.resource(&self.type_name, diags)?;
+    async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
+        let entry = call.resource(&self.type_name)?;
         let raw = self.raw_state.unwrap_or_default();
         if raw.json.is_empty() {
             if raw.flatmap.is_empty() {
-                diags.error(
+                call.diags.error(
                     "Missing resource state",
                     "Terraform sent no stored state to upgrade.",
                 );
             } else {
-                diags.error(
+                call.diags.error(
                     "Unsupported state format",
                     "This resource's state was written by Terraform 0.11 or earlier \
                      (flatmap format), which this provider cannot read. Remove it from \
@@ -63,7 +51,7 @@ impl Rpc for pb::upgrade_resource_state::Request {
         if self.version != current {
             // The framework has no state migrations yet: every schema is at its first
             // version, so any other number is state this build cannot interpret.
-            diags.error(
+            call.diags.error(
                 "Unsupported resource state version",
                 format!(
                     "The stored state of this {} was written with schema version {}, \
@@ -79,74 +67,56 @@ impl Rpc for pb::upgrade_resource_state::Request {
         let state = match crate::tfplugin::codec::json::decode(&raw.json, &entry.ty) {
             Ok(v) => v,
             Err(e) => {
-                diags.0.push(codec_error("stored state", &e));
+                call.diags.0.push(codec_error("stored state", &e));
                 return None;
             }
         };
         let state = complete(&entry.schema, state);
-        resp.upgraded_state = encode(&state, &entry.ty, "upgraded state", diags);
+        call.resp.upgraded_state = call.encode(&state, &entry.ty, "upgraded state");
         Some(())
     }
 }
 
 impl Rpc for pb::read_resource::Request {
-    async fn handle(
-        self,
-        service: &ProviderService,
-        resp: &mut Self::Response,
-        diags: &mut Diagnostics,
-    ) -> Option<()> {
-        let ctx = service.context(Self::NAME);
-        let entry = service.resource(&self.type_name, diags)?;
-        let current = decode(
-            self.current_state.as_ref(),
-            &entry.ty,
-            "current state",
-            diags,
-        )?;
+    async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
+        let entry = call.resource(&self.type_name)?;
+        let current = call.decode(self.current_state.as_ref(), &entry.ty, "current state")?;
         if current.is_null() {
-            resp.new_state = Some(null_value());
+            call.resp.new_state = Some(null_value());
             return Some(());
         }
-        let result = entry.handler.read(&ctx, &current, &self.private).await;
-        diags.extend(result.diagnostics);
+        let result = entry.handler.read(&call.ctx, &current, &self.private).await;
+        call.diags.extend(result.diagnostics);
         let new_state = match result.new_state {
             Some(v) => complete(&entry.schema, v),
             // On errors Terraform keeps the old state anyway; say so explicitly.
-            None if diags.has_errors() => current,
+            None if call.diags.has_errors() => current,
             // Gone: Terraform drops it from state and plans a create.
             None => Value::Null,
         };
-        if let Some(dv) = encode(&new_state, &entry.ty, "refreshed state", diags) {
-            resp.new_state = Some(dv);
+        if let Some(dv) = call.encode(&new_state, &entry.ty, "refreshed state") {
+            call.resp.new_state = Some(dv);
         }
-        resp.private = keep_private(result.private, self.private);
+        call.resp.private = keep_private(result.private, self.private);
         Some(())
     }
 }
 
 impl Rpc for pb::plan_resource_change::Request {
-    async fn handle(
-        self,
-        service: &ProviderService,
-        resp: &mut Self::Response,
-        diags: &mut Diagnostics,
-    ) -> Option<()> {
-        let ctx = service.context(Self::NAME);
-        let entry = service.resource(&self.type_name, diags)?;
-        let prior = decode(self.prior_state.as_ref(), &entry.ty, "prior state", diags);
-        let proposed = decode(
-            self.proposed_new_state.as_ref(),
+    async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
+        let entry = call.resource(&self.type_name)?;
+        let [prior, proposed, config] = call.decode_all(
             &entry.ty,
-            "proposed new state",
-            diags,
-        );
-        let config = decode(self.config.as_ref(), &entry.ty, "configuration", diags);
-        let (prior, proposed, config) = (prior?, proposed?, config?);
+            [
+                (self.prior_state.as_ref(), "prior state"),
+                (self.proposed_new_state.as_ref(), "proposed new state"),
+                (self.config.as_ref(), "configuration"),
+            ],
+        )?;
         if proposed.is_null() {
             // A destroy plan (only sent to providers announcing plan_destroy, which we
             // do not, but harmless): nothing to decide.
-            resp.planned_state = Some(null_value());
+            call.resp.planned_state = Some(null_value());
             return Some(());
         }
         let (planned, requires_replace) =
@@ -159,9 +129,12 @@ impl Rpc for pb::plan_resource_change::Request {
             requires_replace,
             private: self.prior_private,
         };
-        entry.handler.modify_plan(&ctx, &mut request, diags).await;
+        entry
+            .handler
+            .modify_plan(&call.ctx, &mut request, &mut call.diags)
+            .await;
         let planned = complete(&entry.schema, request.planned);
-        resp.planned_state = encode(&planned, &entry.ty, "planned state", diags);
+        call.resp.planned_state = call.encode(&planned, &entry.ty, "planned state");
         if !creating {
             // Replacement paths mean nothing on create (Terraform ignores them there).
             let mut seen = Vec::new();
@@ -170,36 +143,30 @@ impl Rpc for pb::plan_resource_change::Request {
                     seen.push(path);
                 }
             }
-            resp.requires_replace = seen.iter().map(path_to_proto).collect();
+            call.resp.requires_replace = seen.iter().map(path_to_proto).collect();
         }
-        resp.planned_private = request.private;
+        call.resp.planned_private = request.private;
         Some(())
     }
 }
 
 impl Rpc for pb::apply_resource_change::Request {
-    async fn handle(
-        self,
-        service: &ProviderService,
-        resp: &mut Self::Response,
-        diags: &mut Diagnostics,
-    ) -> Option<()> {
-        let ctx = service.context(Self::NAME);
-        let entry = service.resource(&self.type_name, diags)?;
-        let prior = decode(self.prior_state.as_ref(), &entry.ty, "prior state", diags);
-        let planned = decode(
-            self.planned_state.as_ref(),
+    async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
+        let entry = call.resource(&self.type_name)?;
+        let [prior, planned, config] = call.decode_all(
             &entry.ty,
-            "planned state",
-            diags,
-        );
-        let config = decode(self.config.as_ref(), &entry.ty, "configuration", diags);
-        let (prior, planned, config) = (prior?, planned?, config?);
+            [
+                (self.prior_state.as_ref(), "prior state"),
+                (self.planned_state.as_ref(), "planned state"),
+                (self.config.as_ref(), "configuration"),
+            ],
+        )?;
         let private = self.planned_private;
 
         let (new_state, new_private) = if planned.is_null() {
-            diags.extend(entry.handler.delete(&ctx, &prior, &private).await);
-            if diags.has_errors() {
+            call.diags
+                .extend(entry.handler.delete(&call.ctx, &prior, &private).await);
+            if call.diags.has_errors() {
                 // The object may still exist: keep it in state so the next run retries.
                 (prior, private)
             } else {
@@ -210,20 +177,20 @@ impl Rpc for pb::apply_resource_change::Request {
             let result = if creating {
                 entry
                     .handler
-                    .create(&ctx, &config, &planned, &private)
+                    .create(&call.ctx, &config, &planned, &private)
                     .await
             } else {
                 entry
                     .handler
-                    .update(&ctx, &prior, &config, &planned, &private)
+                    .update(&call.ctx, &prior, &config, &planned, &private)
                     .await
             };
-            diags.extend(result.diagnostics);
+            call.diags.extend(result.diagnostics);
             let state = match result.new_state {
                 Some(v) => complete(&entry.schema, v),
                 None => {
-                    if !diags.has_errors() {
-                        diags.error(
+                    if !call.diags.has_errors() {
+                        call.diags.error(
                             "Provider returned no state",
                             format!(
                                 "The {} {} handler finished without an error but returned \
@@ -240,39 +207,34 @@ impl Rpc for pb::apply_resource_change::Request {
             };
             (state, keep_private(result.private, private))
         };
-        if let Some(dv) = encode(&new_state, &entry.ty, "new state", diags) {
-            resp.new_state = Some(dv);
+        if let Some(dv) = call.encode(&new_state, &entry.ty, "new state") {
+            call.resp.new_state = Some(dv);
         }
-        resp.private = new_private;
+        call.resp.private = new_private;
         Some(())
     }
 }
 
 impl Rpc for pb::import_resource_state::Request {
-    async fn handle(
-        self,
-        service: &ProviderService,
-        resp: &mut Self::Response,
-        diags: &mut Diagnostics,
-    ) -> Option<()> {
-        let ctx = service.context(Self::NAME);
-        let entry = service.resource(&self.type_name, diags)?;
-        let result = entry.handler.import(&ctx, &self.id).await;
-        diags.extend(result.diagnostics);
+    async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
+        let entry = call.resource(&self.type_name)?;
+        let result = entry.handler.import(&call.ctx, &self.id).await;
+        call.diags.extend(result.diagnostics);
         match result.state {
             Some(state) => {
                 let state = complete(&entry.schema, state);
-                if let Some(dv) = encode(&state, &entry.ty, "imported state", diags) {
-                    resp.imported_resources
-                        .push(pb::import_resource_state::ImportedResource {
+                if let Some(dv) = call.encode(&state, &entry.ty, "imported state") {
+                    call.resp.imported_resources.push(
+                        pb::import_resource_state::ImportedResource {
                             type_name: self.type_name.clone(),
                             state: Some(dv),
                             private: result.private,
                             identity: None,
-                        });
+                        },
+                    );
                 }
             }
-            None if !diags.has_errors() => diags.error(
+            None if !call.diags.has_errors() => call.diags.error(
                 "Nothing to import",
                 format!(
                     "The import of {} {:?} produced no object. This is a bug in the \

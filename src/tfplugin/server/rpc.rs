@@ -7,23 +7,87 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-use super::ProviderService;
-use super::wire::null_value;
+use super::wire::{self, null_value};
+use super::{Entry, ProviderService};
 use crate::tfplugin::diag::{Diagnostics, Severity};
 use crate::tfplugin::diag_proto::diagnostics_to_proto;
+use crate::tfplugin::framework::{Context, DataSource, Resource};
 use crate::tfplugin::proto::tfplugin6 as pb;
+use crate::tfplugin::schema::Schema;
+use crate::tfplugin::validate;
+use crate::tfplugin::value::{Type, Value};
 
 /// A guarded RPC, implemented by its request message next to the other RPCs of its
 /// kind (provider, resource, data source).
 pub(super) trait Rpc: Shape {
-    /// Fills `resp` (which starts as [`Rpc::fallback`]) and `diags`; `None` stops the
-    /// handler early after a failure already recorded in `diags`.
-    fn handle(
-        self,
-        service: &ProviderService,
-        resp: &mut Self::Response,
-        diags: &mut Diagnostics,
-    ) -> impl Future<Output = Option<()>> + Send;
+    /// Fills `call.resp` (which starts as [`Shape::fallback`]) and `call.diags`;
+    /// `None` stops the handler early after a failure already recorded in the
+    /// diagnostics.
+    fn handle(self, call: &mut Call<'_, Self::Response>)
+    -> impl Future<Output = Option<()>> + Send;
+}
+
+/// One RPC in progress: what its handler reads (the service, a context) and fills
+/// (the response and the diagnostics).
+pub(super) struct Call<'a, R> {
+    pub(super) service: &'a ProviderService,
+    pub(super) ctx: Context,
+    pub(super) resp: R,
+    pub(super) diags: Diagnostics,
+}
+
+impl<'a, R> Call<'a, R> {
+    /// The registered resource `type_name`, or an error diagnostic.
+    pub(super) fn resource(&mut self, type_name: &str) -> Option<&'a Entry<dyn Resource>> {
+        self.service.resource(type_name, &mut self.diags)
+    }
+
+    /// The registered data source `type_name`, or an error diagnostic.
+    pub(super) fn data_source(&mut self, type_name: &str) -> Option<&'a Entry<dyn DataSource>> {
+        self.service.data_source(type_name, &mut self.diags)
+    }
+
+    /// [`wire::decode`] into this call's diagnostics.
+    pub(super) fn decode(
+        &mut self,
+        dv: Option<&pb::DynamicValue>,
+        ty: &Type,
+        what: &str,
+    ) -> Option<Value> {
+        wire::decode(dv, ty, what, &mut self.diags)
+    }
+
+    /// Decodes each `(value, what)` pair, all of them (so every failure is reported),
+    /// and returns them only if all decoded.
+    pub(super) fn decode_all<const N: usize>(
+        &mut self,
+        ty: &Type,
+        values: [(Option<&pb::DynamicValue>, &str); N],
+    ) -> Option<[Value; N]> {
+        let decoded = values.map(|(dv, what)| self.decode(dv, ty, what));
+        let all: Vec<Value> = decoded.into_iter().collect::<Option<_>>()?;
+        all.try_into().ok()
+    }
+
+    /// [`wire::encode`] into this call's diagnostics.
+    pub(super) fn encode(&mut self, v: &Value, ty: &Type, what: &str) -> Option<pb::DynamicValue> {
+        wire::encode(v, ty, what, &mut self.diags)
+    }
+
+    /// Decodes a configuration and runs the schema validators on it; `None` (with a
+    /// diagnostic) if it does not decode. The handler's own `validate` runs after this.
+    pub(super) fn checked_config(
+        &mut self,
+        config: Option<&pb::DynamicValue>,
+        schema: &Schema,
+        ty: &Type,
+        what: &str,
+    ) -> Option<Value> {
+        let config = self.decode(config, ty, what)?;
+        self.diags
+            .extend(validate::validate_config(schema, &config));
+        Some(config)
+    }
 }
 
 /// Runs one guarded RPC: [`Rpc::handle`] inside [`guarded`], with the diagnostics it
@@ -37,16 +101,22 @@ pub(super) async fn serve<R: Rpc>(
         .type_field()
         .map(|(field, name)| (field, name.to_owned()));
     let fallback = req.fallback();
-    let mut resp = fallback.clone();
+    let mut call = Call {
+        service,
+        ctx: service.context(R::NAME),
+        resp: fallback.clone(),
+        diags: Diagnostics::new(),
+    };
     let resp = guarded(
         R::NAME,
         type_field
             .as_ref()
             .map(|(field, name)| (*field, name.as_str())),
         async move {
-            let mut diags = Diagnostics::new();
-            let _stopped_early = req.handle(service, &mut resp, &mut diags).await;
-            R::set_diagnostics(&mut resp, finish_diagnostics(&diags));
+            // Stopping early needs nothing more: the diagnostics say why.
+            let _finished = req.handle(&mut call).await;
+            let mut resp = call.resp;
+            R::set_diagnostics(&mut resp, finish_diagnostics(&call.diags));
             resp
         },
         |diagnostics| {
