@@ -52,9 +52,7 @@ struct Entry<H: ?Sized> {
 
 /// Serves one [`Provider`] over tfplugin6.
 pub struct ProviderService {
-    provider: Arc<dyn Provider>,
-    provider_schema: Schema,
-    provider_ty: Type,
+    provider: Entry<dyn Provider>,
     resources: BTreeMap<String, Entry<dyn Resource>>,
     data_sources: BTreeMap<String, Entry<dyn DataSource>>,
     schema_response: pb::get_provider_schema::Response,
@@ -95,20 +93,22 @@ impl ProviderService {
     /// Collects the provider's schemas once; `stop` is handed to every handler and
     /// cancelled by StopProvider.
     pub fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> Self {
-        let provider_schema = provider.schema();
+        let schema = provider.schema();
         let resources = registry(provider.resources(), |h| (h.type_name(), h.schema()));
         let data_sources = registry(provider.data_sources(), |h| (h.type_name(), h.schema()));
         let schema_response = pb::get_provider_schema::Response {
-            provider: Some(schema_to_proto(&provider_schema)),
+            provider: Some(schema_to_proto(&schema)),
             resource_schemas: schemas_to_proto(&resources),
             data_source_schemas: schemas_to_proto(&data_sources),
             server_capabilities: Some(server_capabilities()),
             ..Default::default()
         };
         ProviderService {
-            provider_ty: provider_schema.value_type(),
-            provider,
-            provider_schema,
+            provider: Entry {
+                handler: provider,
+                ty: schema.value_type(),
+                schema,
+            },
             resources,
             data_sources,
             schema_response,
@@ -134,7 +134,7 @@ impl ProviderService {
         lookup(
             &self.resources,
             "resource",
-            self.provider.name(),
+            self.provider.handler.name(),
             type_name,
             diags,
         )
@@ -148,7 +148,7 @@ impl ProviderService {
         lookup(
             &self.data_sources,
             "data source",
-            self.provider.name(),
+            self.provider.handler.name(),
             type_name,
             diags,
         )

@@ -6,17 +6,13 @@ use crate::tfplugin::proto::tfplugin6 as pb;
 
 impl Rpc for pb::validate_provider_config::Request {
     async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
-        let config = call.checked_config(
+        let service = call.service;
+        call.validate(
+            &service.provider,
             self.config.as_ref(),
-            &call.service.provider_schema,
-            &call.service.provider_ty,
             "provider configuration",
-        )?;
-        call.service
-            .provider
-            .validate(&call.ctx, &config, &mut call.diags)
-            .await;
-        Some(())
+        )
+        .await
     }
 }
 
@@ -24,15 +20,20 @@ impl Rpc for pb::configure_provider::Request {
     async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
         let config = call.decode(
             self.config.as_ref(),
-            &call.service.provider_ty,
+            &call.service.provider.ty,
             "provider configuration",
         )?;
         let request = ConfigureRequest {
             config,
             terraform_version: self.terraform_version,
         };
-        call.diags
-            .extend(call.service.provider.configure(&call.ctx, request).await);
+        call.diags.extend(
+            call.service
+                .provider
+                .handler
+                .configure(&call.ctx, request)
+                .await,
+        );
         Some(())
     }
 }

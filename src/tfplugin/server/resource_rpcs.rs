@@ -13,17 +13,8 @@ use crate::tfplugin::value::Value;
 impl Rpc for pb::validate_resource_config::Request {
     async fn handle(self, call: &mut Call<'_, Self::Response>) -> Option<()> {
         let entry = call.resource(&self.type_name)?;
-        let config = call.checked_config(
-            self.config.as_ref(),
-            &entry.schema,
-            &entry.ty,
-            "configuration",
-        )?;
-        entry
-            .handler
-            .validate(&call.ctx, &config, &mut call.diags)
-            .await;
-        Some(())
+        call.validate(entry, self.config.as_ref(), "configuration")
+            .await
     }
 }
 

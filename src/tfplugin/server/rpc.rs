@@ -11,11 +11,11 @@ use super::wire::{self, null_value};
 use super::{Entry, ProviderService};
 use crate::tfplugin::diag::{Diagnostics, Severity};
 use crate::tfplugin::diag_proto::diagnostics_to_proto;
-use crate::tfplugin::framework::{Context, DataSource, Resource};
+use crate::tfplugin::framework::{Context, DataSource, Provider, Resource};
 use crate::tfplugin::proto::tfplugin6 as pb;
-use crate::tfplugin::schema::Schema;
 use crate::tfplugin::validate;
 use crate::tfplugin::value::{Type, Value};
+use futures::future::BoxFuture;
 
 /// A guarded RPC, implemented by its request message next to the other RPCs of its
 /// kind (provider, resource, data source).
@@ -74,21 +74,54 @@ impl<'a, R> Call<'a, R> {
         wire::encode(v, ty, what, &mut self.diags)
     }
 
-    /// Decodes a configuration and runs the schema validators on it; `None` (with a
-    /// diagnostic) if it does not decode. The handler's own `validate` runs after this.
-    pub(super) fn checked_config(
+    /// Decodes a configuration, runs the schema's validators on it, then the
+    /// handler's own checks; `None` (with a diagnostic) if it does not decode.
+    pub(super) async fn validate<H: Validate + ?Sized>(
         &mut self,
+        entry: &Entry<H>,
         config: Option<&pb::DynamicValue>,
-        schema: &Schema,
-        ty: &Type,
         what: &str,
-    ) -> Option<Value> {
-        let config = self.decode(config, ty, what)?;
+    ) -> Option<()> {
+        let config = self.decode(config, &entry.ty, what)?;
         self.diags
-            .extend(validate::validate_config(schema, &config));
-        Some(config)
+            .extend(validate::validate_config(&entry.schema, &config));
+        entry
+            .handler
+            .validate(&self.ctx, &config, &mut self.diags)
+            .await;
+        Some(())
     }
 }
+
+/// The check every kind of handler (provider, resource, data source) may add after
+/// the schema's validators.
+pub(super) trait Validate: Send + Sync {
+    /// The handler's own `validate`.
+    fn validate<'a>(
+        &'a self,
+        ctx: &'a Context,
+        config: &'a Value,
+        diags: &'a mut Diagnostics,
+    ) -> BoxFuture<'a, ()>;
+}
+
+/// Implements [`Validate`] for each handler trait object by calling its `validate`.
+macro_rules! validate_by {
+    ($($handler:ident),*) => {$(
+        impl Validate for dyn $handler {
+            fn validate<'a>(
+                &'a self,
+                ctx: &'a Context,
+                config: &'a Value,
+                diags: &'a mut Diagnostics,
+            ) -> BoxFuture<'a, ()> {
+                $handler::validate(self, ctx, config, diags)
+            }
+        }
+    )*};
+}
+
+validate_by!(Provider, Resource, DataSource);
 
 /// Runs one guarded RPC: [`Rpc::handle`] inside [`guarded`], with the diagnostics it
 /// collected logged and returned in the response.
