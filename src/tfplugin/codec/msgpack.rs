@@ -250,37 +250,28 @@ impl<'a> Decoder<'a> {
 
     /// Reads an array header, returning the element count.
     fn array_len(&mut self, ty: &Type) -> Result<usize, CodecError> {
-        let marker = self.peek()?;
-        match marker {
-            0x90..=0x9f => {
-                self.pos += 1;
-                Ok(usize::from(marker & 0x0f))
-            }
-            0xdc => {
-                self.pos += 1;
-                self.u16()
-            }
-            0xdd => {
-                self.pos += 1;
-                self.u32()
-            }
-            _ => Err(self.mismatch(ty, marker)),
-        }
+        self.header_len(ty, [0x90, 0xdc, 0xdd])
     }
 
     /// Reads a map header, returning the entry count.
     fn map_len(&mut self, ty: &Type) -> Result<usize, CodecError> {
+        self.header_len(ty, [0x80, 0xde, 0xdf])
+    }
+
+    /// Reads a container header in one of its three forms: `fix` (the count in the
+    /// marker's low four bits), `len16` or `len32` (the count follows).
+    fn header_len(&mut self, ty: &Type, [fix, len16, len32]: [u8; 3]) -> Result<usize, CodecError> {
         let marker = self.peek()?;
         match marker {
-            0x80..=0x8f => {
+            m if m & 0xf0 == fix => {
                 self.pos += 1;
                 Ok(usize::from(marker & 0x0f))
             }
-            0xde => {
+            m if m == len16 => {
                 self.pos += 1;
                 self.u16()
             }
-            0xdf => {
+            m if m == len32 => {
                 self.pos += 1;
                 self.u32()
             }
@@ -316,13 +307,7 @@ impl<'a> Decoder<'a> {
     fn tuple(&mut self, ty: &Type, etys: &[Type], depth: usize) -> Result<Value, CodecError> {
         check_depth(depth + 1)?;
         let n = self.array_len(ty)?;
-        if n != etys.len() {
-            return Err(CodecError::TupleLength {
-                path: Default::default(),
-                expected: etys.len(),
-                got: n,
-            });
-        }
+        CodecError::check_tuple_length(etys.len(), n)?;
         let mut items = Vec::with_capacity(n);
         for (i, ety) in etys.iter().enumerate() {
             items.push(self.value(ety, depth + 1).map_err(|e| e.in_index(i))?);
@@ -441,13 +426,7 @@ impl Encoder {
                 }
             }
             (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::Tuple(etys)) => {
-                if items.len() != etys.len() {
-                    return Err(CodecError::TupleLength {
-                        path: Default::default(),
-                        expected: etys.len(),
-                        got: items.len(),
-                    });
-                }
+                CodecError::check_tuple_length(etys.len(), items.len())?;
                 self.array_header(items.len())?;
                 for (i, (item, ety)) in items.iter().zip(etys).enumerate() {
                     self.value(item, ety, depth + 1)
