@@ -249,6 +249,27 @@ fn dynamic(r: &mut JsonReader<'_>, depth: usize) -> Result<Value, CodecError> {
 // ---------------------------------------------------------------------------------
 // Encoding
 
+/// Writes a JSON object of `(name, value, type)` members; `locate` places a member's
+/// error at its map key or attribute name.
+fn write_members<'v>(
+    out: &mut Vec<u8>,
+    members: impl Iterator<Item = (&'v str, &'v Value, &'v Type)>,
+    depth: usize,
+    locate: impl Fn(CodecError, &str) -> CodecError,
+) -> Result<(), CodecError> {
+    out.push(b'{');
+    for (i, (name, item, ty)) in members.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_string(out, name);
+        out.push(b':');
+        write_value(out, item, ty, depth + 1).map_err(|e| locate(e, name))?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
 fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<(), CodecError> {
     check_depth(depth)?;
     match (v, ty) {
@@ -296,16 +317,8 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<
             out.push(b']');
         }
         (Value::Map(entries) | Value::Object(entries), Type::Map(ety)) => {
-            out.push(b'{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_string(out, k);
-                out.push(b':');
-                write_value(out, item, ety, depth + 1).map_err(|e| e.in_key(k))?;
-            }
-            out.push(b'}');
+            let members = entries.iter().map(|(k, item)| (k.as_str(), item, &**ety));
+            write_members(out, members, depth, CodecError::in_key)?;
         }
         (Value::Map(entries) | Value::Object(entries), Type::Object(attrs)) => {
             if let Some(extra) = entries.keys().find(|k| !attrs.contains_key(*k)) {
@@ -314,17 +327,11 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<
                     name: extra.clone(),
                 });
             }
-            out.push(b'{');
-            for (i, (name, aty)) in attrs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_string(out, name);
-                out.push(b':');
+            let members = attrs.iter().map(|(name, aty)| {
                 let item = entries.get(name).unwrap_or(&Value::Null);
-                write_value(out, item, aty, depth + 1).map_err(|e| e.in_attr(name))?;
-            }
-            out.push(b'}');
+                (name.as_str(), item, aty)
+            });
+            write_members(out, members, depth, CodecError::in_attr)?;
         }
         _ => return Err(CodecError::mismatch(type_name(ty), value_kind(v))),
     }

@@ -495,12 +495,17 @@ impl Encoder {
             Wire::Int(i) => self.int(i),
             Wire::Uint(u) => self.uint(u),
             Wire::Float(f) => {
-                self.out.push(0xcb);
-                self.out.extend_from_slice(&f.to_be_bytes());
+                self.tagged(0xcb, &f.to_be_bytes());
             }
             Wire::Text(t) => self.str(t.as_bytes())?,
         }
         Ok(())
+    }
+
+    /// A marker byte followed by its payload.
+    fn tagged(&mut self, marker: u8, payload: &[u8]) {
+        self.out.push(marker);
+        self.out.extend_from_slice(payload);
     }
 
     /// The most compact integer form, as go-cty's encoder (`UseCompactInts`) writes it.
@@ -511,17 +516,13 @@ impl Encoder {
         if i >= -32 {
             self.out.extend_from_slice(&(i as i8).to_be_bytes());
         } else if let Ok(v) = i8::try_from(i) {
-            self.out.push(0xd0);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xd0, &v.to_be_bytes());
         } else if let Ok(v) = i16::try_from(i) {
-            self.out.push(0xd1);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xd1, &v.to_be_bytes());
         } else if let Ok(v) = i32::try_from(i) {
-            self.out.push(0xd2);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xd2, &v.to_be_bytes());
         } else {
-            self.out.push(0xd3);
-            self.out.extend_from_slice(&i.to_be_bytes());
+            self.tagged(0xd3, &i.to_be_bytes());
         }
     }
 
@@ -529,17 +530,13 @@ impl Encoder {
         if u < 0x80 {
             self.out.push(u as u8);
         } else if let Ok(v) = u8::try_from(u) {
-            self.out.push(0xcc);
-            self.out.push(v);
+            self.tagged(0xcc, &[v]);
         } else if let Ok(v) = u16::try_from(u) {
-            self.out.push(0xcd);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xcd, &v.to_be_bytes());
         } else if let Ok(v) = u32::try_from(u) {
-            self.out.push(0xce);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xce, &v.to_be_bytes());
         } else {
-            self.out.push(0xcf);
-            self.out.extend_from_slice(&u.to_be_bytes());
+            self.tagged(0xcf, &u.to_be_bytes());
         }
     }
 
@@ -583,14 +580,11 @@ impl Encoder {
         if markers[0] != 0
             && let Ok(n) = u8::try_from(len)
         {
-            self.out.push(markers[0]);
-            self.out.push(n);
+            self.tagged(markers[0], &[n]);
         } else if let Ok(n) = u16::try_from(len) {
-            self.out.push(markers[1]);
-            self.out.extend_from_slice(&n.to_be_bytes());
+            self.tagged(markers[1], &n.to_be_bytes());
         } else if let Ok(n) = u32::try_from(len) {
-            self.out.push(markers[2]);
-            self.out.extend_from_slice(&n.to_be_bytes());
+            self.tagged(markers[2], &n.to_be_bytes());
         } else {
             return Err(CodecError::too_large());
         }
