@@ -3,14 +3,15 @@
 //! This is the one place where wire messages become framework values and back: every
 //! `DynamicValue` is decoded against the schema of its type, the generic parts of each
 //! RPC run here (schema validators, the plan engine, private-state carry-over, null
-//! filling of partial objects), and handlers only see plain [`Value`]s.
+//! filling of partial objects), and handlers only see plain
+//! [`Value`](super::value::Value)s.
 //!
 //! Domain failures are returned as diagnostics inside a normal response, never as a
 //! gRPC status: Terraform turns a status into a generic "plugin error" and, on apply,
 //! would lose the partial state the response carries.
 //!
-//! The submodules each hold one part: [`rpc`] runs every RPC the same way (span,
-//! panic guard, diagnostics), [`wire`] converts values, and `provider_rpcs`,
+//! The submodules each hold one part: `rpc` runs every RPC the same way (span,
+//! panic guard, diagnostics), `wire` converts values, and `provider_rpcs`,
 //! `resource_rpcs` and `data_source_rpcs` hold the per-RPC handlers.
 
 use std::collections::BTreeMap;
@@ -25,8 +26,6 @@ use super::proto::tfplugin6::{self as pb, provider_server::ProviderServer};
 use super::schema::Schema;
 use super::schema_proto::schema_to_proto;
 use super::value::Type;
-#[cfg(doc)]
-use super::value::Value;
 
 mod data_source_rpcs;
 mod provider_rpcs;
@@ -184,8 +183,8 @@ fn server_capabilities() -> pb::ServerCapabilities {
     }
 }
 
-/// Each guarded RPC is [`serve`] with the handler its request type names (see
-/// [`rpc::Rpc`]); only the metadata, schema and stop RPCs answer directly.
+/// Each guarded RPC is `serve` with the handler its request type implements (see
+/// `rpc::Rpc`); only the metadata, schema and stop RPCs answer directly.
 #[tonic::async_trait]
 impl pb::provider_server::Provider for ProviderService {
     async fn get_metadata(
