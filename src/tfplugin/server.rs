@@ -11,8 +11,9 @@
 //! would lose the partial state the response carries.
 //!
 //! The submodules each hold one part: `rpc` runs every RPC the same way (span,
-//! panic guard, diagnostics), `wire` converts values, and `provider_rpcs`,
-//! `resource_rpcs` and `data_source_rpcs` hold the per-RPC handlers.
+//! panic guard, diagnostics), `call` is what a handler works with, `wire` converts
+//! values, and `provider_rpcs`, `resource_rpcs` and `data_source_rpcs` hold the
+//! per-RPC handlers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use super::schema::Schema;
 use super::schema_proto::schema_to_proto;
 use super::value::Type;
 
+mod call;
 mod data_source_rpcs;
 mod provider_rpcs;
 mod resource_rpcs;

@@ -1,6 +1,7 @@
 //! The data-source RPCs: validate and read.
 
-use super::rpc::{Call, Rpc};
+use super::call::Call;
+use super::rpc::Rpc;
 use super::wire::complete;
 use crate::tfplugin::proto::tfplugin6 as pb;
 

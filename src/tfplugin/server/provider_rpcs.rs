@@ -1,6 +1,7 @@
 //! The provider's own RPCs: validating and applying its configuration.
 
-use super::rpc::{Call, Rpc};
+use super::call::Call;
+use super::rpc::Rpc;
 use crate::tfplugin::framework::ConfigureRequest;
 use crate::tfplugin::proto::tfplugin6 as pb;
 

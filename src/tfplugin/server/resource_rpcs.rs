@@ -2,7 +2,8 @@
 //! generic parts (schema validators, the plan engine, private-state carry-over, null
 //! filling) run here; the resource's handler sees plain values.
 
-use super::rpc::{Call, Rpc};
+use super::call::Call;
+use super::rpc::Rpc;
 use super::wire::{complete, keep_private, null_value};
 use crate::tfplugin::diag_proto::{codec_error, path_to_proto};
 use crate::tfplugin::framework::PlanRequest;
