@@ -13,9 +13,9 @@ use super::*;
 use crate::resources::test_harness::{
     self as harness, Planned, TOKEN, Workflow, assert_consistent, ctx,
 };
+use crate::tfplugin::Number;
 use crate::tfplugin::plan::fill_nulls;
 use crate::tfplugin::validate::validate_config;
-use crate::tfplugin::Number;
 
 const ACC: &str = DEFAULT_ACCOUNT_ID;
 const API: &str = demo_ids::INTERNAL_API_APP;

@@ -170,20 +170,20 @@ impl Attribute {
         )
     }
 
-    pub fn required(mut self) -> Self {
-        self.mode = Mode::Required;
-        self
+    pub fn required(self) -> Self {
+        self.with_mode(Mode::Required)
     }
-    pub fn optional(mut self) -> Self {
-        self.mode = Mode::Optional;
-        self
+    pub fn optional(self) -> Self {
+        self.with_mode(Mode::Optional)
     }
-    pub fn computed(mut self) -> Self {
-        self.mode = Mode::Computed;
-        self
+    pub fn computed(self) -> Self {
+        self.with_mode(Mode::Computed)
     }
-    pub fn optional_computed(mut self) -> Self {
-        self.mode = Mode::OptionalComputed;
+    pub fn optional_computed(self) -> Self {
+        self.with_mode(Mode::OptionalComputed)
+    }
+    fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
         self
     }
     pub fn sensitive(mut self) -> Self {

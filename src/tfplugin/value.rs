@@ -42,7 +42,7 @@ impl Type {
         I: IntoIterator<Item = (S, Type)>,
         S: Into<String>,
     {
-        Type::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        Type::Object(named(attrs))
     }
 }
 
@@ -215,7 +215,7 @@ impl Value {
         I: IntoIterator<Item = (S, Value)>,
         S: Into<String>,
     {
-        Value::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        Value::Object(named(attrs))
     }
 
     /// A set of strings.
@@ -358,6 +358,15 @@ impl From<String> for Value {
     fn from(s: String) -> Self {
         Value::String(s)
     }
+}
+
+/// A name-keyed map from `(name, item)` pairs, for the object constructors.
+fn named<T, I, S>(pairs: I) -> BTreeMap<String, T>
+where
+    I: IntoIterator<Item = (S, T)>,
+    S: Into<String>,
+{
+    pairs.into_iter().map(|(k, v)| (k.into(), v)).collect()
 }
 
 #[cfg(test)]

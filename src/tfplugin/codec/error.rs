@@ -79,40 +79,47 @@ pub enum CodecError {
     TooLarge { path: AttributePath },
 }
 
+/// The `path` field every variant has, borrowed as `$e` is (shared or mutable).
+macro_rules! path_of {
+    ($e:expr) => {
+        match $e {
+            CodecError::Malformed { path, .. }
+            | CodecError::TypeMismatch { path, .. }
+            | CodecError::AttributeCount { path, .. }
+            | CodecError::UnsupportedAttribute { path, .. }
+            | CodecError::DuplicateAttribute { path, .. }
+            | CodecError::TupleLength { path, .. }
+            | CodecError::InvalidNumber { path, .. }
+            | CodecError::UnknownInJson { path }
+            | CodecError::InvalidType { path, .. }
+            | CodecError::UninferableDynamic { path, .. }
+            | CodecError::TooDeep { path, .. }
+            | CodecError::TooLarge { path } => path,
+        }
+    };
+}
+
 impl CodecError {
     /// Where in the value the problem is (empty for the value as a whole).
     pub fn path(&self) -> &AttributePath {
-        match self {
-            CodecError::Malformed { path, .. }
-            | CodecError::TypeMismatch { path, .. }
-            | CodecError::AttributeCount { path, .. }
-            | CodecError::UnsupportedAttribute { path, .. }
-            | CodecError::DuplicateAttribute { path, .. }
-            | CodecError::TupleLength { path, .. }
-            | CodecError::InvalidNumber { path, .. }
-            | CodecError::UnknownInJson { path }
-            | CodecError::InvalidType { path, .. }
-            | CodecError::UninferableDynamic { path, .. }
-            | CodecError::TooDeep { path, .. }
-            | CodecError::TooLarge { path } => path,
+        path_of!(self)
+    }
+
+    /// `Ok` if a tuple has as many elements (`got`) as its type (`expected`), else a
+    /// [`CodecError::TupleLength`] at the tuple itself.
+    pub(crate) fn check_tuple_length(expected: usize, got: usize) -> Result<(), Self> {
+        if expected == got {
+            return Ok(());
         }
+        Err(CodecError::TupleLength {
+            path: Default::default(),
+            expected,
+            got,
+        })
     }
 
     fn path_mut(&mut self) -> &mut AttributePath {
-        match self {
-            CodecError::Malformed { path, .. }
-            | CodecError::TypeMismatch { path, .. }
-            | CodecError::AttributeCount { path, .. }
-            | CodecError::UnsupportedAttribute { path, .. }
-            | CodecError::DuplicateAttribute { path, .. }
-            | CodecError::TupleLength { path, .. }
-            | CodecError::InvalidNumber { path, .. }
-            | CodecError::UnknownInJson { path }
-            | CodecError::InvalidType { path, .. }
-            | CodecError::UninferableDynamic { path, .. }
-            | CodecError::TooDeep { path, .. }
-            | CodecError::TooLarge { path } => path,
-        }
+        path_of!(self)
     }
 
     /// Prepends `step` to the error's path; called by each enclosing level as the error
@@ -229,14 +236,7 @@ mod tests {
             .in_index(2)
             .in_attr("grant_types")
             .in_attr("saas");
-        assert_eq!(
-            e.to_string(),
-            "at .saas.grant_types[2]: expected string, got integer"
-        );
-        assert_eq!(
-            e.path(),
-            &AttributePath::root("saas").attr("grant_types").index(2)
-        );
+        crate::tfplugin::codec::tests::assert_third_grant_type_is_not_a_string(&e);
     }
 
     #[test]

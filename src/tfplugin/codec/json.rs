@@ -87,27 +87,40 @@ fn value(r: &mut JsonReader<'_>, ty: &Type, depth: usize) -> Result<Value, Codec
     }
 }
 
-/// Calls `item` for each element of an array, with its index.
-fn each_element(
-    r: &mut JsonReader<'_>,
+/// Calls `item` for each comma-separated item between `open` and `close`, with its
+/// index; a value that does not start with `open` is a type mismatch.
+fn each_item<'a>(
+    r: &mut JsonReader<'a>,
     ty: &Type,
-    mut item: impl FnMut(&mut JsonReader<'_>, usize) -> Result<(), CodecError>,
+    (open, close): (u8, u8),
+    mut item: impl FnMut(&mut JsonReader<'a>, usize) -> Result<(), CodecError>,
 ) -> Result<(), CodecError> {
-    if r.peek()? != b'[' {
+    if r.peek()? != open {
         return Err(mismatch(r, ty));
     }
-    r.expect(b'[')?;
-    if r.eat(b']') {
+    r.expect(open)?;
+    if r.eat(close) {
         return Ok(());
     }
     let mut i = 0;
     loop {
-        item(r, i).map_err(|e| e.in_element_of(ty, i))?;
+        item(r, i)?;
         i += 1;
         if !r.eat(b',') {
-            return r.expect(b']');
+            return r.expect(close);
         }
     }
+}
+
+/// Calls `item` for each element of an array, with its index.
+fn each_element<'a>(
+    r: &mut JsonReader<'a>,
+    ty: &Type,
+    mut item: impl FnMut(&mut JsonReader<'a>, usize) -> Result<(), CodecError>,
+) -> Result<(), CodecError> {
+    each_item(r, ty, (b'[', b']'), |r, i| {
+        item(r, i).map_err(|e| e.in_element_of(ty, i))
+    })
 }
 
 /// Calls `entry` for each member of an object with its key; the callback reads (or
@@ -117,21 +130,11 @@ fn each_member<'a>(
     ty: &Type,
     mut entry: impl FnMut(&mut JsonReader<'a>, std::borrow::Cow<'a, str>) -> Result<(), CodecError>,
 ) -> Result<(), CodecError> {
-    if r.peek()? != b'{' {
-        return Err(mismatch(r, ty));
-    }
-    r.expect(b'{')?;
-    if r.eat(b'}') {
-        return Ok(());
-    }
-    loop {
+    each_item(r, ty, (b'{', b'}'), |r, _| {
         let key = r.string()?;
         r.expect(b':')?;
-        entry(r, key)?;
-        if !r.eat(b',') {
-            return r.expect(b'}');
-        }
-    }
+        entry(r, key)
+    })
 }
 
 fn sequence(
@@ -168,13 +171,7 @@ fn tuple(
             None => r.skip_value(),
         }
     })?;
-    if count != etys.len() {
-        return Err(CodecError::TupleLength {
-            path: Default::default(),
-            expected: etys.len(),
-            got: count,
-        });
-    }
+    CodecError::check_tuple_length(etys.len(), count)?;
     Ok(Value::Tuple(items))
 }
 
@@ -252,6 +249,27 @@ fn dynamic(r: &mut JsonReader<'_>, depth: usize) -> Result<Value, CodecError> {
 // ---------------------------------------------------------------------------------
 // Encoding
 
+/// Writes a JSON object of `(name, value, type)` members; `locate` places a member's
+/// error at its map key or attribute name.
+fn write_members<'v>(
+    out: &mut Vec<u8>,
+    members: impl Iterator<Item = (&'v str, &'v Value, &'v Type)>,
+    depth: usize,
+    locate: impl Fn(CodecError, &str) -> CodecError,
+) -> Result<(), CodecError> {
+    out.push(b'{');
+    for (i, (name, item, ty)) in members.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_string(out, name);
+        out.push(b':');
+        write_value(out, item, ty, depth + 1).map_err(|e| locate(e, name))?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
 fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<(), CodecError> {
     check_depth(depth)?;
     match (v, ty) {
@@ -288,13 +306,7 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<
             out.push(b']');
         }
         (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::Tuple(etys)) => {
-            if items.len() != etys.len() {
-                return Err(CodecError::TupleLength {
-                    path: Default::default(),
-                    expected: etys.len(),
-                    got: items.len(),
-                });
-            }
+            CodecError::check_tuple_length(etys.len(), items.len())?;
             out.push(b'[');
             for (i, (item, ety)) in items.iter().zip(etys).enumerate() {
                 if i > 0 {
@@ -305,16 +317,8 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<
             out.push(b']');
         }
         (Value::Map(entries) | Value::Object(entries), Type::Map(ety)) => {
-            out.push(b'{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_string(out, k);
-                out.push(b':');
-                write_value(out, item, ety, depth + 1).map_err(|e| e.in_key(k))?;
-            }
-            out.push(b'}');
+            let members = entries.iter().map(|(k, item)| (k.as_str(), item, &**ety));
+            write_members(out, members, depth, CodecError::in_key)?;
         }
         (Value::Map(entries) | Value::Object(entries), Type::Object(attrs)) => {
             if let Some(extra) = entries.keys().find(|k| !attrs.contains_key(*k)) {
@@ -323,17 +327,11 @@ fn write_value(out: &mut Vec<u8>, v: &Value, ty: &Type, depth: usize) -> Result<
                     name: extra.clone(),
                 });
             }
-            out.push(b'{');
-            for (i, (name, aty)) in attrs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json_string(out, name);
-                out.push(b':');
+            let members = attrs.iter().map(|(name, aty)| {
                 let item = entries.get(name).unwrap_or(&Value::Null);
-                write_value(out, item, aty, depth + 1).map_err(|e| e.in_attr(name))?;
-            }
-            out.push(b'}');
+                (name.as_str(), item, aty)
+            });
+            write_members(out, members, depth, CodecError::in_attr)?;
         }
         _ => return Err(CodecError::mismatch(type_name(ty), value_kind(v))),
     }

@@ -8,7 +8,7 @@
 //! - [`type_json`]: schema type constraints as JSON (`"string"`, `["list","string"]`…).
 //! - [`dynamic_value`]: picks the right decoder for a `DynamicValue` message.
 //!
-//! Numbers keep full precision; see [`decimal`] for their canonical spelling.
+//! Numbers keep full precision; see the private `decimal` module for their canonical spelling.
 
 mod decimal;
 pub mod dynamic_value;

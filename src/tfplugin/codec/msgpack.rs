@@ -250,37 +250,28 @@ impl<'a> Decoder<'a> {
 
     /// Reads an array header, returning the element count.
     fn array_len(&mut self, ty: &Type) -> Result<usize, CodecError> {
-        let marker = self.peek()?;
-        match marker {
-            0x90..=0x9f => {
-                self.pos += 1;
-                Ok(usize::from(marker & 0x0f))
-            }
-            0xdc => {
-                self.pos += 1;
-                self.u16()
-            }
-            0xdd => {
-                self.pos += 1;
-                self.u32()
-            }
-            _ => Err(self.mismatch(ty, marker)),
-        }
+        self.header_len(ty, [0x90, 0xdc, 0xdd])
     }
 
     /// Reads a map header, returning the entry count.
     fn map_len(&mut self, ty: &Type) -> Result<usize, CodecError> {
+        self.header_len(ty, [0x80, 0xde, 0xdf])
+    }
+
+    /// Reads a container header in one of its three forms: `fix` (the count in the
+    /// marker's low four bits), `len16` or `len32` (the count follows).
+    fn header_len(&mut self, ty: &Type, [fix, len16, len32]: [u8; 3]) -> Result<usize, CodecError> {
         let marker = self.peek()?;
         match marker {
-            0x80..=0x8f => {
+            m if m & 0xf0 == fix => {
                 self.pos += 1;
                 Ok(usize::from(marker & 0x0f))
             }
-            0xde => {
+            m if m == len16 => {
                 self.pos += 1;
                 self.u16()
             }
-            0xdf => {
+            m if m == len32 => {
                 self.pos += 1;
                 self.u32()
             }
@@ -316,13 +307,7 @@ impl<'a> Decoder<'a> {
     fn tuple(&mut self, ty: &Type, etys: &[Type], depth: usize) -> Result<Value, CodecError> {
         check_depth(depth + 1)?;
         let n = self.array_len(ty)?;
-        if n != etys.len() {
-            return Err(CodecError::TupleLength {
-                path: Default::default(),
-                expected: etys.len(),
-                got: n,
-            });
-        }
+        CodecError::check_tuple_length(etys.len(), n)?;
         let mut items = Vec::with_capacity(n);
         for (i, ety) in etys.iter().enumerate() {
             items.push(self.value(ety, depth + 1).map_err(|e| e.in_index(i))?);
@@ -441,13 +426,7 @@ impl Encoder {
                 }
             }
             (Value::List(items) | Value::Set(items) | Value::Tuple(items), Type::Tuple(etys)) => {
-                if items.len() != etys.len() {
-                    return Err(CodecError::TupleLength {
-                        path: Default::default(),
-                        expected: etys.len(),
-                        got: items.len(),
-                    });
-                }
+                CodecError::check_tuple_length(etys.len(), items.len())?;
                 self.array_header(items.len())?;
                 for (i, (item, ety)) in items.iter().zip(etys).enumerate() {
                     self.value(item, ety, depth + 1)
@@ -516,12 +495,17 @@ impl Encoder {
             Wire::Int(i) => self.int(i),
             Wire::Uint(u) => self.uint(u),
             Wire::Float(f) => {
-                self.out.push(0xcb);
-                self.out.extend_from_slice(&f.to_be_bytes());
+                self.tagged(0xcb, &f.to_be_bytes());
             }
             Wire::Text(t) => self.str(t.as_bytes())?,
         }
         Ok(())
+    }
+
+    /// A marker byte followed by its payload.
+    fn tagged(&mut self, marker: u8, payload: &[u8]) {
+        self.out.push(marker);
+        self.out.extend_from_slice(payload);
     }
 
     /// The most compact integer form, as go-cty's encoder (`UseCompactInts`) writes it.
@@ -532,17 +516,13 @@ impl Encoder {
         if i >= -32 {
             self.out.extend_from_slice(&(i as i8).to_be_bytes());
         } else if let Ok(v) = i8::try_from(i) {
-            self.out.push(0xd0);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xd0, &v.to_be_bytes());
         } else if let Ok(v) = i16::try_from(i) {
-            self.out.push(0xd1);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xd1, &v.to_be_bytes());
         } else if let Ok(v) = i32::try_from(i) {
-            self.out.push(0xd2);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xd2, &v.to_be_bytes());
         } else {
-            self.out.push(0xd3);
-            self.out.extend_from_slice(&i.to_be_bytes());
+            self.tagged(0xd3, &i.to_be_bytes());
         }
     }
 
@@ -550,17 +530,13 @@ impl Encoder {
         if u < 0x80 {
             self.out.push(u as u8);
         } else if let Ok(v) = u8::try_from(u) {
-            self.out.push(0xcc);
-            self.out.push(v);
+            self.tagged(0xcc, &[v]);
         } else if let Ok(v) = u16::try_from(u) {
-            self.out.push(0xcd);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xcd, &v.to_be_bytes());
         } else if let Ok(v) = u32::try_from(u) {
-            self.out.push(0xce);
-            self.out.extend_from_slice(&v.to_be_bytes());
+            self.tagged(0xce, &v.to_be_bytes());
         } else {
-            self.out.push(0xcf);
-            self.out.extend_from_slice(&u.to_be_bytes());
+            self.tagged(0xcf, &u.to_be_bytes());
         }
     }
 
@@ -604,14 +580,11 @@ impl Encoder {
         if markers[0] != 0
             && let Ok(n) = u8::try_from(len)
         {
-            self.out.push(markers[0]);
-            self.out.push(n);
+            self.tagged(markers[0], &[n]);
         } else if let Ok(n) = u16::try_from(len) {
-            self.out.push(markers[1]);
-            self.out.extend_from_slice(&n.to_be_bytes());
+            self.tagged(markers[1], &n.to_be_bytes());
         } else if let Ok(n) = u32::try_from(len) {
-            self.out.push(markers[2]);
-            self.out.extend_from_slice(&n.to_be_bytes());
+            self.tagged(markers[2], &n.to_be_bytes());
         } else {
             return Err(CodecError::too_large());
         }

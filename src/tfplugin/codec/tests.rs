@@ -287,6 +287,19 @@ fn json_converts_primitives_like_cty() {
     assert!(e.to_string().starts_with("at .n: expected number"), "{e}");
 }
 
+/// `e` is the error for an integer at `saas.grant_types[2]`, where a string belongs:
+/// its message and its path both name the place.
+pub(super) fn assert_third_grant_type_is_not_a_string(e: &CodecError) {
+    assert_eq!(
+        e.to_string(),
+        "at .saas.grant_types[2]: expected string, got integer"
+    );
+    assert_eq!(
+        e.path(),
+        &AttributePath::root("saas").attr("grant_types").index(2)
+    );
+}
+
 #[test]
 fn errors_carry_attribute_paths() {
     let ty = Type::object([(
@@ -301,14 +314,7 @@ fn errors_carry_attribute_paths() {
         "81 a4 73 61 61 73 82 ab 67 72 61 6e 74 5f 74 79 70 65 73 93 a1 61 a1 62 05 a4 74 61 67 73 80",
     );
     let e = msgpack::decode(&bytes, &ty).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "at .saas.grant_types[2]: expected string, got integer"
-    );
-    assert_eq!(
-        e.path(),
-        &AttributePath::root("saas").attr("grant_types").index(2)
-    );
+    assert_third_grant_type_is_not_a_string(&e);
 
     let e = json::decode(br#"{"saas":{"tags":{"env":"nope"}}}"#, &ty).unwrap_err();
     assert_eq!(
