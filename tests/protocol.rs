@@ -1410,11 +1410,25 @@ async fn import_returns_a_null_filled_object_with_private() {
     assert_eq!(resp.imported_resources.len(), 1);
     let imported = &resp.imported_resources[0];
     assert_eq!(imported.type_name, echo::RESOURCE);
-    assert_eq!(imported.private, b"imported");
+    // The framework marks the import in the private state (opaque to Terraform); the
+    // read that completes the import gets the resource's own bytes back.
+    assert!(imported.private.ends_with(b"imported"));
     assert_eq!(
         decode(&imported.state, &ty),
         echo_object(&[("id", Value::string("imp-1"))])
     );
+    let read = client
+        .read_resource(pb::read_resource::Request {
+            type_name: echo::RESOURCE.to_string(),
+            current_state: imported.state.clone(),
+            private: imported.private.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(read.diagnostics.is_empty());
+    assert_eq!(read.private, b"imported");
 }
 
 #[tokio::test]
