@@ -142,7 +142,7 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
     body["service_auth_401_redirect"] = json!(true);
     body["policies"] = json!([{"id": demo_ids::INTERNAL_API_EMPLOYEES_POLICY, "precedence": 1}]);
     let created = client.create_app(ACC, &body).await.unwrap();
-    assert_eq!(created.app_type, "self_hosted");
+    assert_eq!(created.app_type.as_str(), "self_hosted");
     assert_eq!(created.name.as_deref(), Some("Round Trip"));
     assert_eq!(
         created.domain.as_deref(),
@@ -523,7 +523,7 @@ async fn apps_with_policy_reads_the_app_snapshot() {
     ];
     expected.sort();
     assert_eq!(pairs, expected);
-    assert!(found.iter().all(|r| r.app_type == "self_hosted"));
+    assert!(found.iter().all(|r| r.app_type.as_str() == "self_hosted"));
 
     // Detaching updates the snapshot; a second lookup costs nothing.
     client

@@ -38,6 +38,7 @@ pub use error::{ApiError, CfMessage};
 pub use models::app::{
     App, AppFilter, AttachedPolicy, AttachmentRef, Deleted, PolicyLink, SaasApp,
 };
+pub use models::app_type::AppType;
 pub use models::policy::{Decision, Policy, PolicyBody};
 pub use models::rule::Rule;
 pub use secret::SecretString;

@@ -171,7 +171,7 @@ pub fn state_for(app: &App, account_id: &str) -> Value {
             Value::string(app.uid.clone().unwrap_or_else(|| app.id.clone())),
         ),
         (attr::NAME, Value::opt_string(app.name.clone())),
-        (attr::TYPE, Value::string(app.app_type.clone())),
+        (attr::TYPE, Value::string(app.app_type.as_str())),
         (attr::DOMAIN, Value::opt_string(app.domain.clone())),
         (attr::AUD, Value::opt_string(app.aud.clone())),
         (attr::ACCOUNT_ID, Value::string(account_id)),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::cloudflare::{App, AttachmentRef, Client, Decision, Policy, PolicyBody, Rule};
+use crate::cloudflare::{App, AppType, AttachmentRef, Client, Decision, Policy, PolicyBody, Rule};
 use crate::errors;
 use crate::provider::{Api, ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
@@ -519,7 +519,7 @@ async fn check_before_write(
                 continue;
             }
         };
-        if app.app_type != "self_hosted" {
+        if app.app_type != AppType::SelfHosted {
             found.push(
                 targets_path.clone(),
                 "Target application is not self-hosted",
@@ -528,7 +528,7 @@ async fn check_before_write(
                      self-hosted applications (type \"self_hosted\"); Cloudflare Access does not apply \
                      them to SaaS, SSH, VNC, MCP or other application types.",
                     describe_app(&app),
-                    app.app_type
+                    app.app_type.as_str()
                 ),
                 recorded_target,
             );
@@ -560,7 +560,7 @@ async fn check_before_write(
     for uid in &plan.new_linked {
         let recorded_uid = found.recorded().is_some_and(|r| r.linked.contains(uid));
         match client.get_app(account, uid).await {
-            Ok(app) if app.app_type == "self_hosted" || app.app_type == "saas" => seen.push(app),
+            Ok(app) if matches!(app.app_type, AppType::SelfHosted | AppType::Saas) => seen.push(app),
             Ok(app) => found.push(
                 linked_path.clone(),
                 "Linked application has an unsupported type",
@@ -569,7 +569,7 @@ async fn check_before_write(
                      tokens issued for a self-hosted or SaaS (OIDC) Access application: use the ID of \
                      your MCP server's application.",
                     describe_app(&app),
-                    app.app_type
+                    app.app_type.as_str()
                 ),
                 recorded_uid,
             ),

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 
 use super::recorded::{self, Findings, Stage};
-use crate::cloudflare::{ApiError, App, PolicyLink};
+use crate::cloudflare::{ApiError, App, AppType, PolicyLink};
 use crate::errors;
 use crate::provider::{ProviderData, is_account_id};
 use crate::tfplugin::validate::parse_go_duration;
@@ -1045,9 +1045,9 @@ impl Unsupported {
 
 /// Checks that `app` is a type this resource manages.
 pub fn check_supported(app: &App) -> Result<(), Unsupported> {
-    match app.app_type.as_str() {
-        SELF_HOSTED => Ok(()),
-        SAAS => {
+    match &app.app_type {
+        AppType::SelfHosted => Ok(()),
+        AppType::Saas => {
             // The API assumes SAML when auth_type is missing.
             let auth = app
                 .saas_app
@@ -1148,8 +1148,8 @@ pub fn state_from_app(
     scope: &PolicyScope,
 ) -> Result<Model, Unsupported> {
     check_supported(app)?;
-    let app_type = app.app_type.clone();
-    let saas_type = app_type == SAAS;
+    let app_type = app.app_type.as_str().to_owned();
+    let saas_type = app.app_type == AppType::Saas;
     let headers = token_headers(&app_type);
     let basis_saas = basis.saas.clone().unwrap_or_default();
 
@@ -1501,7 +1501,7 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
     if let Some(name) = &planned.name {
         body.insert("name".into(), json!(name));
     }
-    if app.app_type == SELF_HOSTED {
+    if app.app_type == AppType::SelfHosted {
         if let Some(domain) = &planned.domain {
             if let Some(old) = app.domain.as_deref()
                 && domain_key(old) != domain_key(domain)
@@ -1532,7 +1532,7 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
         "auto_redirect_to_identity".into(),
         json!(planned.auto_redirect_to_identity.unwrap_or(false)),
     );
-    if app.app_type == SAAS {
+    if app.app_type == AppType::Saas {
         let mut saas_app = match body.remove("saas_app") {
             Some(Json::Object(map)) => map,
             _ => Map::new(),
@@ -3609,7 +3609,7 @@ mod tests {
     #[test]
     fn unsupported_apps_are_named() {
         let mut a = self_hosted_app();
-        a.app_type = "ssh".into();
+        a.app_type = AppType::Ssh;
         assert_eq!(check_supported(&a), Err(Unsupported::Type("ssh".into())));
         let (_, detail) = Unsupported::Type("ssh".into()).diagnostic(APP_ID);
         assert!(

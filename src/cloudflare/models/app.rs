@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::app_type::AppType;
 use super::lenient::{null_as_default, opt_u32, value_as_u64};
 use crate::cloudflare::secret::{RedactedMap, SecretString};
 
@@ -26,7 +27,7 @@ pub struct App {
     pub name: Option<String>,
     /// `type`: `self_hosted`, `saas`, `mcp`, … (any value accepted on read).
     #[serde(rename = "type", default, deserialize_with = "null_as_default")]
-    pub app_type: String,
+    pub app_type: AppType,
     /// Primary domain (self-hosted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
@@ -146,7 +147,7 @@ impl App {
             return false;
         }
         if let Some(kind) = wanted("type")
-            && kind != self.app_type
+            && kind != self.app_type.as_str()
         {
             return false;
         }
@@ -432,7 +433,7 @@ pub struct AttachmentRef {
     /// Application name.
     pub app_name: Option<String>,
     /// Application `type`.
-    pub app_type: String,
+    pub app_type: AppType,
     /// Precedence of the policy in that application.
     pub precedence: u32,
 }
