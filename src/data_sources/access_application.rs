@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use crate::cloudflare::{App, AppFilter};
 use crate::errors;
 use crate::provider::{ProviderData, is_account_id};
-use crate::resources::mcp_server_app::ids_by_precedence;
 use crate::tfplugin::{
     Attribute, AttributePath, Context, DataSource, Diagnostics, Schema, Validator, Value,
 };
@@ -175,7 +174,10 @@ pub fn state_for(app: &App, account_id: &str) -> Value {
         (attr::DOMAIN, Value::opt_string(app.domain.clone())),
         (attr::AUD, Value::opt_string(app.aud.clone())),
         (attr::ACCOUNT_ID, Value::string(account_id)),
-        (attr::POLICY_IDS, Value::string_list(ids_by_precedence(app))),
+        (
+            attr::POLICY_IDS,
+            Value::string_list(app.policy_ids_by_precedence()),
+        ),
     ])
 }
 

@@ -978,13 +978,6 @@ fn normalise_unordered_list(api: &[String], basis: Option<&Vec<String>>) -> Opti
     Some(api.to_vec())
 }
 
-/// Attached policy ids in ascending precedence (ties keep the API's order).
-pub fn ids_by_precedence(app: &App) -> Vec<String> {
-    let mut links: Vec<(usize, PolicyLink)> = app.policy_links().into_iter().enumerate().collect();
-    links.sort_by(|(ia, a), (ib, b)| a.precedence.cmp(&b.precedence).then(ia.cmp(ib)));
-    links.into_iter().map(|(_, l)| l.id).collect()
-}
-
 /// How `policy_ids` is derived from the attachments read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PolicyScope {
@@ -996,7 +989,7 @@ pub enum PolicyScope {
 }
 
 fn policy_ids_for_state(app: &App, scope: &PolicyScope) -> Option<Vec<String>> {
-    let attached = ids_by_precedence(app);
+    let attached = app.policy_ids_by_precedence();
     let ids: Vec<String> = match scope {
         PolicyScope::Managed(managed) => attached
             .into_iter()
@@ -1877,7 +1870,7 @@ impl Resource for McpServerAppResource {
                 ),
             );
         }
-        let attached = ids_by_precedence(&app);
+        let attached = app.policy_ids_by_precedence();
         if wanted.iter().any(|id| !attached.contains(id)) {
             // Some servers answer a create without the expanded attachments.
             match api.client.get_app_uncached(&api.account_id, &app.id).await {

@@ -119,6 +119,15 @@ impl App {
             .collect()
     }
 
+    /// Attached policy ids in ascending precedence (ties keep the API's order), as
+    /// [`App::policy_links`] numbers them.
+    pub fn policy_ids_by_precedence(&self) -> Vec<String> {
+        let mut links = self.policy_links();
+        // A stable sort: equal precedences keep the order read.
+        links.sort_by_key(|link| link.precedence);
+        links.into_iter().map(|link| link.id).collect()
+    }
+
     /// The full settable object as read, for a `PUT` (a full replacement): read-only
     /// keys stripped and **`policies` omitted**, which leaves attachments untouched.
     /// Attachment changes go through [`crate::cloudflare::Client::modify_attachments`].
@@ -585,6 +594,21 @@ mod tests {
         );
         assert_eq!(app.policies[0].reusable, Some(true));
         assert_eq!(app.policies[0].rest["decision"], json!("non_identity"));
+    }
+
+    #[test]
+    fn policy_ids_come_in_precedence_order_ties_as_read() {
+        let app: App = serde_json::from_value(json!({
+            "id": "a", "type": "self_hosted",
+            "policies": [{"id": "c", "precedence": 3}, {"id": "a", "precedence": 1},
+                         {"id": "tie-1", "precedence": 2}, {"id": "tie-2", "precedence": 2},
+                         "bare"]
+        }))
+        .unwrap();
+        assert_eq!(
+            app.policy_ids_by_precedence(),
+            ["a", "tie-1", "tie-2", "c", "bare"]
+        );
     }
 
     #[test]
