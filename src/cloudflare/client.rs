@@ -114,6 +114,31 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
+/// The answer to a request about one object: decoded and recorded in `cache`, or
+/// evicted from it when the object is gone (404), so the snapshot never outlives
+/// what the API just said.
+pub(crate) fn into_cache<T: DeserializeOwned + Clone>(
+    cache: &KindCache<T>,
+    account: &str,
+    id: &str,
+    request: &Request<'_>,
+    answer: Result<Success, ApiError>,
+) -> Result<T, ApiError> {
+    match answer {
+        Ok(success) => {
+            let item: T = decode(request, success.envelope.result)?;
+            cache.put(account, id, item.clone());
+            Ok(item)
+        }
+        Err(e) => {
+            if e.is_not_found() {
+                cache.remove(account, id);
+            }
+            Err(e)
+        }
+    }
+}
+
 fn created_since(created_at: Option<&str>, since: OffsetDateTime) -> Option<OffsetDateTime> {
     let created = parse_rfc3339(created_at?)?;
     (created >= since - CREATE_CLOCK_SKEW).then_some(created)
@@ -306,19 +331,8 @@ impl Client {
     /// One application by a direct GET (never the snapshot); refreshes the snapshot.
     pub async fn get_app_uncached(&self, account: &str, id: &str) -> Result<App, ApiError> {
         let request = Request::new(Method::GET, app_path(account, id));
-        match self.execute(&request).await {
-            Ok(success) => {
-                let app: App = decode(&request, success.envelope.result)?;
-                self.inner.apps.put(account, id, app.clone());
-                Ok(app)
-            }
-            Err(e) => {
-                if e.is_not_found() {
-                    self.inner.apps.remove(account, id);
-                }
-                Err(e)
-            }
-        }
+        let answer = self.execute(&request).await;
+        into_cache(&self.inner.apps, account, id, &request, answer)
     }
 
     /// Creates an application (`POST`, 201). The body is sent as given. If the
@@ -439,19 +453,8 @@ impl Client {
     /// One reusable policy by a direct GET; refreshes the snapshot.
     pub async fn get_policy_uncached(&self, account: &str, id: &str) -> Result<Policy, ApiError> {
         let request = Request::new(Method::GET, policy_path(account, id));
-        match self.execute(&request).await {
-            Ok(success) => {
-                let policy: Policy = decode(&request, success.envelope.result)?;
-                self.inner.policies.put(account, id, policy.clone());
-                Ok(policy)
-            }
-            Err(e) => {
-                if e.is_not_found() {
-                    self.inner.policies.remove(account, id);
-                }
-                Err(e)
-            }
-        }
+        let answer = self.execute(&request).await;
+        into_cache(&self.inner.policies, account, id, &request, answer)
     }
 
     /// Creates a reusable policy (`POST`, 201), safe against lost responses like
@@ -526,19 +529,8 @@ impl Client {
         self.claim(account, id);
         let json = body.to_value();
         let request = Request::new(Method::PUT, policy_path(account, id)).with_body(&json);
-        match self.execute(&request).await {
-            Ok(success) => {
-                let policy: Policy = decode(&request, success.envelope.result)?;
-                self.inner.policies.put(account, id, policy.clone());
-                Ok(policy)
-            }
-            Err(e) => {
-                if e.is_not_found() {
-                    self.inner.policies.remove(account, id);
-                }
-                Err(e)
-            }
-        }
+        let answer = self.execute(&request).await;
+        into_cache(&self.inner.policies, account, id, &request, answer)
     }
 
     /// Deletes a reusable policy; 404 is [`Deleted::AlreadyGone`]. A 409 (still

@@ -34,7 +34,7 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
-use super::client::{Client, app_path, decode};
+use super::client::{Client, app_path, decode, into_cache};
 use super::error::ApiError;
 use super::lock;
 use super::models::app::{App, PolicyLink};
@@ -405,16 +405,10 @@ impl Client {
         let transport = &self.inner.transport;
         let request = Request::new(Method::GET, app_path(account, app_id));
         match transport.attempt_with(&request, attempt, permits).await {
-            Attempt::Done(Ok(success)) => {
-                let app: App = decode(&request, success.envelope.result).map_err(Step::Fail)?;
-                self.inner.apps.put(account, app_id, app.clone());
-                Ok(app)
-            }
-            Attempt::Done(Err(e)) => {
-                if e.is_not_found() {
-                    self.inner.apps.remove(account, app_id);
-                }
-                Err(Step::Fail(with_attempts(e, attempt)))
+            // `with_attempts` leaves a decode error as it is.
+            Attempt::Done(answer) => {
+                into_cache(&self.inner.apps, account, app_id, &request, answer)
+                    .map_err(|e| Step::Fail(with_attempts(e, attempt)))
             }
             // Nothing was written yet, so a failed read is never ambiguous.
             Attempt::Retryable {
