@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::cloudflare::{
-    BaseUrlError, Client, ClientConfig, MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND,
-    SecretString, check_base_url,
+    AccountId, BaseUrlError, Client, ClientConfig, MAX_REQUESTS_PER_SECOND,
+    MIN_REQUESTS_PER_SECOND, SecretString, check_base_url,
 };
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
@@ -29,7 +29,7 @@ pub const ENV_BASE_URL: &str = "CLOUDFLARE_BASE_URL";
 pub struct Api {
     pub client: Client,
     /// The account the resource works in: its own `account_id` or the provider's.
-    pub account_id: String,
+    pub account_id: AccountId,
 }
 
 enum ConfigState {
@@ -97,7 +97,11 @@ impl ProviderData {
                 )
             })?,
         };
-        Ok(Api { client, account_id })
+        // Both sources were checked by their schema validators before any call.
+        Ok(Api {
+            client,
+            account_id: AccountId::new_unchecked(account_id),
+        })
     }
 
     /// On a create whose planned `account_id` is unknown because the configuration

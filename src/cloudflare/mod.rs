@@ -24,6 +24,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 mod fresh;
+pub mod ids;
 pub mod models;
 mod rate_limit;
 pub mod secret;
@@ -35,6 +36,7 @@ pub use config::{
     MAX_REQUESTS_PER_SECOND, MAX_RESPONSE_BYTES, MIN_REQUESTS_PER_SECOND, check_base_url,
 };
 pub use error::{ApiError, CfMessage};
+pub use ids::{AccountId, AppId, IdError, PolicyId};
 pub use models::app::{
     App, AppFilter, AttachedPolicy, AttachmentRef, Deleted, PolicyLink, SaasApp,
 };

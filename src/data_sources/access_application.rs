@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::cloudflare::{App, AppFilter};
+use crate::cloudflare::{App, AppFilter, AppId};
 use crate::errors;
 use crate::provider::{ProviderData, is_account_id};
 use crate::tfplugin::{
@@ -164,10 +164,10 @@ impl Lookup {
 /// The data source state for `app`.
 pub fn state_for(app: &App, account_id: &str) -> Value {
     Value::object([
-        (attr::ID, Value::string(app.id.clone())),
+        (attr::ID, Value::string(app.id.to_string())),
         (
             attr::UID,
-            Value::string(app.uid.clone().unwrap_or_else(|| app.id.clone())),
+            Value::string(app.uid.clone().unwrap_or_else(|| app.id.to_string())),
         ),
         (attr::NAME, Value::opt_string(app.name.clone())),
         (attr::TYPE, Value::string(app.app_type.as_str())),
@@ -225,9 +225,13 @@ impl DataSource for AccessApplicationDataSource {
             Ok(api) => api,
             Err(d) => return (None, d),
         };
-        let account = api.account_id.as_str();
+        let account = &api.account_id;
         let found: Vec<App> = match &lookup {
-            Lookup::Id(id) => match api.client.get_app(account, id).await {
+            Lookup::Id(id) => match api
+                .client
+                .get_app(account, &AppId::new_unchecked(id.as_str()))
+                .await
+            {
                 Ok(app) => vec![app],
                 Err(e) if e.is_not_found() => Vec::new(),
                 Err(e) => {

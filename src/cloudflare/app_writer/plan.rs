@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use crate::cloudflare::error::ApiError;
+use crate::cloudflare::ids::PolicyId;
 use crate::cloudflare::models::app::{App, PolicyLink};
 
 /// One change to an application's attachments.
@@ -14,11 +15,11 @@ pub(crate) enum LinkChange {
     /// Attach `policy_id` at `precedence` (`None`: one more than the highest in use,
     /// or nothing when it is attached already); moves it when attached elsewhere.
     Attach {
-        policy_id: String,
+        policy_id: PolicyId,
         precedence: Option<u32>,
     },
     /// Detach `policy_id` (nothing when it is not attached).
-    Detach { policy_id: String },
+    Detach { policy_id: PolicyId },
 }
 
 impl LinkChange {
@@ -66,7 +67,7 @@ impl LinkChange {
                     return Err(ApiError::PrecedenceConflict {
                         app_id: app_id.to_owned(),
                         precedence: wanted,
-                        holder: holder.id.clone(),
+                        holder: holder.id.to_string(),
                     });
                 }
                 match current {
@@ -253,21 +254,21 @@ mod tests {
 
     fn link(id: &str, precedence: u32) -> PolicyLink {
         PolicyLink {
-            id: id.into(),
+            id: PolicyId::new_unchecked(id),
             precedence,
         }
     }
 
     fn attach(id: &str, precedence: Option<u32>) -> LinkChange {
         LinkChange::Attach {
-            policy_id: id.into(),
+            policy_id: PolicyId::new_unchecked(id),
             precedence,
         }
     }
 
     fn detach(id: &str) -> LinkChange {
         LinkChange::Detach {
-            policy_id: id.into(),
+            policy_id: PolicyId::new_unchecked(id),
         }
     }
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::app_type::AppType;
 use super::lenient::{null_as_default, opt_u32, value_as_u64};
+use crate::cloudflare::ids::{AppId, PolicyId};
 use crate::cloudflare::secret::{RedactedMap, SecretString};
 
 /// An application as the API returns it. Fields the provider reads are typed; every
@@ -15,7 +16,7 @@ use crate::cloudflare::secret::{RedactedMap, SecretString};
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct App {
     /// Application UUID; the value `linked_app_token.app_uid` expects.
-    pub id: String,
+    pub id: AppId,
     /// Undocumented duplicate of `id` seen in API examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
@@ -121,7 +122,7 @@ impl App {
 
     /// Attached policy ids in ascending precedence (ties keep the API's order), as
     /// [`App::policy_links`] numbers them.
-    pub fn policy_ids_by_precedence(&self) -> Vec<String> {
+    pub fn policy_ids_by_precedence(&self) -> Vec<PolicyId> {
         let mut links = self.policy_links();
         // A stable sort: equal precedences keep the order read.
         links.sort_by_key(|link| link.precedence);
@@ -183,7 +184,7 @@ impl App {
 #[derive(Clone, PartialEq, Default, Serialize)]
 pub struct AttachedPolicy {
     /// Policy UUID.
-    pub id: String,
+    pub id: PolicyId,
     /// Precedence within the app (1 = evaluated first).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precedence: Option<u32>,
@@ -202,7 +203,7 @@ impl AttachedPolicy {
     pub fn expanded_policy(&self) -> Option<super::policy::Policy> {
         self.rest.get("decision")?;
         let mut object = self.rest.clone();
-        object.insert("id".into(), Value::String(self.id.clone()));
+        object.insert("id".into(), Value::String(self.id.to_string()));
         serde_json::from_value(Value::Object(object)).ok()
     }
 }
@@ -225,13 +226,13 @@ impl<'de> Deserialize<'de> for AttachedPolicy {
         // objects; accept both.
         match Value::deserialize(deserializer)? {
             Value::String(id) => Ok(AttachedPolicy {
-                id,
+                id: PolicyId::new_unchecked(id),
                 ..Default::default()
             }),
             Value::Object(mut map) => {
                 let id = match map.remove("id") {
-                    Some(Value::String(id)) => id,
-                    _ => String::new(),
+                    Some(Value::String(id)) => PolicyId::new_unchecked(id),
+                    _ => PolicyId::default(),
                 };
                 let precedence = map
                     .remove("precedence")
@@ -276,7 +277,7 @@ fn kind_of(value: &Value) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PolicyLink {
     /// Policy UUID.
-    pub id: String,
+    pub id: PolicyId,
     /// Precedence (≥ 1, unique within the app).
     #[serde(deserialize_with = "required_u32")]
     pub precedence: u32,
@@ -438,7 +439,7 @@ pub enum Deleted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentRef {
     /// Application UUID.
-    pub app_id: String,
+    pub app_id: AppId,
     /// Application name.
     pub app_name: Option<String>,
     /// Application `type`.
@@ -578,16 +579,16 @@ mod tests {
             app.policy_links(),
             vec![
                 PolicyLink {
-                    id: "p1".into(),
+                    id: PolicyId::new_unchecked("p1"),
                     precedence: 1
                 },
                 PolicyLink {
-                    id: "legacy".into(),
+                    id: PolicyId::new_unchecked("legacy"),
                     precedence: 3
                 },
                 // No precedence: after the highest present (3), not position 3.
                 PolicyLink {
-                    id: "bare-uuid".into(),
+                    id: PolicyId::new_unchecked("bare-uuid"),
                     precedence: 4
                 },
             ]

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::lenient::{null_as_default, opt_u64};
 use super::rule::Rule;
+use crate::cloudflare::ids::PolicyId;
 
 /// What a policy does when it matches.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -68,7 +69,7 @@ impl<'de> Deserialize<'de> for Decision {
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Policy {
     /// Policy UUID.
-    pub id: String,
+    pub id: PolicyId,
     /// Display name.
     #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
