@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use crate::cloudflare::{
     AccountId, App, AppId, AppType, AttachmentRef, Client, Decision, Policy, PolicyBody, PolicyId,
-    Rule,
+    PolicyLink, Rule,
 };
 use crate::errors;
 use crate::provider::{Api, ProviderData, is_account_id};
@@ -540,10 +540,12 @@ async fn check_before_write(
             );
         } else if let Some(p) = plan.precedence
             && plan.precedence_targets.contains(target)
-            && let Some(holder) = app
-                .policy_links()
-                .into_iter()
-                .find(|l| l.precedence == p && plan.own_id.as_ref().is_none_or(|own| l.id != *own))
+            && let Some(holder) = PolicyLink::holder_of(
+                &app.policy_links(),
+                p,
+                plan.own_id.as_deref().map(PolicyId::new_unchecked).as_ref(),
+            )
+            .cloned()
         {
             let recorded_slot =
                 recorded_target && found.recorded().is_some_and(|r| r.precedence == Some(p));

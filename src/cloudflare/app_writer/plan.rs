@@ -1,7 +1,7 @@
 //! The pure part of the writer: what a batch of attach/detach/move requests does to
 //! one fresh read of an application's `policies`, checked before anything is sent.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::Value;
 
@@ -60,10 +60,7 @@ impl LinkChange {
                     (Some(p), _) => p,
                     (None, None) => next_precedence(links),
                 };
-                if let Some(holder) = links
-                    .iter()
-                    .find(|l| l.precedence == wanted && &l.id != policy_id)
-                {
+                if let Some(holder) = PolicyLink::holder_of(links, wanted, Some(policy_id)) {
                     return Err(ApiError::PrecedenceConflict {
                         app_id: app_id.to_owned(),
                         precedence: wanted,
@@ -168,8 +165,7 @@ pub(crate) fn validate(app_id: &str, links: &[PolicyLink]) -> Result<(), ApiErro
         message,
     };
     let mut ids = HashSet::new();
-    let mut precedences = HashMap::new();
-    for link in links {
+    for (index, link) in links.iter().enumerate() {
         if link.id.is_empty() {
             return Err(invalid("a policy id is empty".into()));
         }
@@ -182,10 +178,11 @@ pub(crate) fn validate(app_id: &str, links: &[PolicyLink]) -> Result<(), ApiErro
         if !ids.insert(link.id.as_str()) {
             return Err(invalid(format!("policy {} is listed twice", link.id)));
         }
-        if let Some(other) = precedences.insert(link.precedence, link.id.as_str()) {
+        // Against the entries before it, so the first of a pair is named first.
+        if let Some(other) = PolicyLink::holder_of(&links[..index], link.precedence, None) {
             return Err(invalid(format!(
-                "policies {other} and {} both have precedence {}",
-                link.id, link.precedence
+                "policies {} and {} both have precedence {}",
+                other.id, link.id, link.precedence
             )));
         }
     }

@@ -283,6 +283,21 @@ pub struct PolicyLink {
     pub precedence: u32,
 }
 
+impl PolicyLink {
+    /// The entry of `links` that holds `precedence`, other than `except` (the policy
+    /// being placed): the one precedence-clash check. The API refuses two entries with
+    /// one precedence, and this provider never moves someone else's entry to make room.
+    pub fn holder_of<'a>(
+        links: &'a [PolicyLink],
+        precedence: u32,
+        except: Option<&PolicyId>,
+    ) -> Option<&'a PolicyLink> {
+        links
+            .iter()
+            .find(|link| link.precedence == precedence && Some(&link.id) != except)
+    }
+}
+
 fn required_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     opt_u32(deserializer)?
         .ok_or_else(|| serde::de::Error::custom("precedence must be a positive integer"))
@@ -610,6 +625,20 @@ mod tests {
             app.policy_ids_by_precedence(),
             ["a", "tie-1", "tie-2", "c", "bare"]
         );
+    }
+
+    #[test]
+    fn the_holder_of_a_precedence_is_anyone_but_the_policy_placed() {
+        let link = |id: &str, precedence| PolicyLink {
+            id: PolicyId::new_unchecked(id),
+            precedence,
+        };
+        let links = [link("a", 1), link("b", 2)];
+        assert_eq!(PolicyLink::holder_of(&links, 2, None), Some(&links[1]));
+        let a = PolicyId::new_unchecked("a");
+        assert_eq!(PolicyLink::holder_of(&links, 1, Some(&a)), None);
+        assert_eq!(PolicyLink::holder_of(&links, 2, Some(&a)), Some(&links[1]));
+        assert_eq!(PolicyLink::holder_of(&links, 3, None), None);
     }
 
     #[test]
