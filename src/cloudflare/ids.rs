@@ -33,14 +33,10 @@ fn is_account_id(s: &str) -> bool {
     s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// True for the canonical 8-4-4-4-12 hexadecimal UUID form.
+/// True for the canonical 8-4-4-4-12 hexadecimal UUID form (36 characters; the
+/// braced, URN and undashed spellings the `uuid` crate also reads are refused).
 fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
 }
 
 macro_rules! id_type {

@@ -1,7 +1,5 @@
 //! The `type` of an Access application.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 /// An application's `type`. The provider creates only `self_hosted` and `saas`
 /// applications but reads every type; a type this code does not know is kept as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -85,23 +83,7 @@ impl AppType {
     }
 }
 
-impl std::fmt::Display for AppType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for AppType {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for AppType {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|s| AppType::parse(&s))
-    }
-}
+wire_string!(AppType);
 
 #[cfg(test)]
 mod tests {
