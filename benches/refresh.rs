@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use cfaccess::cloudflare::{Client, ClientConfig, SecretString};
+use cfaccess::cloudflare::{AccountId, Client, ClientConfig, PolicyId, SecretString};
 use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit, Seed};
 use futures::StreamExt;
 use serde_json::json;
@@ -76,15 +76,16 @@ async fn refresh(n: usize, coalesced: bool) -> Result<Row, Box<dyn std::error::E
     let client = Client::new(config, CancellationToken::new())?;
     emulator.clear_request_log();
 
+    let account = &AccountId::parse(DEFAULT_ACCOUNT_ID)?;
     let started = Instant::now();
     let results: Vec<_> = futures::stream::iter(policy_ids.iter())
         .map(|id| {
             let client = client.clone();
             async move {
-                let policy = client.get_policy(DEFAULT_ACCOUNT_ID, id).await?;
-                let apps = client
-                    .apps_with_policy(DEFAULT_ACCOUNT_ID, &policy.id)
+                let policy = client
+                    .get_policy(account, &PolicyId::new_unchecked(id.as_str()))
                     .await?;
+                let apps = client.apps_with_policy(account, &policy.id).await?;
                 if apps.len() != 1 {
                     return Err(
                         format!("policy {id} found on {} apps, expected 1", apps.len()).into(),

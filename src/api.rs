@@ -4,7 +4,7 @@
 
 use std::sync::RwLock;
 
-use crate::cloudflare::Client;
+use crate::cloudflare::{AccountId, Client};
 use crate::tfplugin::{AttributePath, Diagnostic, Diagnostics, PlanRequest, Severity, Value};
 
 /// Environment variable for `api_token`.
@@ -20,7 +20,7 @@ pub const ENV_BASE_URL: &str = "CLOUDFLARE_BASE_URL";
 pub struct Api {
     pub client: Client,
     /// The account the resource works in: its own `account_id` or the provider's.
-    pub account_id: String,
+    pub account_id: AccountId,
 }
 
 enum ConfigState {
@@ -89,7 +89,11 @@ impl ProviderData {
                 )
             })?,
         };
-        Ok(Api { client, account_id })
+        // Both sources were checked by their schema validators before any call.
+        Ok(Api {
+            client,
+            account_id: AccountId::new_unchecked(account_id),
+        })
     }
 
     /// On a create whose planned `account_id` is unknown because the configuration

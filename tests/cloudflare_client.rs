@@ -3,12 +3,12 @@
 //! responses), against a tiny scripted HTTP server.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 
 use cfaccess::cloudflare::{
-    ApiError, App, AppFilter, Client, ClientConfig, Decision, Deleted, PolicyBody, PolicyLink,
-    Rule, SecretString,
+    AccountId, ApiError, App, AppFilter, AppId, Client, ClientConfig, Decision, Deleted,
+    PolicyBody, PolicyId, PolicyLink, Rule, SecretString,
 };
 use cfaccess_emulator::{
     DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, Fault, FaultKind, RateLimit, Seed, demo_ids,
@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "cfat-test-token-7f3a9c1e5b";
-const ACC: &str = DEFAULT_ACCOUNT_ID;
+/// The emulator's account, as the client takes it.
+static ACC: LazyLock<AccountId> = LazyLock::new(|| AccountId::new_unchecked(DEFAULT_ACCOUNT_ID));
 
 async fn emulator_with(seed: Option<Seed>) -> Emulator {
     capture_logs();
@@ -141,8 +142,8 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
     body["tags"] = json!(["b-tag", "a-tag"]);
     body["service_auth_401_redirect"] = json!(true);
     body["policies"] = json!([{"id": demo_ids::INTERNAL_API_EMPLOYEES_POLICY, "precedence": 1}]);
-    let created = client.create_app(ACC, &body).await.unwrap();
-    assert_eq!(created.app_type, "self_hosted");
+    let created = client.create_app(&ACC, &body).await.unwrap();
+    assert_eq!(created.app_type.as_str(), "self_hosted");
     assert_eq!(created.name.as_deref(), Some("Round Trip"));
     assert_eq!(
         created.domain.as_deref(),
@@ -152,12 +153,12 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
     assert_eq!(
         created.policy_links(),
         vec![PolicyLink {
-            id: demo_ids::INTERNAL_API_EMPLOYEES_POLICY.into(),
+            id: PolicyId::new_unchecked(demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
             precedence: 1
         }]
     );
 
-    let fetched = client.get_app(ACC, &created.id).await.unwrap();
+    let fetched = client.get_app(&ACC, &created.id).await.unwrap();
     assert_eq!(fetched.id, created.id);
     assert_eq!(
         fetched.extra.get("service_auth_401_redirect"),
@@ -167,7 +168,7 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
     // An update built from the read: only the name changes, unknown fields and the
     // attachment (not sent) survive.
     let updated = client
-        .update_app_with(ACC, &created.id, |fresh| {
+        .update_app_with(&ACC, &created.id, |fresh| {
             let mut app = fresh.clone();
             app.name = Some("Round Trip Renamed".into());
             let update = app.to_update_body();
@@ -177,7 +178,7 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
         .await
         .unwrap();
     assert_eq!(updated.name.as_deref(), Some("Round Trip Renamed"));
-    let stored = emulator.app(ACC, &created.id).unwrap();
+    let stored = emulator.app(&ACC, &created.id).unwrap();
     assert_eq!(stored["service_auth_401_redirect"], json!(true));
     assert_eq!(stored["tags"], json!(["a-tag", "b-tag"]));
     assert_eq!(
@@ -185,18 +186,18 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
         Some(&1)
     );
     // The coalesced read sees the write.
-    let again = client.get_app(ACC, &created.id).await.unwrap();
+    let again = client.get_app(&ACC, &created.id).await.unwrap();
     assert_eq!(again.name.as_deref(), Some("Round Trip Renamed"));
 
     let listed = client
-        .list_apps(ACC, &AppFilter::by_name("Round Trip Renamed"))
+        .list_apps(&ACC, &AppFilter::by_name("Round Trip Renamed"))
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, created.id);
     assert_eq!(
         client
-            .list_apps(ACC, &AppFilter::default())
+            .list_apps(&ACC, &AppFilter::default())
             .await
             .unwrap()
             .len(),
@@ -204,16 +205,16 @@ async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
     );
 
     assert_eq!(
-        client.delete_app(ACC, &created.id).await.unwrap(),
+        client.delete_app(&ACC, &created.id).await.unwrap(),
         Deleted::Now
     );
     assert_eq!(
-        client.delete_app(ACC, &created.id).await.unwrap(),
+        client.delete_app(&ACC, &created.id).await.unwrap(),
         Deleted::AlreadyGone
     );
-    let gone = client.get_app(ACC, &created.id).await.unwrap_err();
+    let gone = client.get_app(&ACC, &created.id).await.unwrap_err();
     assert!(gone.is_not_found(), "{gone}");
-    assert!(emulator.app(ACC, &created.id).is_none());
+    assert!(emulator.app(&ACC, &created.id).is_none());
 }
 
 #[tokio::test]
@@ -230,7 +231,7 @@ async fn saas_oidc_app_returns_its_secret_once() {
             "scopes": ["openid", "email"],
         }
     });
-    let created = client.create_app(ACC, &body).await.unwrap();
+    let created = client.create_app(&ACC, &body).await.unwrap();
     let saas = created.saas_app.as_ref().unwrap();
     assert_eq!(saas.auth_type.as_deref(), Some("oidc"));
     assert!(saas.client_id.as_deref().is_some_and(|id| !id.is_empty()));
@@ -242,11 +243,11 @@ async fn saas_oidc_app_returns_its_secret_once() {
     assert!(!format!("{created:?}").contains(secret.expose()));
     assert_eq!(saas.access_token_lifetime.as_deref(), Some("5m"));
 
-    let read = client.get_app_uncached(ACC, &created.id).await.unwrap();
+    let read = client.get_app_uncached(&ACC, &created.id).await.unwrap();
     assert!(read.saas_app.as_ref().unwrap().client_secret.is_none());
     // A rename, so that the body differs from the read and is sent.
     let updated = client
-        .update_app_with(ACC, &created.id, |fresh| {
+        .update_app_with(&ACC, &created.id, |fresh| {
             let mut update = fresh.to_update_body();
             assert!(update["saas_app"].get("client_id").is_none());
             update["name"] = json!("renamed");
@@ -263,7 +264,7 @@ async fn policy_crud_round_trip() {
     let client = client(&emulator);
 
     let body = linked_policy("mcp can call api", demo_ids::COMPANY_WIKI_APP);
-    let created = client.create_policy(ACC, &body).await.unwrap();
+    let created = client.create_policy(&ACC, &body).await.unwrap();
     assert_eq!(created.decision, Decision::NonIdentity);
     assert_eq!(
         created.include,
@@ -280,7 +281,7 @@ async fn policy_crud_round_trip() {
             .is_none()
     );
 
-    let fetched = client.get_policy(ACC, &created.id).await.unwrap();
+    let fetched = client.get_policy(&ACC, &created.id).await.unwrap();
     assert_eq!(fetched.name, "mcp can call api");
 
     let mut update = fetched.to_body();
@@ -289,29 +290,29 @@ async fn policy_crud_round_trip() {
         email: "a@example.com".into(),
     }];
     let updated = client
-        .update_policy(ACC, &created.id, &update)
+        .update_policy(&ACC, &created.id, &update)
         .await
         .unwrap();
     assert_eq!(updated.session_duration.as_deref(), Some("30m"));
     assert_eq!(
-        client.get_policy(ACC, &created.id).await.unwrap().require,
+        client.get_policy(&ACC, &created.id).await.unwrap().require,
         update.require
     );
 
-    let all = client.list_policies(ACC).await.unwrap();
+    let all = client.list_policies(&ACC).await.unwrap();
     assert_eq!(all.len(), 3);
 
     assert_eq!(
-        client.delete_policy(ACC, &created.id).await.unwrap(),
+        client.delete_policy(&ACC, &created.id).await.unwrap(),
         Deleted::Now
     );
     assert_eq!(
-        client.delete_policy(ACC, &created.id).await.unwrap(),
+        client.delete_policy(&ACC, &created.id).await.unwrap(),
         Deleted::AlreadyGone
     );
     assert!(
         client
-            .get_policy(ACC, &created.id)
+            .get_policy(&ACC, &created.id)
             .await
             .unwrap_err()
             .is_not_found()
@@ -324,11 +325,20 @@ async fn not_found_is_its_own_error() {
     let client = client(&emulator);
     let missing = "00000000-0000-4000-8000-000000000000";
     for err in [
-        client.get_app(ACC, missing).await.unwrap_err(),
-        client.get_app_uncached(ACC, missing).await.unwrap_err(),
-        client.get_policy(ACC, missing).await.unwrap_err(),
         client
-            .update_policy(ACC, missing, &allow_policy("x"))
+            .get_app(&ACC, &AppId::new_unchecked(missing))
+            .await
+            .unwrap_err(),
+        client
+            .get_app_uncached(&ACC, &AppId::new_unchecked(missing))
+            .await
+            .unwrap_err(),
+        client
+            .get_policy(&ACC, &PolicyId::new_unchecked(missing))
+            .await
+            .unwrap_err(),
+        client
+            .update_policy(&ACC, &PolicyId::new_unchecked(missing), &allow_policy("x"))
             .await
             .unwrap_err(),
     ] {
@@ -337,13 +347,16 @@ async fn not_found_is_its_own_error() {
         assert!(err.to_string().contains(missing), "{err}");
     }
     assert_eq!(
-        client.delete_app(ACC, missing).await.unwrap(),
+        client
+            .delete_app(&ACC, &AppId::new_unchecked(missing))
+            .await
+            .unwrap(),
         Deleted::AlreadyGone
     );
     // A validation failure is not a 404 and carries the API's code and message.
     let err = client
         .create_policy(
-            ACC,
+            &ACC,
             &linked_policy("bad", "11111111-1111-4111-8111-111111111111"),
         )
         .await
@@ -360,7 +373,7 @@ async fn unknown_rule_kinds_survive_read_and_rewrite() {
     let future_rule = json!({"future_rule": {"alpha": [1, 2, {"b": null}], "beta": "x"}});
     let legacy_okta = json!({"okta": {"connection_id": "c", "email": "e@example.com"}});
     assert!(
-        emulator.mutate_policy(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY, |p| {
+        emulator.mutate_policy(&ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY, |p| {
             p["include"]
                 .as_array_mut()
                 .unwrap()
@@ -369,7 +382,10 @@ async fn unknown_rule_kinds_survive_read_and_rewrite() {
         })
     );
     let policy = client
-        .get_policy(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .get_policy(
+            &ACC,
+            &PolicyId::new_unchecked(demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -392,7 +408,7 @@ async fn lists_follow_every_page() {
     let emulator = emulator_with(Some(seed_with(5, 7))).await;
     let client = client_with(&emulator, |c| c.page_size = 2);
 
-    let policies = client.list_policies(ACC).await.unwrap();
+    let policies = client.list_policies(&ACC).await.unwrap();
     assert_eq!(policies.len(), 7);
     assert_eq!(
         policies.iter().map(|p| &p.id).collect::<HashSet<_>>().len(),
@@ -411,7 +427,7 @@ async fn lists_follow_every_page() {
     );
 
     emulator.clear_request_log();
-    let apps = client.list_apps(ACC, &AppFilter::default()).await.unwrap();
+    let apps = client.list_apps(&ACC, &AppFilter::default()).await.unwrap();
     assert_eq!(apps.len(), 5);
     assert_eq!(logged(&emulator, "GET", "/access/apps").len(), 3);
 
@@ -419,7 +435,7 @@ async fn lists_follow_every_page() {
     emulator.clear_request_log();
     let default_client = client_with(&emulator, |_| {});
     default_client
-        .list_apps(ACC, &AppFilter::default())
+        .list_apps(&ACC, &AppFilter::default())
         .await
         .unwrap();
     assert_eq!(
@@ -433,7 +449,7 @@ async fn coalesced_gets_cost_one_shared_list() {
     let emulator = emulator_with(Some(seed_with(5, 7))).await;
     let client = client_with(&emulator, |c| c.page_size = 2);
     let ids: Vec<String> = emulator
-        .policies(ACC)
+        .policies(&ACC)
         .iter()
         .map(|p| p["id"].as_str().unwrap().to_owned())
         .collect();
@@ -445,7 +461,9 @@ async fn coalesced_gets_cost_one_shared_list() {
         .cloned()
         .map(|id| {
             let client = client.clone();
-            tokio::spawn(async move { client.get_policy(ACC, &id).await })
+            tokio::spawn(
+                async move { client.get_policy(&ACC, &PolicyId::new_unchecked(&id)).await },
+            )
         })
         .collect();
     for (task, id) in tasks.into_iter().zip(&ids) {
@@ -462,23 +480,26 @@ async fn coalesced_gets_cost_one_shared_list() {
 
     // Writes keep the snapshot current without further reads.
     let created = client
-        .create_policy(ACC, &allow_policy("fresh"))
+        .create_policy(&ACC, &allow_policy("fresh"))
         .await
         .unwrap();
     let mut body = created.to_body();
     body.name = "fresh renamed".into();
-    client.update_policy(ACC, &created.id, &body).await.unwrap();
+    client
+        .update_policy(&ACC, &created.id, &body)
+        .await
+        .unwrap();
     emulator.clear_request_log();
     assert_eq!(
-        client.get_policy(ACC, &created.id).await.unwrap().name,
+        client.get_policy(&ACC, &created.id).await.unwrap().name,
         "fresh renamed"
     );
     assert!(emulator.request_log().is_empty());
-    client.delete_policy(ACC, &created.id).await.unwrap();
+    client.delete_policy(&ACC, &created.id).await.unwrap();
     emulator.clear_request_log();
     assert!(
         client
-            .get_policy(ACC, &created.id)
+            .get_policy(&ACC, &created.id)
             .await
             .unwrap_err()
             .is_not_found()
@@ -490,7 +511,10 @@ async fn coalesced_gets_cost_one_shared_list() {
     let direct = client_with(&emulator, |c| c.coalesce_reads = false);
     emulator.clear_request_log();
     for id in &ids {
-        direct.get_policy(ACC, id).await.unwrap();
+        direct
+            .get_policy(&ACC, &PolicyId::new_unchecked(id))
+            .await
+            .unwrap();
     }
     assert_eq!(emulator.request_log().len(), ids.len());
 }
@@ -500,21 +524,31 @@ async fn apps_with_policy_reads_the_app_snapshot() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     let client = client(&emulator);
     let policy = client
-        .create_policy(ACC, &allow_policy("shared"))
+        .create_policy(&ACC, &allow_policy("shared"))
         .await
         .unwrap();
     client
-        .attach_policy(ACC, demo_ids::INTERNAL_API_APP, &policy.id, Some(5))
+        .attach_policy(
+            &ACC,
+            &AppId::new_unchecked(demo_ids::INTERNAL_API_APP),
+            &policy.id,
+            Some(5),
+        )
         .await
         .unwrap();
     client
-        .attach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
+        .attach_policy(
+            &ACC,
+            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
+            &policy.id,
+            None,
+        )
         .await
         .unwrap();
-    let found = client.apps_with_policy(ACC, &policy.id).await.unwrap();
+    let found = client.apps_with_policy(&ACC, &policy.id).await.unwrap();
     let mut pairs: Vec<(String, u32)> = found
         .iter()
-        .map(|r| (r.app_id.clone(), r.precedence))
+        .map(|r| (r.app_id.to_string(), r.precedence))
         .collect();
     pairs.sort();
     let mut expected = vec![
@@ -523,15 +557,19 @@ async fn apps_with_policy_reads_the_app_snapshot() {
     ];
     expected.sort();
     assert_eq!(pairs, expected);
-    assert!(found.iter().all(|r| r.app_type == "self_hosted"));
+    assert!(found.iter().all(|r| r.app_type.as_str() == "self_hosted"));
 
     // Detaching updates the snapshot; a second lookup costs nothing.
     client
-        .detach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id)
+        .detach_policy(
+            &ACC,
+            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
+            &policy.id,
+        )
         .await
         .unwrap();
     emulator.clear_request_log();
-    let found = client.apps_with_policy(ACC, &policy.id).await.unwrap();
+    let found = client.apps_with_policy(&ACC, &policy.id).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].app_id, demo_ids::INTERNAL_API_APP);
     assert!(emulator.request_log().is_empty());
@@ -550,7 +588,10 @@ async fn server_errors_are_retried_until_success() {
         count: 2,
     });
     let policy = client
-        .get_policy_uncached(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .get_policy_uncached(
+            &ACC,
+            &PolicyId::new_unchecked(demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
+        )
         .await
         .unwrap();
     assert_eq!(policy.name, "Employees");
@@ -568,11 +609,11 @@ async fn server_errors_are_retried_until_success() {
         count: 1,
     });
     let created = client
-        .create_policy(ACC, &allow_policy("after 500"))
+        .create_policy(&ACC, &allow_policy("after 500"))
         .await
         .unwrap();
     let named: Vec<Value> = emulator
-        .policies(ACC)
+        .policies(&ACC)
         .into_iter()
         .filter(|p| p["name"] == "after 500")
         .collect();
@@ -589,7 +630,7 @@ async fn server_errors_are_retried_until_success() {
         count: u32::MAX,
     });
     let err = bounded
-        .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+        .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -613,7 +654,7 @@ async fn rate_limited_requests_wait_for_retry_after() {
         count: 1,
     });
     let app = client
-        .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+        .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
         .await
         .unwrap();
     assert_eq!(app.id, demo_ids::INTERNAL_API_APP);
@@ -650,7 +691,7 @@ async fn client_limiter_keeps_concurrent_tasks_under_the_server_limit() {
             tokio::spawn(async move {
                 for _ in 0..3 {
                     client
-                        .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+                        .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
                         .await
                         .unwrap();
                 }
@@ -692,7 +733,7 @@ async fn cancellation_ends_a_backoff_wait() {
         let client = client.clone();
         tokio::spawn(async move {
             client
-                .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+                .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
                 .await
         })
     };
@@ -710,7 +751,7 @@ async fn cancellation_ends_a_backoff_wait() {
     // Once stopped, nothing more is sent.
     assert!(
         client
-            .get_policy(ACC, "x")
+            .get_policy(&ACC, &PolicyId::new_unchecked("x"))
             .await
             .unwrap_err()
             .is_cancelled()
@@ -733,13 +774,13 @@ async fn lost_create_responses_never_duplicate() {
     });
     let policy = client
         .create_policy(
-            ACC,
+            &ACC,
             &linked_policy("dropped once", demo_ids::COMPANY_WIKI_APP),
         )
         .await
         .unwrap();
     let named: Vec<Value> = emulator
-        .policies(ACC)
+        .policies(&ACC)
         .into_iter()
         .filter(|p| p["name"] == "dropped once")
         .collect();
@@ -754,11 +795,11 @@ async fn lost_create_responses_never_duplicate() {
         count: 1,
     });
     let app = client
-        .create_app(ACC, &self_hosted("Dropped App"))
+        .create_app(&ACC, &self_hosted("Dropped App"))
         .await
         .unwrap();
     let named: Vec<Value> = emulator
-        .apps(ACC)
+        .apps(&ACC)
         .into_iter()
         .filter(|a| a["name"] == "Dropped App")
         .collect();
@@ -766,7 +807,7 @@ async fn lost_create_responses_never_duplicate() {
     assert_eq!(named[0]["id"], json!(app.id));
     assert_eq!(logged(&emulator, "POST", "/access/apps").len(), 1);
     // The adopted object is in the snapshot like any created one.
-    assert_eq!(client.get_app(ACC, &app.id).await.unwrap().id, app.id);
+    assert_eq!(client.get_app(&ACC, &app.id).await.unwrap().id, app.id);
 }
 
 #[tokio::test]
@@ -779,7 +820,7 @@ async fn an_older_object_with_the_same_name_is_not_adopted() {
         demo_ids::INTERNAL_API_EMPLOYEES_POLICY,
         demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY,
     ] {
-        assert!(emulator.mutate_policy(ACC, id, |p| {
+        assert!(emulator.mutate_policy(&ACC, id, |p| {
             p["created_at"] = json!("2020-01-01T00:00:00Z");
         }));
     }
@@ -793,7 +834,7 @@ async fn an_older_object_with_the_same_name_is_not_adopted() {
     body.include = vec![Rule::EmailDomain {
         domain: "example.com".into(),
     }];
-    let created = client.create_policy(ACC, &body).await.unwrap();
+    let created = client.create_policy(&ACC, &body).await.unwrap();
     assert_ne!(created.id, demo_ids::INTERNAL_API_EMPLOYEES_POLICY);
     assert_ne!(created.id, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY);
 }
@@ -804,7 +845,7 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
     let client = client(&emulator);
     let body = allow_policy("twin");
     // Another resource of this process created an identical policy a moment ago.
-    let sibling = client.create_policy(ACC, &body).await.unwrap();
+    let sibling = client.create_policy(&ACC, &body).await.unwrap();
     // Our POST fails with a 500 (nothing committed, but it might have been): the
     // lookup sees only the sibling's policy, which it must leave alone.
     emulator.add_fault(Fault {
@@ -813,10 +854,10 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
         kind: FaultKind::Status(500),
         count: 1,
     });
-    let ours = client.create_policy(ACC, &body).await.unwrap();
+    let ours = client.create_policy(&ACC, &body).await.unwrap();
     assert_ne!(ours.id, sibling.id, "adopted the sibling's policy");
     let twins: Vec<Value> = emulator
-        .policies(ACC)
+        .policies(&ACC)
         .into_iter()
         .filter(|p| p["name"] == "twin")
         .collect();
@@ -824,7 +865,7 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
 
     // The same for applications.
     let app_body = self_hosted("Twin App");
-    let sibling = client.create_app(ACC, &app_body).await.unwrap();
+    let sibling = client.create_app(&ACC, &app_body).await.unwrap();
     emulator.add_fault(Fault {
         method: Some("POST".into()),
         path: "/accounts/*/access/apps".into(),
@@ -833,7 +874,7 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
     });
     // The lookup must not take the sibling; the POST sent again is then refused for
     // the domain the sibling holds, which is the honest outcome.
-    match client.create_app(ACC, &app_body).await {
+    match client.create_app(&ACC, &app_body).await {
         Ok(app) => assert_ne!(app.id, sibling.id, "adopted the sibling's application"),
         Err(e) => assert_eq!(e.status(), Some(400), "{e}"),
     }
@@ -847,9 +888,14 @@ async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
     // Another process created the same policy and attached it to an app.
     let elsewhere = client_with(&emulator, |_| {});
     let body = allow_policy("in use");
-    let theirs = elsewhere.create_policy(ACC, &body).await.unwrap();
+    let theirs = elsewhere.create_policy(&ACC, &body).await.unwrap();
     elsewhere
-        .attach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &theirs.id, None)
+        .attach_policy(
+            &ACC,
+            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
+            &theirs.id,
+            None,
+        )
         .await
         .unwrap();
     emulator.add_fault(Fault {
@@ -858,10 +904,10 @@ async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
         kind: FaultKind::Status(502),
         count: 1,
     });
-    let ours = client.create_policy(ACC, &body).await.unwrap();
+    let ours = client.create_policy(&ACC, &body).await.unwrap();
     assert_ne!(ours.id, theirs.id, "adopted a policy an application uses");
     // The same when the API leaves app_count out: the apps themselves are checked.
-    let emulator_policy = emulator.policy(ACC, &theirs.id).unwrap();
+    let emulator_policy = emulator.policy(&ACC, &theirs.id).unwrap();
     assert_eq!(emulator_policy["app_count"], json!(1));
 }
 
@@ -872,7 +918,7 @@ async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
     let body = allow_policy("contested");
     // Another process made the same policy just now and has not attached it yet.
     let theirs = client_with(&emulator, |_| {})
-        .create_policy(ACC, &body)
+        .create_policy(&ACC, &body)
         .await
         .unwrap();
     emulator.add_fault(Fault {
@@ -881,23 +927,26 @@ async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
         kind: FaultKind::DropAfterCommit,
         count: 1,
     });
-    let err = client.create_policy(ACC, &body).await.unwrap_err();
+    let err = client.create_policy(&ACC, &body).await.unwrap_err();
     let ours = emulator
-        .policies(ACC)
+        .policies(&ACC)
         .into_iter()
         .find(|p| p["name"] == "contested" && p["id"] != json!(theirs.id))
         .expect("our POST was committed");
     let ours = ours["id"].as_str().unwrap();
     match &err {
         ApiError::AmbiguousCreate { ids, .. } => {
-            let mut expected = vec![theirs.id.clone(), ours.to_owned()];
+            let mut expected = vec![theirs.id.to_string(), ours.to_owned()];
             expected.sort();
             assert_eq!(ids, &expected);
         }
         other => panic!("expected an ambiguous create, got {other:?}"),
     }
     let text = err.to_string();
-    assert!(text.contains(&theirs.id) && text.contains(ours), "{text}");
+    assert!(
+        text.contains(theirs.id.as_str()) && text.contains(ours),
+        "{text}"
+    );
     // Nothing was sent again.
     assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 2);
 }
@@ -930,7 +979,10 @@ async fn without_app_count_the_apps_show_which_candidate_is_in_use() {
     .await;
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
-    let policy = client.create_policy("acc", &body).await.unwrap();
+    let policy = client
+        .create_policy(&AccountId::new_unchecked("acc"), &body)
+        .await
+        .unwrap();
     assert_eq!(policy.id, "ours");
     let lines: Vec<String> = seen
         .lock()
@@ -972,7 +1024,11 @@ async fn an_undecodable_create_response_still_yields_the_id() {
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
     assert_eq!(
-        client.create_policy("acc", &body).await.unwrap().id,
+        client
+            .create_policy(&AccountId::new_unchecked("acc"), &body)
+            .await
+            .unwrap()
+            .id,
         "made-1"
     );
 
@@ -982,7 +1038,10 @@ async fn an_undecodable_create_response_still_yields_the_id() {
     })
     .await;
     let client = scripted_client(&base);
-    let err = client.create_policy("acc", &body).await.unwrap_err();
+    let err = client
+        .create_policy(&AccountId::new_unchecked("acc"), &body)
+        .await
+        .unwrap_err();
     assert_eq!(err.created_id(), Some("made-2"), "{err:?}");
     assert!(err.to_string().contains("made-2"), "{err}");
     // One POST, one GET of the id: never a second POST.
@@ -1025,17 +1084,23 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
     .await;
     let client = Client::new(config(&base, |_| {}), stop.clone()).unwrap();
     let body = everyone_allowed("n");
-    let policy = tokio::time::timeout(Duration::from_secs(30), client.create_policy("acc", &body))
-        .await
-        .expect("the lookup is bounded")
-        .unwrap();
+    let policy = tokio::time::timeout(
+        Duration::from_secs(30),
+        client.create_policy(&AccountId::new_unchecked("acc"), &body),
+    )
+    .await
+    .expect("the lookup is bounded")
+    .unwrap();
     assert_eq!(policy.id, "committed");
     assert!(stop.is_cancelled());
     assert_eq!(seen.lock().unwrap().len(), 2);
     // After that, the stop holds for everything else.
     assert!(
         client
-            .get_policy_uncached("acc", "x")
+            .get_policy_uncached(
+                &AccountId::new_unchecked("acc"),
+                &PolicyId::new_unchecked("x")
+            )
             .await
             .unwrap_err()
             .is_cancelled()
@@ -1055,7 +1120,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
     for i in 0..20 {
         let policy = client
             .create_policy(
-                ACC,
+                &ACC,
                 &linked_policy(&format!("linked {i}"), demo_ids::COMPANY_WIKI_APP),
             )
             .await
@@ -1072,7 +1137,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
             let id = id.clone();
             tokio::spawn(async move {
                 client
-                    .attach_policy(ACC, app_id, &id, Some(i as u32 + 2))
+                    .attach_policy(&ACC, &AppId::new_unchecked(app_id), &id, Some(i as u32 + 2))
                     .await
             })
         })
@@ -1081,7 +1146,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         task.await.unwrap().unwrap();
     }
 
-    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    let links = links_of(&emulator.app(&ACC, app_id).unwrap());
     assert_eq!(links.len(), 21);
     assert_eq!(
         links.get(foreign),
@@ -1089,7 +1154,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         "the pre-existing policy moved or vanished"
     );
     for (i, id) in ids.iter().enumerate() {
-        assert_eq!(links.get(id), Some(&(i as u64 + 2)), "policy {i}");
+        assert_eq!(links.get(id.as_str()), Some(&(i as u64 + 2)), "policy {i}");
     }
     // Attaches waiting together shared a GET and a PUT: fewer PUTs than attaches.
     let puts = logged(&emulator, "PUT", app_id);
@@ -1120,7 +1185,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
     for i in 0..5 {
         more.push(
             client
-                .create_policy(ACC, &allow_policy(&format!("appended {i}")))
+                .create_policy(&ACC, &allow_policy(&format!("appended {i}")))
                 .await
                 .unwrap()
                 .id,
@@ -1131,14 +1196,18 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         .map(|id| {
             let client = client.clone();
             let id = id.clone();
-            tokio::spawn(async move { client.attach_policy(ACC, app_id, &id, None).await })
+            tokio::spawn(async move {
+                client
+                    .attach_policy(&ACC, &AppId::new_unchecked(app_id), &id, None)
+                    .await
+            })
         })
         .collect();
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    let links = links_of(&emulator.app(ACC, app_id).unwrap());
-    let appended: HashSet<u64> = more.iter().map(|id| links[id]).collect();
+    let links = links_of(&emulator.app(&ACC, app_id).unwrap());
+    let appended: HashSet<u64> = more.iter().map(|id| links[id.as_str()]).collect();
     assert_eq!(appended, (22..=26).collect());
 
     // Concurrent detaches of half of them leave the rest exactly as they were.
@@ -1148,13 +1217,17 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         .map(|id| {
             let client = client.clone();
             let id = id.clone();
-            tokio::spawn(async move { client.detach_policy(ACC, app_id, &id).await })
+            tokio::spawn(async move {
+                client
+                    .detach_policy(&ACC, &AppId::new_unchecked(app_id), &id)
+                    .await
+            })
         })
         .collect();
     for task in tasks {
         assert!(task.await.unwrap().unwrap().is_some());
     }
-    let after = links_of(&emulator.app(ACC, app_id).unwrap());
+    let after = links_of(&emulator.app(&ACC, app_id).unwrap());
     assert_eq!(after.len(), 16);
     for (id, precedence) in &links {
         let detached = ids.iter().step_by(2).any(|d| d == id);
@@ -1194,11 +1267,11 @@ async fn attach_and_detach_write_only_when_needed() {
     let client = client(&emulator);
     let app_id = demo_ids::INTERNAL_API_APP;
     let policy = client
-        .create_policy(ACC, &allow_policy("mine"))
+        .create_policy(&ACC, &allow_policy("mine"))
         .await
         .unwrap();
     let app = client
-        .attach_policy(ACC, app_id, &policy.id, Some(3))
+        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(3))
         .await
         .unwrap();
     assert!(app.policy_links().contains(&PolicyLink {
@@ -1209,16 +1282,16 @@ async fn attach_and_detach_write_only_when_needed() {
     let writes = emulator.write_count();
     // Same precedence again, or no precedence: already attached.
     client
-        .attach_policy(ACC, app_id, &policy.id, Some(3))
+        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(3))
         .await
         .unwrap();
     client
-        .attach_policy(ACC, app_id, &policy.id, None)
+        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, None)
         .await
         .unwrap();
     // Precedence held by another policy: refused before any write.
     let err = client
-        .attach_policy(ACC, app_id, &policy.id, Some(1))
+        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(1))
         .await
         .unwrap_err();
     match &err {
@@ -1236,7 +1309,11 @@ async fn attach_and_detach_write_only_when_needed() {
     // Not attached to the wiki; an unknown app counts as gone.
     assert!(
         client
-            .detach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id)
+            .detach_policy(
+                &ACC,
+                &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
+                &policy.id
+            )
             .await
             .unwrap()
             .is_some()
@@ -1244,7 +1321,7 @@ async fn attach_and_detach_write_only_when_needed() {
     let missing = "00000000-0000-4000-8000-000000000000";
     assert!(
         client
-            .detach_policy(ACC, missing, &policy.id)
+            .detach_policy(&ACC, &AppId::new_unchecked(missing), &policy.id)
             .await
             .unwrap()
             .is_none()
@@ -1253,14 +1330,14 @@ async fn attach_and_detach_write_only_when_needed() {
 
     // Moving to a free precedence is one write that keeps the other entry.
     let moved = client
-        .attach_policy(ACC, app_id, &policy.id, Some(7))
+        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(7))
         .await
         .unwrap();
     assert_eq!(
         moved.policy_links(),
         vec![
             PolicyLink {
-                id: demo_ids::INTERNAL_API_EMPLOYEES_POLICY.into(),
+                id: PolicyId::new_unchecked(demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
                 precedence: 1
             },
             PolicyLink {
@@ -1274,11 +1351,14 @@ async fn attach_and_detach_write_only_when_needed() {
     // A policy still attached is refused (409) after bounded retries; once detached it
     // deletes.
     let stubborn = client_with(&emulator, |c| c.max_retries = 1);
-    let err = stubborn.delete_policy(ACC, &policy.id).await.unwrap_err();
+    let err = stubborn.delete_policy(&ACC, &policy.id).await.unwrap_err();
     assert_eq!(err.status(), Some(409), "{err}");
-    client.detach_policy(ACC, app_id, &policy.id).await.unwrap();
+    client
+        .detach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id)
+        .await
+        .unwrap();
     assert_eq!(
-        client.delete_policy(ACC, &policy.id).await.unwrap(),
+        client.delete_policy(&ACC, &policy.id).await.unwrap(),
         Deleted::Now
     );
 }
@@ -1288,13 +1368,13 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     let client = client(&emulator);
     let app = client
-        .create_app(ACC, &self_hosted("Legacy Holder"))
+        .create_app(&ACC, &self_hosted("Legacy Holder"))
         .await
         .unwrap();
     // A legacy app-scoped policy, created the old way.
     let http = reqwest::Client::new();
     let response: Value = http
-        .post(format!("{}/accounts/{ACC}/access/apps/{}/policies", emulator.base_url(), app.id))
+        .post(format!("{}/accounts/{}/access/apps/{}/policies", emulator.base_url(), *ACC, app.id))
         .bearer_auth(TOKEN)
         .json(&json!({"name": "legacy", "decision": "allow", "precedence": 4, "include": [{"everyone": {}}]}))
         .send()
@@ -1307,15 +1387,15 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
     let legacy_id = response["result"]["id"].as_str().unwrap().to_owned();
 
     let mine = client
-        .create_policy(ACC, &allow_policy("reusable"))
+        .create_policy(&ACC, &allow_policy("reusable"))
         .await
         .unwrap();
     let written = client
-        .modify_attachments(ACC, &app.id, |links| {
+        .modify_attachments(&ACC, &app.id, |links| {
             assert_eq!(
                 links,
                 &vec![PolicyLink {
-                    id: legacy_id.clone(),
+                    id: PolicyId::new_unchecked(legacy_id.as_str()),
                     precedence: 4
                 }]
             );
@@ -1333,22 +1413,22 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
             precedence: 1,
         },
         PolicyLink {
-            id: legacy_id.clone(),
+            id: PolicyId::new_unchecked(legacy_id.as_str()),
             precedence: 4,
         },
     ];
     assert_eq!(written.policy_links(), expected);
     assert_eq!(
-        App::policy_links(&client.get_app_uncached(ACC, &app.id).await.unwrap()),
+        App::policy_links(&client.get_app_uncached(&ACC, &app.id).await.unwrap()),
         expected
     );
 
     // An edit that would send duplicates is refused without a write.
     let writes = emulator.write_count();
     let err = client
-        .modify_attachments(ACC, &app.id, |links| {
+        .modify_attachments(&ACC, &app.id, |links| {
             links.push(PolicyLink {
-                id: "other".into(),
+                id: PolicyId::new_unchecked("other"),
                 precedence: 4,
             });
             Ok(true)
@@ -1364,12 +1444,17 @@ async fn attaching_to_a_deleted_app_is_not_found() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     let client = client(&emulator);
     let policy = client
-        .create_policy(ACC, &allow_policy("orphan"))
+        .create_policy(&ACC, &allow_policy("orphan"))
         .await
         .unwrap();
-    assert!(emulator.delete_app_out_of_band(ACC, demo_ids::COMPANY_WIKI_APP));
+    assert!(emulator.delete_app_out_of_band(&ACC, demo_ids::COMPANY_WIKI_APP));
     let err = client
-        .attach_policy(ACC, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
+        .attach_policy(
+            &ACC,
+            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
+            &policy.id,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -1383,10 +1468,11 @@ async fn policies(client: &Client, prefix: &str, count: usize) -> Vec<String> {
     for i in 0..count {
         ids.push(
             client
-                .create_policy(ACC, &allow_policy(&format!("{prefix} {i}")))
+                .create_policy(&ACC, &allow_policy(&format!("{prefix} {i}")))
                 .await
                 .unwrap()
-                .id,
+                .id
+                .into(),
         );
     }
     ids
@@ -1409,7 +1495,16 @@ async fn occupy_writer(
     });
     let first = {
         let (client, app_id, policy_id) = (client.clone(), app_id.to_owned(), policy_id.to_owned());
-        tokio::spawn(async move { client.attach_policy(ACC, &app_id, &policy_id, None).await })
+        tokio::spawn(async move {
+            client
+                .attach_policy(
+                    &ACC,
+                    &AppId::new_unchecked(&app_id),
+                    &PolicyId::new_unchecked(&policy_id),
+                    None,
+                )
+                .await
+        })
     };
     while logged(emulator, "GET", app_id).is_empty() {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -1451,7 +1546,12 @@ fn spawn_attaches(
             let (account, app_id) = (account.to_owned(), app_id.to_owned());
             tokio::spawn(async move {
                 client
-                    .attach_policy(&account, &app_id, &id, precedence)
+                    .attach_policy(
+                        &AccountId::new_unchecked(&account),
+                        &AppId::new_unchecked(&app_id),
+                        &PolicyId::new_unchecked(&id),
+                        precedence,
+                    )
                     .await
             })
         })
@@ -1485,7 +1585,7 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
     let ids = policies(&client, "fan-in", 12).await;
     let before: Vec<BTreeMap<String, u64>> = apps
         .iter()
-        .map(|app| links_of(&emulator.app(ACC, app).unwrap()))
+        .map(|app| links_of(&emulator.app(&ACC, app).unwrap()))
         .collect();
     emulator.clear_request_log();
     let tasks: Vec<_> = ids
@@ -1493,7 +1593,16 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
         .flat_map(|id| apps.iter().map(move |app| (id.clone(), *app)))
         .map(|(id, app)| {
             let client = client.clone();
-            tokio::spawn(async move { client.attach_policy(ACC, app, &id, None).await })
+            tokio::spawn(async move {
+                client
+                    .attach_policy(
+                        &ACC,
+                        &AppId::new_unchecked(app),
+                        &PolicyId::new_unchecked(&id),
+                        None,
+                    )
+                    .await
+            })
         })
         .collect();
     for task in tasks {
@@ -1506,7 +1615,7 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
         .count();
     assert!(puts <= 12, "{puts} PUTs for 24 attachments");
     for (app, before) in apps.iter().zip(before) {
-        let after = links_of(&emulator.app(ACC, app).unwrap());
+        let after = links_of(&emulator.app(&ACC, app).unwrap());
         assert_eq!(after.len(), before.len() + 12);
         for (id, precedence) in &before {
             assert_eq!(after.get(id), Some(precedence), "a foreign policy moved");
@@ -1535,7 +1644,7 @@ async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
     .await;
     let wanted = [(1, Some(5)), (2, Some(1)), (3, Some(6)), (4, None)];
     let requests = wanted.iter().map(|&(i, p)| (ids[i].clone(), p)).collect();
-    let tasks = spawn_attaches(&client, ACC, app_id, requests);
+    let tasks = spawn_attaches(&client, &ACC, app_id, requests);
     first.await.unwrap().unwrap();
     let outcomes = outcomes_of(tasks).await;
 
@@ -1549,7 +1658,7 @@ async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
     for i in [0, 2, 3] {
         assert!(outcomes[i].is_ok(), "request {i}: {:?}", outcomes[i]);
     }
-    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    let links = links_of(&emulator.app(&ACC, app_id).unwrap());
     assert_eq!(links.get(foreign), Some(&1));
     assert_eq!(links.get(&ids[0]), Some(&2));
     assert_eq!(links.get(&ids[1]), Some(&5));
@@ -1572,7 +1681,7 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
     let ids = policies(&client, "refused", 4).await;
     // Deleted out of band: the API refuses any PUT that names it.
     let gone = ids[1].clone();
-    assert!(emulator.delete_policy_out_of_band(ACC, &gone));
+    assert!(emulator.delete_policy_out_of_band(&ACC, &gone));
     emulator.clear_request_log();
 
     let first = occupy_writer(
@@ -1585,7 +1694,7 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
     .await;
     let tasks = spawn_attaches(
         &client,
-        ACC,
+        &ACC,
         app_id,
         vec![
             // Clashes with the foreign policy: answered before the PUT, so the
@@ -1606,7 +1715,7 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
     assert_eq!(refused.status(), Some(400), "{refused}");
     assert!(outcomes[2].is_ok(), "{:?}", outcomes[2]);
 
-    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    let links = links_of(&emulator.app(&ACC, app_id).unwrap());
     assert_eq!(links.get(foreign), Some(&1));
     assert!(links.contains_key(&ids[0]) && links.contains_key(&ids[2]));
     assert!(!links.contains_key(&gone) && !links.contains_key(&ids[3]));
@@ -1631,12 +1740,16 @@ async fn the_put_of_a_read_modify_write_follows_its_read_without_a_rate_limit_wa
     });
     let app_id = demo_ids::INTERNAL_API_APP;
     client
-        .detach_policy(ACC, app_id, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .detach_policy(
+            &ACC,
+            &AppId::new_unchecked(app_id),
+            &PolicyId::new_unchecked(demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
+        )
         .await
         .unwrap()
         .expect("the application exists");
     client
-        .update_app_with(ACC, app_id, |fresh| {
+        .update_app_with(&ACC, &AppId::new_unchecked(app_id), |fresh| {
             let mut body = fresh.to_update_body();
             body["name"] = json!("renamed");
             Ok(body)
@@ -1673,14 +1786,23 @@ async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     });
     let attach = {
         let (client, mine) = (client.clone(), mine.clone());
-        tokio::spawn(async move { client.attach_policy(ACC, app_id, &mine, None).await })
+        tokio::spawn(async move {
+            client
+                .attach_policy(
+                    &ACC,
+                    &AppId::new_unchecked(app_id),
+                    &PolicyId::new_unchecked(&mine),
+                    None,
+                )
+                .await
+        })
     };
     // Another writer attaches its policy while we back off after the 503.
     while logged(&emulator, "PUT", app_id).is_empty() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(emulator.set_attachments_out_of_band(
-        ACC,
+        &ACC,
         app_id,
         vec![(foreign.to_owned(), 1), (other_team.to_owned(), 9)]
     ));
@@ -1700,7 +1822,7 @@ async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     let bodies = put_bodies(&emulator, app_id);
     assert_ne!(bodies[0], bodies[1], "the retry re-sent the old body");
     // The retry was built from the second read: the other writer's policy is kept.
-    let links = links_of(&emulator.app(ACC, app_id).unwrap());
+    let links = links_of(&emulator.app(&ACC, app_id).unwrap());
     assert_eq!(
         links.get(other_team),
         Some(&9),
@@ -1728,7 +1850,7 @@ async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
         let (client, reads) = (client.clone(), reads.clone());
         tokio::spawn(async move {
             client
-                .update_app_with(ACC, app_id, |fresh| {
+                .update_app_with(&ACC, &AppId::new_unchecked(app_id), |fresh| {
                     reads
                         .lock()
                         .unwrap()
@@ -1744,12 +1866,12 @@ async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     // Someone else edits a field we do not manage during our backoff.
-    assert!(emulator.mutate_app(ACC, app_id, |app| {
+    assert!(emulator.mutate_app(&ACC, app_id, |app| {
         app["custom_deny_message"] = json!("set by another team");
     }));
     let updated = update.await.unwrap().unwrap();
     assert_eq!(updated.session_duration.as_deref(), Some("12h"));
-    let stored = emulator.app(ACC, app_id).unwrap();
+    let stored = emulator.app(&ACC, app_id).unwrap();
     assert_eq!(stored["custom_deny_message"], json!("set by another team"));
     assert_eq!(
         *reads.lock().unwrap(),
@@ -1759,7 +1881,9 @@ async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
     // Nothing to change: no PUT at all.
     let puts = logged(&emulator, "PUT", app_id).len();
     client
-        .update_app_with(ACC, app_id, |fresh| Ok(fresh.to_update_body()))
+        .update_app_with(&ACC, &AppId::new_unchecked(app_id), |fresh| {
+            Ok(fresh.to_update_body())
+        })
         .await
         .unwrap();
     assert_eq!(logged(&emulator, "PUT", app_id).len(), puts);
@@ -1857,10 +1981,21 @@ async fn a_missing_precedence_reads_as_one_more_than_the_highest() {
     })
     .await;
     let client = scripted_client(&base);
-    let found = client.apps_with_policy("acc", "bare-1").await.unwrap();
+    let found = client
+        .apps_with_policy(
+            &AccountId::new_unchecked("acc"),
+            &PolicyId::new_unchecked("bare-1"),
+        )
+        .await
+        .unwrap();
     assert_eq!(found[0].precedence, 3);
     client
-        .attach_policy("acc", "a1", "new", None)
+        .attach_policy(
+            &AccountId::new_unchecked("acc"),
+            &AppId::new_unchecked("a1"),
+            &PolicyId::new_unchecked("new"),
+            None,
+        )
         .await
         .unwrap();
     let put = seen
@@ -1956,36 +2091,47 @@ async fn the_token_never_appears_in_logs_or_errors() {
         count: 1,
     });
     client
-        .get_policy_uncached(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
+        .get_policy_uncached(
+            &ACC,
+            &PolicyId::new_unchecked(demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
+        )
         .await
         .unwrap();
     let created = client
-        .create_policy(ACC, &allow_policy("logged"))
+        .create_policy(&ACC, &allow_policy("logged"))
         .await
         .unwrap();
     client
-        .attach_policy(ACC, demo_ids::INTERNAL_API_APP, &created.id, None)
+        .attach_policy(
+            &ACC,
+            &AppId::new_unchecked(demo_ids::INTERNAL_API_APP),
+            &created.id,
+            None,
+        )
         .await
         .unwrap();
     errors.push(
         client
-            .get_app(ACC, "00000000-0000-4000-8000-000000000000")
+            .get_app(
+                &ACC,
+                &AppId::new_unchecked("00000000-0000-4000-8000-000000000000"),
+            )
             .await
             .unwrap_err(),
     );
     errors.push(
         client
-            .create_policy(ACC, &linked_policy("bad", "nope"))
+            .create_policy(&ACC, &linked_policy("bad", "nope"))
             .await
             .unwrap_err(),
     );
     errors.push(
         wrong
-            .get_app_uncached(ACC, demo_ids::INTERNAL_API_APP)
+            .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
             .await
             .unwrap_err(),
     );
-    errors.push(wrong.list_policies(ACC).await.unwrap_err());
+    errors.push(wrong.list_policies(&ACC).await.unwrap_err());
     assert_eq!(errors[2].status(), Some(403));
 
     let unreachable = Client::new(
@@ -1993,7 +2139,12 @@ async fn the_token_never_appears_in_logs_or_errors() {
         CancellationToken::new(),
     )
     .unwrap();
-    errors.push(unreachable.get_policy_uncached(ACC, "p").await.unwrap_err());
+    errors.push(
+        unreachable
+            .get_policy_uncached(&ACC, &PolicyId::new_unchecked("p"))
+            .await
+            .unwrap_err(),
+    );
     assert!(
         matches!(errors.last(), Some(ApiError::Transport { .. })),
         "{:?}",
@@ -2211,9 +2362,18 @@ async fn requests_carry_auth_user_agent_and_json_content_type() {
     })
     .await;
     let client = scripted_client(&base);
-    assert!(client.list_policies("acc").await.unwrap().is_empty());
+    assert!(
+        client
+            .list_policies(&AccountId::new_unchecked("acc"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let body = everyone_allowed("n");
-    client.create_policy("acc", &body).await.unwrap();
+    client
+        .create_policy(&AccountId::new_unchecked("acc"), &body)
+        .await
+        .unwrap();
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
@@ -2264,7 +2424,13 @@ async fn throttle_code_971_and_proxy_errors_are_retried() {
     })
     .await;
     let client = scripted_client(&base);
-    let policy = client.get_policy_uncached("acc", "p1").await.unwrap();
+    let policy = client
+        .get_policy_uncached(
+            &AccountId::new_unchecked("acc"),
+            &PolicyId::new_unchecked("p1"),
+        )
+        .await
+        .unwrap();
     assert_eq!(policy.id, "p1");
     assert_eq!(seen.lock().unwrap().len(), 4);
     let stats = client.stats();
@@ -2294,9 +2460,11 @@ async fn failures_report_every_code_and_non_json_bodies() {
     .await;
     let client = scripted_client(&base);
     let err = client
-        .update_app_with("acc", "a1", |_| {
-            Ok(json!({"type": "self_hosted", "name": "n"}))
-        })
+        .update_app_with(
+            &AccountId::new_unchecked("acc"),
+            &AppId::new_unchecked("a1"),
+            |_| Ok(json!({"type": "self_hosted", "name": "n"})),
+        )
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -2309,7 +2477,13 @@ async fn failures_report_every_code_and_non_json_bodies() {
         text.contains("[12045] access.api.error.invalid_application_id"),
         "{text}"
     );
-    let err = client.get_app_uncached("acc", "a1").await.unwrap_err();
+    let err = client
+        .get_app_uncached(
+            &AccountId::new_unchecked("acc"),
+            &AppId::new_unchecked("a1"),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(403));
     assert!(err.to_string().contains("Forbidden by WAF"), "{err}");
     assert!(err.hint().is_some());
@@ -2328,10 +2502,20 @@ async fn unknown_rules_are_written_back_byte_for_byte() {
     })
     .await;
     let client = scripted_client(&base);
-    let policy = client.get_policy_uncached("acc", "p1").await.unwrap();
+    let policy = client
+        .get_policy_uncached(
+            &AccountId::new_unchecked("acc"),
+            &PolicyId::new_unchecked("p1"),
+        )
+        .await
+        .unwrap();
     assert!(matches!(policy.include[0], Rule::Other(_)));
     client
-        .update_policy("acc", "p1", &policy.to_body())
+        .update_policy(
+            &AccountId::new_unchecked("acc"),
+            &PolicyId::new_unchecked("p1"),
+            &policy.to_body(),
+        )
         .await
         .unwrap();
     let put = String::from_utf8(seen.lock().unwrap()[1].body.clone()).unwrap();
@@ -2363,7 +2547,10 @@ async fn a_reset_create_is_found_by_its_name_and_age() {
     .await;
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
-    let policy = client.create_policy("acc", &body).await.unwrap();
+    let policy = client
+        .create_policy(&AccountId::new_unchecked("acc"), &body)
+        .await
+        .unwrap();
     assert_eq!(policy.id, "ours");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
@@ -2379,7 +2566,14 @@ async fn cancellation_abandons_an_in_flight_read() {
     .unwrap();
     let task = {
         let client = client.clone();
-        tokio::spawn(async move { client.get_app_uncached("acc", "a1").await })
+        tokio::spawn(async move {
+            client
+                .get_app_uncached(
+                    &AccountId::new_unchecked("acc"),
+                    &AppId::new_unchecked("a1"),
+                )
+                .await
+        })
     };
     // The server has the request and will never answer.
     while seen.lock().unwrap().is_empty() {
@@ -2416,7 +2610,10 @@ async fn a_create_that_times_out_is_looked_up_not_resent() {
     )
     .unwrap();
     let body = everyone_allowed("n");
-    let policy = client.create_policy("acc", &body).await.unwrap();
+    let policy = client
+        .create_policy(&AccountId::new_unchecked("acc"), &body)
+        .await
+        .unwrap();
     assert_eq!(policy.id, "slow");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }

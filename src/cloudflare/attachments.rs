@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::app_writer::{LinkChange, body_with_links, normalised};
 use super::client::Client;
 use super::error::ApiError;
+use super::ids::{AccountId, AppId, PolicyId};
 use super::models::app::{App, AppFilter, AttachmentRef, PolicyLink};
 
 impl Client {
@@ -27,8 +28,8 @@ impl Client {
     /// again on the new read; an old body is never re-sent.
     pub async fn modify_attachments<F>(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         mut edit: F,
     ) -> Result<App, ApiError>
     where
@@ -52,8 +53,8 @@ impl Client {
     /// again; an old body is never re-sent.
     pub async fn update_app_with<F>(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         mut build: F,
     ) -> Result<App, ApiError>
     where
@@ -79,9 +80,9 @@ impl Client {
     /// [`ApiError::PrecedenceConflict`], nothing sent.
     pub async fn attach_policy(
         &self,
-        account: &str,
-        app_id: &str,
-        policy_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
+        policy_id: &PolicyId,
         precedence: Option<u32>,
     ) -> Result<App, ApiError> {
         let change = LinkChange::Attach {
@@ -95,9 +96,9 @@ impl Client {
     /// application gone → `Ok(None)`.
     pub async fn detach_policy(
         &self,
-        account: &str,
-        app_id: &str,
-        policy_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
+        policy_id: &PolicyId,
     ) -> Result<Option<App>, ApiError> {
         let change = LinkChange::Detach {
             policy_id: policy_id.to_owned(),
@@ -113,8 +114,8 @@ impl Client {
     /// Applications that have `policy_id` attached, from the (coalesced) app list.
     pub async fn apps_with_policy(
         &self,
-        account: &str,
-        policy_id: &str,
+        account: &AccountId,
+        policy_id: &PolicyId,
     ) -> Result<Vec<AttachmentRef>, ApiError> {
         let found = if self.inner.coalesce {
             self.inner
@@ -138,8 +139,8 @@ impl Client {
     /// ([`FreshList`](super::fresh::FreshList)); with it off, every call lists alone.
     pub async fn apps_with_policy_now(
         &self,
-        account: &str,
-        policy_id: &str,
+        account: &AccountId,
+        policy_id: &PolicyId,
     ) -> Result<Vec<AttachmentRef>, ApiError> {
         let every_app = AppFilter::default();
         let list = || self.list_apps(account, &every_app);
@@ -154,14 +155,20 @@ impl Client {
 
 /// The apps among `apps` that list `policy_id`, with its precedence there, by app id.
 /// A precedence the API left out is read as [`App::policy_links`] reads it.
-fn attachments_of(apps: &mut dyn Iterator<Item = &App>, policy_id: &str) -> Vec<AttachmentRef> {
+fn attachments_of(
+    apps: &mut dyn Iterator<Item = &App>,
+    policy_id: &PolicyId,
+) -> Vec<AttachmentRef> {
     let mut found: Vec<AttachmentRef> = apps
         .filter_map(|app| {
             // Only apps that list the policy pay for the projection.
-            if !app.policies.iter().any(|p| p.id == policy_id) {
+            if !app.policies.iter().any(|p| &p.id == policy_id) {
                 return None;
             }
-            let link = app.policy_links().into_iter().find(|l| l.id == policy_id)?;
+            let link = app
+                .policy_links()
+                .into_iter()
+                .find(|l| &l.id == policy_id)?;
             Some(AttachmentRef {
                 app_id: app.id.clone(),
                 app_name: app.name.clone(),
@@ -185,15 +192,17 @@ mod tests {
             "policies": [{"id": "bare"}, {"id": "x", "precedence": 5}, {"id": "y", "precedence": 2}]
         }))
         .unwrap();
-        let found = attachments_of(&mut std::iter::once(&app), "bare");
+        let found = attachments_of(&mut std::iter::once(&app), &PolicyId::new_unchecked("bare"));
         assert_eq!(found.len(), 1);
         // Position 1 would clash with nothing here but is not what the API means;
         // the highest present is 5.
         assert_eq!(found[0].precedence, 6);
         assert_eq!(
-            attachments_of(&mut std::iter::once(&app), "x")[0].precedence,
+            attachments_of(&mut std::iter::once(&app), &PolicyId::new_unchecked("x"))[0].precedence,
             5
         );
-        assert!(attachments_of(&mut std::iter::once(&app), "nope").is_empty());
+        assert!(
+            attachments_of(&mut std::iter::once(&app), &PolicyId::new_unchecked("nope")).is_empty()
+        );
     }
 }

@@ -16,6 +16,7 @@ use super::cache::{KindCache, Lookup};
 use super::config::{ClientConfig, MAX_LIST_PAGES};
 use super::error::ApiError;
 use super::fresh::FreshList;
+use super::ids::{AccountId, AppId, PolicyId};
 use super::lock;
 use super::models::app::{App, AppFilter, Deleted};
 use super::models::policy::{Policy, PolicyBody};
@@ -114,6 +115,31 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
+/// The answer to a request about one object: decoded and recorded in `cache`, or
+/// evicted from it when the object is gone (404), so the snapshot never outlives
+/// what the API just said.
+pub(crate) fn into_cache<T: DeserializeOwned + Clone>(
+    cache: &KindCache<T>,
+    account: &str,
+    id: &str,
+    request: &Request<'_>,
+    answer: Result<Success, ApiError>,
+) -> Result<T, ApiError> {
+    match answer {
+        Ok(success) => {
+            let item: T = decode(request, success.envelope.result)?;
+            cache.put(account, id, item.clone());
+            Ok(item)
+        }
+        Err(e) => {
+            if e.is_not_found() {
+                cache.remove(account, id);
+            }
+            Err(e)
+        }
+    }
+}
+
 fn created_since(created_at: Option<&str>, since: OffsetDateTime) -> Option<OffsetDateTime> {
     let created = parse_rfc3339(created_at?)?;
     (created >= since - CREATE_CLOCK_SKEW).then_some(created)
@@ -167,12 +193,12 @@ impl Client {
     /// Marks `id` (an application or policy of `account`) as belonging to a resource
     /// of this process: the lookup after a create whose answer was lost never adopts
     /// it. Objects this client creates, adopts, updates or deletes are marked already.
-    pub fn claim(&self, account: &str, id: &str) {
-        lock(&self.inner.claimed).insert((account.to_owned(), id.to_owned()));
+    pub fn claim(&self, account: &AccountId, id: &str) {
+        lock(&self.inner.claimed).insert((account.to_string(), id.to_owned()));
     }
 
-    fn is_claimed(&self, account: &str, id: &str) -> bool {
-        lock(&self.inner.claimed).contains(&(account.to_owned(), id.to_owned()))
+    fn is_claimed(&self, account: &AccountId, id: &str) -> bool {
+        lock(&self.inner.claimed).contains(&(account.to_string(), id.to_owned()))
     }
 
     pub(crate) async fn execute(&self, request: &Request<'_>) -> Result<Success, ApiError> {
@@ -265,7 +291,11 @@ impl Client {
 
     /// Lists applications (every page). The filter is sent to the API and checked
     /// again locally, since servers differ in how they match.
-    pub async fn list_apps(&self, account: &str, filter: &AppFilter) -> Result<Vec<App>, ApiError> {
+    pub async fn list_apps(
+        &self,
+        account: &AccountId,
+        filter: &AppFilter,
+    ) -> Result<Vec<App>, ApiError> {
         let apps: Vec<App> = self
             .list_all(apps_path(account), filter.query(), |a: &App| &a.id)
             .await?;
@@ -274,17 +304,20 @@ impl Client {
 
     pub(crate) async fn load_all_apps(
         &self,
-        account: &str,
+        account: &AccountId,
     ) -> Result<Vec<(String, App)>, ApiError> {
         let apps: Vec<App> = self
             .list_all(apps_path(account), Vec::new(), |a: &App| &a.id)
             .await?;
-        Ok(apps.into_iter().map(|app| (app.id.clone(), app)).collect())
+        Ok(apps
+            .into_iter()
+            .map(|app| (app.id.to_string(), app))
+            .collect())
     }
 
     /// One application. With coalescing on, served from the account's app snapshot
     /// (listed once); ids missing from it fall back to a direct GET.
-    pub async fn get_app(&self, account: &str, id: &str) -> Result<App, ApiError> {
+    pub async fn get_app(&self, account: &AccountId, id: &AppId) -> Result<App, ApiError> {
         if self.inner.coalesce {
             match self
                 .inner
@@ -304,28 +337,17 @@ impl Client {
     }
 
     /// One application by a direct GET (never the snapshot); refreshes the snapshot.
-    pub async fn get_app_uncached(&self, account: &str, id: &str) -> Result<App, ApiError> {
+    pub async fn get_app_uncached(&self, account: &AccountId, id: &AppId) -> Result<App, ApiError> {
         let request = Request::new(Method::GET, app_path(account, id));
-        match self.execute(&request).await {
-            Ok(success) => {
-                let app: App = decode(&request, success.envelope.result)?;
-                self.inner.apps.put(account, id, app.clone());
-                Ok(app)
-            }
-            Err(e) => {
-                if e.is_not_found() {
-                    self.inner.apps.remove(account, id);
-                }
-                Err(e)
-            }
-        }
+        let answer = self.execute(&request).await;
+        into_cache(&self.inner.apps, account, id, &request, answer)
     }
 
     /// Creates an application (`POST`, 201). The body is sent as given. If the
     /// request dies without a response, the app is looked up by name before any
     /// retry, so a retry never creates a duplicate. An app adopted that way lacks
     /// `saas_app.client_secret` (Cloudflare returns it only in the create response).
-    pub async fn create_app(&self, account: &str, body: &Value) -> Result<App, ApiError> {
+    pub async fn create_app(&self, account: &AccountId, body: &Value) -> Result<App, ApiError> {
         let request = Request::new(Method::POST, apps_path(account)).with_body(body);
         let result = self
             .create_with_recovery(account, &request, CreateTarget::App(body))
@@ -336,7 +358,7 @@ impl Client {
             Err(e) => {
                 let id = id.ok_or(e.clone())?;
                 tracing::warn!(app_id = %id, error = %e, "the create response did not decode; reading the application by id");
-                self.get_app_uncached(account, &id)
+                self.get_app_uncached(account, &AppId::new_unchecked(id.clone()))
                     .await
                     .map_err(|read| undecodable(id, &request, &e, &read))?
             }
@@ -348,7 +370,7 @@ impl Client {
 
     async fn find_created_app(
         &self,
-        account: &str,
+        account: &AccountId,
         body: &Value,
         since: OffsetDateTime,
     ) -> Result<Option<App>, ApiError> {
@@ -377,7 +399,7 @@ impl Client {
             .filter(|app| created_since(app.created_at.as_deref(), since).is_some())
             .filter(|app| !self.is_claimed(account, &app.id))
             .collect();
-        let found = one_candidate("application", candidates, |app| &app.id)?;
+        let found = one_candidate("application", candidates, |app| app.id.as_str())?;
         if let Some(app) = &found {
             tracing::warn!(
                 app_id = %app.id,
@@ -388,7 +410,7 @@ impl Client {
     }
 
     /// Deletes an application; 404 is [`Deleted::AlreadyGone`].
-    pub async fn delete_app(&self, account: &str, id: &str) -> Result<Deleted, ApiError> {
+    pub async fn delete_app(&self, account: &AccountId, id: &AppId) -> Result<Deleted, ApiError> {
         let _writer = self.inner.writers.exclusive(account, id).await;
         self.claim(account, id);
         let request = Request::new(Method::DELETE, app_path(account, id));
@@ -404,22 +426,25 @@ impl Client {
     // ----- reusable policies --------------------------------------------------------
 
     /// Lists reusable policies (every page).
-    pub async fn list_policies(&self, account: &str) -> Result<Vec<Policy>, ApiError> {
+    pub async fn list_policies(&self, account: &AccountId) -> Result<Vec<Policy>, ApiError> {
         self.list_all(policies_path(account), Vec::new(), |p: &Policy| &p.id)
             .await
     }
 
-    async fn load_all_policies(&self, account: &str) -> Result<Vec<(String, Policy)>, ApiError> {
+    async fn load_all_policies(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<(String, Policy)>, ApiError> {
         Ok(self
             .list_policies(account)
             .await?
             .into_iter()
-            .map(|p| (p.id.clone(), p))
+            .map(|p| (p.id.to_string(), p))
             .collect())
     }
 
     /// One reusable policy, coalesced like [`Client::get_app`].
-    pub async fn get_policy(&self, account: &str, id: &str) -> Result<Policy, ApiError> {
+    pub async fn get_policy(&self, account: &AccountId, id: &PolicyId) -> Result<Policy, ApiError> {
         if self.inner.coalesce {
             match self
                 .inner
@@ -437,28 +462,21 @@ impl Client {
     }
 
     /// One reusable policy by a direct GET; refreshes the snapshot.
-    pub async fn get_policy_uncached(&self, account: &str, id: &str) -> Result<Policy, ApiError> {
+    pub async fn get_policy_uncached(
+        &self,
+        account: &AccountId,
+        id: &PolicyId,
+    ) -> Result<Policy, ApiError> {
         let request = Request::new(Method::GET, policy_path(account, id));
-        match self.execute(&request).await {
-            Ok(success) => {
-                let policy: Policy = decode(&request, success.envelope.result)?;
-                self.inner.policies.put(account, id, policy.clone());
-                Ok(policy)
-            }
-            Err(e) => {
-                if e.is_not_found() {
-                    self.inner.policies.remove(account, id);
-                }
-                Err(e)
-            }
-        }
+        let answer = self.execute(&request).await;
+        into_cache(&self.inner.policies, account, id, &request, answer)
     }
 
     /// Creates a reusable policy (`POST`, 201), safe against lost responses like
     /// [`Client::create_app`] (looked up by name, decision and rules).
     pub async fn create_policy(
         &self,
-        account: &str,
+        account: &AccountId,
         body: &PolicyBody,
     ) -> Result<Policy, ApiError> {
         let json = body.to_value();
@@ -472,7 +490,7 @@ impl Client {
             Err(e) => {
                 let id = id.ok_or(e.clone())?;
                 tracing::warn!(policy_id = %id, error = %e, "the create response did not decode; reading the policy by id");
-                self.get_policy_uncached(account, &id)
+                self.get_policy_uncached(account, &PolicyId::new_unchecked(id.clone()))
                     .await
                     .map_err(|read| undecodable(id, &request, &e, &read))?
             }
@@ -484,7 +502,7 @@ impl Client {
 
     async fn find_created_policy(
         &self,
-        account: &str,
+        account: &AccountId,
         body: &PolicyBody,
         since: OffsetDateTime,
     ) -> Result<Option<Policy>, ApiError> {
@@ -508,7 +526,7 @@ impl Client {
                 .collect();
             candidates.retain(|policy| !attached.contains(policy.id.as_str()));
         }
-        let found = one_candidate("policy", candidates, |policy| &policy.id)?;
+        let found = one_candidate("policy", candidates, |policy| policy.id.as_str())?;
         if let Some(policy) = &found {
             tracing::warn!(policy_id = %policy.id, "adopted a policy created by a request whose response was lost");
         }
@@ -519,31 +537,24 @@ impl Client {
     /// `body.extra`).
     pub async fn update_policy(
         &self,
-        account: &str,
-        id: &str,
+        account: &AccountId,
+        id: &PolicyId,
         body: &PolicyBody,
     ) -> Result<Policy, ApiError> {
         self.claim(account, id);
         let json = body.to_value();
         let request = Request::new(Method::PUT, policy_path(account, id)).with_body(&json);
-        match self.execute(&request).await {
-            Ok(success) => {
-                let policy: Policy = decode(&request, success.envelope.result)?;
-                self.inner.policies.put(account, id, policy.clone());
-                Ok(policy)
-            }
-            Err(e) => {
-                if e.is_not_found() {
-                    self.inner.policies.remove(account, id);
-                }
-                Err(e)
-            }
-        }
+        let answer = self.execute(&request).await;
+        into_cache(&self.inner.policies, account, id, &request, answer)
     }
 
     /// Deletes a reusable policy; 404 is [`Deleted::AlreadyGone`]. A 409 (still
     /// attached, typically racing a detach) is retried up to `max_retries` times.
-    pub async fn delete_policy(&self, account: &str, id: &str) -> Result<Deleted, ApiError> {
+    pub async fn delete_policy(
+        &self,
+        account: &AccountId,
+        id: &PolicyId,
+    ) -> Result<Deleted, ApiError> {
         self.claim(account, id);
         let mut request = Request::new(Method::DELETE, policy_path(account, id));
         request.retry_conflict = true;
@@ -565,7 +576,7 @@ impl Client {
     /// are claimed before the candidates are weighed.
     async fn find_created(
         &self,
-        account: &str,
+        account: &AccountId,
         target: &CreateTarget<'_>,
         since: OffsetDateTime,
     ) -> Result<Option<Box<RawValue>>, ApiError> {
@@ -606,7 +617,7 @@ impl Client {
     /// That lookup also runs when the provider is told to stop.
     async fn create_with_recovery(
         &self,
-        account: &str,
+        account: &AccountId,
         request: &Request<'_>,
         target: CreateTarget<'_>,
     ) -> Result<Option<Box<RawValue>>, ApiError> {
@@ -707,10 +718,10 @@ fn undecodable(id: String, request: &Request<'_>, decode: &ApiError, read: &ApiE
 fn one_candidate<T>(
     kind: &str,
     candidates: Vec<T>,
-    id_of: fn(&T) -> &String,
+    id_of: fn(&T) -> &str,
 ) -> Result<Option<T>, ApiError> {
     if candidates.len() > 1 {
-        let mut ids: Vec<String> = candidates.iter().map(|c| id_of(c).clone()).collect();
+        let mut ids: Vec<String> = candidates.iter().map(|c| id_of(c).to_owned()).collect();
         ids.sort();
         tracing::error!(
             kind,
@@ -911,7 +922,7 @@ mod page_cap_tests {
         )
         .unwrap();
         let error = client
-            .list_apps("acc", &AppFilter::default())
+            .list_apps(&AccountId::new_unchecked("acc"), &AppFilter::default())
             .await
             .unwrap_err();
         let text = error.to_string();
@@ -937,17 +948,22 @@ mod send_checks {
     type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
     #[allow(dead_code)]
-    fn create_app<'a>(c: &'a Client, a: &'a str, b: &'a Value) -> Boxed<'a, App> {
+    fn create_app<'a>(c: &'a Client, a: &'a AccountId, b: &'a Value) -> Boxed<'a, App> {
         Box::pin(c.create_app(a, b))
     }
     #[allow(dead_code)]
-    fn create_policy<'a>(c: &'a Client, a: &'a str, b: &'a PolicyBody) -> Boxed<'a, Policy> {
+    fn create_policy<'a>(c: &'a Client, a: &'a AccountId, b: &'a PolicyBody) -> Boxed<'a, Policy> {
         Box::pin(c.create_policy(a, b))
     }
     #[allow(dead_code)]
-    fn reads<'a>(c: &'a Client, a: &'a str, id: &'a str) -> Vec<Boxed<'a, ()>> {
+    fn reads<'a>(
+        c: &'a Client,
+        a: &'a AccountId,
+        app: &'a AppId,
+        id: &'a PolicyId,
+    ) -> Vec<Boxed<'a, ()>> {
         vec![
-            Box::pin(async move { c.get_app(a, id).await.map(drop) }),
+            Box::pin(async move { c.get_app(a, app).await.map(drop) }),
             Box::pin(async move { c.get_policy(a, id).await.map(drop) }),
             Box::pin(async move { c.apps_with_policy(a, id).await.map(drop) }),
             Box::pin(async move { c.list_apps(a, &AppFilter::default()).await.map(drop) }),
@@ -955,20 +971,26 @@ mod send_checks {
         ]
     }
     #[allow(dead_code)]
-    fn writes<'a>(c: &'a Client, a: &'a str, id: &'a str, p: &'a PolicyBody) -> Vec<Boxed<'a, ()>> {
+    fn writes<'a>(
+        c: &'a Client,
+        a: &'a AccountId,
+        app: &'a AppId,
+        id: &'a PolicyId,
+        p: &'a PolicyBody,
+    ) -> Vec<Boxed<'a, ()>> {
         vec![
             Box::pin(async move { c.update_policy(a, id, p).await.map(drop) }),
-            Box::pin(async move { c.delete_app(a, id).await.map(drop) }),
+            Box::pin(async move { c.delete_app(a, app).await.map(drop) }),
             Box::pin(async move { c.delete_policy(a, id).await.map(drop) }),
-            Box::pin(async move { c.attach_policy(a, id, id, None).await.map(drop) }),
-            Box::pin(async move { c.detach_policy(a, id, id).await.map(drop) }),
+            Box::pin(async move { c.attach_policy(a, app, id, None).await.map(drop) }),
+            Box::pin(async move { c.detach_policy(a, app, id).await.map(drop) }),
             Box::pin(async move {
-                c.modify_attachments(a, id, |links: &mut Vec<PolicyLink>| Ok(!links.is_empty()))
+                c.modify_attachments(a, app, |links: &mut Vec<PolicyLink>| Ok(!links.is_empty()))
                     .await
                     .map(drop)
             }),
             Box::pin(async move {
-                c.update_app_with(a, id, |app: &App| Ok(app.to_update_body()))
+                c.update_app_with(a, app, |app: &App| Ok(app.to_update_body()))
                     .await
                     .map(drop)
             }),

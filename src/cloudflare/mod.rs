@@ -24,6 +24,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 mod fresh;
+pub mod ids;
 pub mod models;
 mod rate_limit;
 pub mod secret;
@@ -35,9 +36,11 @@ pub use config::{
     MAX_REQUESTS_PER_SECOND, MAX_RESPONSE_BYTES, MIN_REQUESTS_PER_SECOND, check_base_url,
 };
 pub use error::{ApiError, CfMessage};
+pub use ids::{AccountId, AppId, IdError, PolicyId};
 pub use models::app::{
     App, AppFilter, AttachedPolicy, AttachmentRef, Deleted, PolicyLink, SaasApp,
 };
+pub use models::app_type::AppType;
 pub use models::policy::{Decision, Policy, PolicyBody};
 pub use models::rule::Rule;
 pub use secret::SecretString;

@@ -129,11 +129,11 @@ mod tests {
             ..Default::default()
         };
         let app = App {
-            id: "app-1".into(),
+            id: crate::cloudflare::AppId::new_unchecked("app-1"),
             name: Some("visible name".into()),
             saas_app: Some(saas.clone()),
             policies: vec![AttachedPolicy {
-                id: "p1".into(),
+                id: crate::cloudflare::PolicyId::new_unchecked("p1"),
                 rest: extra.clone(),
                 ..Default::default()
             }],
@@ -141,7 +141,7 @@ mod tests {
             ..Default::default()
         };
         let policy = Policy {
-            id: "p1".into(),
+            id: crate::cloudflare::PolicyId::new_unchecked("p1"),
             extra: extra.clone(),
             ..Default::default()
         };

@@ -1,11 +1,12 @@
 //! The `account_id` attribute, which the provider and every resource and data source
 //! take.
 
+use crate::cloudflare::AccountId;
 use crate::tfplugin::{AttributePath, Diagnostics, Value};
 
-/// True for a 32-character hexadecimal Cloudflare account identifier.
+/// True for a Cloudflare account identifier (see [`AccountId::parse`]).
 pub fn is_account_id(s: &str) -> bool {
-    s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit())
+    AccountId::parse(s).is_ok()
 }
 
 /// Attribute validator of every `account_id`: a known value must be an account ID.

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::api::ProviderData;
-use crate::cloudflare::{App, AppFilter};
+use crate::cloudflare::{App, AppFilter, AppId};
 use crate::common::account::validate_account_id;
 use crate::errors;
-use crate::resources::mcp_server_app::ids_by_precedence;
 use crate::tfplugin::{
     Attribute, AttributePath, Context, DataSource, Diagnostics, Schema, Validator, Value,
 };
@@ -151,17 +150,20 @@ impl Lookup {
 /// The data source state for `app`.
 pub fn state_for(app: &App, account_id: &str) -> Value {
     Value::object([
-        (attr::ID, Value::string(app.id.clone())),
+        (attr::ID, Value::string(app.id.to_string())),
         (
             attr::UID,
-            Value::string(app.uid.clone().unwrap_or_else(|| app.id.clone())),
+            Value::string(app.uid.clone().unwrap_or_else(|| app.id.to_string())),
         ),
         (attr::NAME, Value::opt_string(app.name.clone())),
-        (attr::TYPE, Value::string(app.app_type.clone())),
+        (attr::TYPE, Value::string(app.app_type.as_str())),
         (attr::DOMAIN, Value::opt_string(app.domain.clone())),
         (attr::AUD, Value::opt_string(app.aud.clone())),
         (attr::ACCOUNT_ID, Value::string(account_id)),
-        (attr::POLICY_IDS, Value::string_list(ids_by_precedence(app))),
+        (
+            attr::POLICY_IDS,
+            Value::string_list(app.policy_ids_by_precedence()),
+        ),
     ])
 }
 
@@ -209,9 +211,13 @@ impl DataSource for AccessApplicationDataSource {
             Ok(api) => api,
             Err(d) => return (None, d),
         };
-        let account = api.account_id.as_str();
+        let account = &api.account_id;
         let found: Vec<App> = match &lookup {
-            Lookup::Id(id) => match api.client.get_app(account, id).await {
+            Lookup::Id(id) => match api
+                .client
+                .get_app(account, &AppId::new_unchecked(id.as_str()))
+                .await
+            {
                 Ok(app) => vec![app],
                 Err(e) if e.is_not_found() => Vec::new(),
                 Err(e) => {

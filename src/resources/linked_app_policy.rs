@@ -12,7 +12,10 @@ use async_trait::async_trait;
 
 use super::import_id;
 use crate::api::{Api, ProviderData};
-use crate::cloudflare::{App, AttachmentRef, Client, Decision, Policy, PolicyBody, Rule};
+use crate::cloudflare::{
+    AccountId, App, AppId, AppType, AttachmentRef, Client, Decision, Policy, PolicyBody, PolicyId,
+    PolicyLink, Rule,
+};
 use crate::common::account::validate_account_id;
 use crate::common::duration::keep_equivalent_duration;
 use crate::errors;
@@ -430,7 +433,7 @@ impl WritePlan {
 fn describe_app(app: &App) -> String {
     match app.name.as_deref() {
         Some(name) if !name.is_empty() => format!("{name:?} ({})", app.id),
-        _ => app.id.clone(),
+        _ => app.id.to_string(),
     }
 }
 
@@ -452,7 +455,7 @@ fn attached_policy_name(app: &App, policy_id: &str) -> String {
 /// Returns the diagnostics and, for messages later, the names of the apps read.
 async fn check_before_write(
     client: &Client,
-    account: &str,
+    account: &AccountId,
     plan: &WritePlan,
     planned: &Value,
     stage: Stage<'_>,
@@ -468,7 +471,10 @@ async fn check_before_write(
     to_read.extend(plan.precedence_targets.iter().cloned());
     for target in &to_read {
         let recorded_target = found.recorded_target(target);
-        let app = match client.get_app(account, target).await {
+        let app = match client
+            .get_app(account, &AppId::new_unchecked(target.as_str()))
+            .await
+        {
             Ok(app) => app,
             Err(e) if e.is_not_found() => {
                 let detail = if recorded_target {
@@ -501,7 +507,7 @@ async fn check_before_write(
                 continue;
             }
         };
-        if app.app_type != "self_hosted" {
+        if app.app_type != AppType::SelfHosted {
             found.push(
                 targets_path.clone(),
                 "Target application is not self-hosted",
@@ -510,16 +516,18 @@ async fn check_before_write(
                      self-hosted applications (type \"self_hosted\"); Cloudflare Access does not apply \
                      them to SaaS, SSH, VNC, MCP or other application types.",
                     describe_app(&app),
-                    app.app_type
+                    app.app_type.as_str()
                 ),
                 recorded_target,
             );
         } else if let Some(p) = plan.precedence
             && plan.precedence_targets.contains(target)
-            && let Some(holder) = app
-                .policy_links()
-                .into_iter()
-                .find(|l| l.precedence == p && Some(&l.id) != plan.own_id.as_ref())
+            && let Some(holder) = PolicyLink::holder_of(
+                &app.policy_links(),
+                p,
+                plan.own_id.as_deref().map(PolicyId::new_unchecked).as_ref(),
+            )
+            .cloned()
         {
             let recorded_slot =
                 recorded_target && found.recorded().is_some_and(|r| r.precedence == Some(p));
@@ -541,8 +549,8 @@ async fn check_before_write(
 
     for uid in &plan.new_linked {
         let recorded_uid = found.recorded().is_some_and(|r| r.linked.contains(uid));
-        match client.get_app(account, uid).await {
-            Ok(app) if app.app_type == "self_hosted" || app.app_type == "saas" => seen.push(app),
+        match client.get_app(account, &AppId::new_unchecked(uid.as_str())).await {
+            Ok(app) if matches!(app.app_type, AppType::SelfHosted | AppType::Saas) => seen.push(app),
             Ok(app) => found.push(
                 linked_path.clone(),
                 "Linked application has an unsupported type",
@@ -551,7 +559,7 @@ async fn check_before_write(
                      tokens issued for a self-hosted or SaaS (OIDC) Access application: use the ID of \
                      your MCP server's application.",
                     describe_app(&app),
-                    app.app_type
+                    app.app_type.as_str()
                 ),
                 recorded_uid,
             ),
@@ -603,8 +611,8 @@ fn app_label(apps: &[App], id: &str) -> String {
 /// back to the applications seen holding it.
 async fn current_app_count(
     client: &Client,
-    account: &str,
-    policy_id: &str,
+    account: &AccountId,
+    policy_id: &PolicyId,
     fallback: usize,
 ) -> i64 {
     match client.get_policy_uncached(account, policy_id).await {
@@ -614,7 +622,7 @@ async fn current_app_count(
             }
         }
         Err(e) => {
-            tracing::debug!(policy_id, error = %e, "re-reading the policy for app_count failed")
+            tracing::debug!(policy_id = policy_id.as_str(), error = %e, "re-reading the policy for app_count failed")
         }
     }
     match client.apps_with_policy(account, policy_id).await {
@@ -635,8 +643,8 @@ async fn current_app_count(
 async fn converge_attachments(
     ctx: &Context,
     client: &Client,
-    account: &str,
-    policy_id: &str,
+    account: &AccountId,
+    policy_id: &PolicyId,
     mut attached: BTreeMap<String, u32>,
     wanted: &BTreeSet<String>,
     precedence: Option<u32>,
@@ -670,26 +678,26 @@ async fn converge_attachments(
     }
     tracing::debug!(
         tf_resource_type = TYPE_NAME,
-        policy_id,
+        policy_id = policy_id.as_str(),
         detach = extra.len(),
         attach_or_move = to_attach.len(),
         "changing attachments on every application at once"
     );
-    let detaches = futures::future::join_all(
-        extra
-            .iter()
-            .map(|app_id| client.detach_policy(account, app_id, policy_id)),
-    );
-    let attaches = futures::future::join_all(
-        to_attach
-            .iter()
-            .map(|app_id| client.attach_policy(account, app_id, policy_id, precedence)),
-    );
+    let detaches = futures::future::join_all(extra.iter().map(|app_id| async move {
+        let app_id = AppId::new_unchecked(app_id.as_str());
+        client.detach_policy(account, &app_id, policy_id).await
+    }));
+    let attaches = futures::future::join_all(to_attach.iter().map(|app_id| async move {
+        let app_id = AppId::new_unchecked(app_id.as_str());
+        client
+            .attach_policy(account, &app_id, policy_id, precedence)
+            .await
+    }));
     let (detached, attached_now) = futures::future::join(detaches, attaches).await;
     for (app_id, outcome) in extra.iter().zip(detached) {
         match outcome {
             Ok(_) => {
-                tracing::info!(tf_resource_type = TYPE_NAME, policy_id, app_id = %app_id, "detached");
+                tracing::info!(tf_resource_type = TYPE_NAME, policy_id = policy_id.as_str(), app_id = %app_id, "detached");
                 attached.remove(app_id);
             }
             Err(e) => diags.0.push(errors::api_error_at(
@@ -705,13 +713,13 @@ async fn converge_attachments(
     for (app_id, outcome) in to_attach.into_iter().zip(attached_now) {
         match outcome {
             Ok(app) => {
-                tracing::info!(tf_resource_type = TYPE_NAME, policy_id, app_id = %app_id, ?precedence, "attached");
+                tracing::info!(tf_resource_type = TYPE_NAME, policy_id = policy_id.as_str(), app_id = %app_id, ?precedence, "attached");
                 // Where the API says it is (a server may renumber); the client has
                 // verified the write, so it is there.
                 let at = app
                     .policy_links()
                     .into_iter()
-                    .find(|l| l.id == policy_id)
+                    .find(|l| &l.id == policy_id)
                     .map_or(precedence.unwrap_or(u32::MAX), |l| l.precedence);
                 attached.insert(app_id.clone(), at);
             }
@@ -732,7 +740,7 @@ async fn converge_attachments(
 fn positions_of(found: Vec<AttachmentRef>) -> BTreeMap<String, u32> {
     found
         .into_iter()
-        .map(|a| (a.app_id, a.precedence))
+        .map(|a| (a.app_id.into(), a.precedence))
         .collect()
 }
 
@@ -742,8 +750,8 @@ fn positions_of(found: Vec<AttachmentRef>) -> BTreeMap<String, u32> {
 async fn detach_everywhere(
     ctx: &Context,
     client: &Client,
-    account: &str,
-    policy_id: &str,
+    account: &AccountId,
+    policy_id: &PolicyId,
 ) -> Result<(), Diagnostics> {
     let holders = match client.apps_with_policy_now(account, policy_id).await {
         Ok(found) => positions_of(found),
@@ -916,7 +924,7 @@ impl Resource for LinkedAppPolicyResource {
                 ..Default::default()
             };
         };
-        let account = api.account_id.as_str();
+        let account = &api.account_id;
         // Values unknown at plan time are known now: check again before the first write.
         let wanted_precedence = configured_precedence(config);
         let write = WritePlan::between(&Value::Null, planned, wanted_precedence);
@@ -944,7 +952,7 @@ impl Resource for LinkedAppPolicyResource {
                 let new_state = e.created_id().map(|id| {
                     let mut state = plan.clone();
                     state.id = Some(id.to_owned());
-                    state.account_id = Some(api.account_id.clone());
+                    state.account_id = Some(api.account_id.to_string());
                     state.decision = Some(NON_IDENTITY.to_string());
                     state.app_count = Some(0);
                     state.target_app_ids = plan.target_app_ids.as_ref().map(|_| BTreeSet::new());
@@ -960,8 +968,8 @@ impl Resource for LinkedAppPolicyResource {
         tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %policy.id, "policy created");
 
         let mut state = plan.clone();
-        state.id = Some(policy.id.clone());
-        state.account_id = Some(api.account_id.clone());
+        state.id = Some(policy.id.to_string());
+        state.account_id = Some(api.account_id.to_string());
         state.decision = Some(NON_IDENTITY.to_string());
         let mut attached = BTreeMap::new();
         if let Some(wanted) = &plan.target_app_ids {
@@ -1031,8 +1039,12 @@ impl Resource for LinkedAppPolicyResource {
         let Some(api) = self.api_for(current, &mut diags) else {
             return unchanged(diags);
         };
-        let account = api.account_id.as_str();
-        let policy = match api.client.get_policy(account, &id).await {
+        let account = &api.account_id;
+        let policy = match api
+            .client
+            .get_policy(account, &PolicyId::new_unchecked(id.as_str()))
+            .await
+        {
             Ok(p) => p,
             Err(e) if e.is_not_found() => {
                 tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, "policy gone; dropping from state");
@@ -1048,7 +1060,11 @@ impl Resource for LinkedAppPolicyResource {
                 return unchanged(diags);
             }
         };
-        let attachments = match api.client.apps_with_policy(account, &id).await {
+        let attachments = match api
+            .client
+            .apps_with_policy(account, &PolicyId::new_unchecked(id.as_str()))
+            .await
+        {
             Ok(a) => a,
             Err(e) => {
                 diags.0.push(errors::api_error(
@@ -1059,7 +1075,7 @@ impl Resource for LinkedAppPolicyResource {
             }
         };
         let mut state = prior.clone();
-        state.account_id = Some(api.account_id.clone());
+        state.account_id = Some(api.account_id.to_string());
         state.name = policy.name.clone();
         state.decision = Some(policy.decision.as_str().to_string());
         state.linked_app_uids = linked_uids_of(&policy);
@@ -1122,7 +1138,7 @@ impl Resource for LinkedAppPolicyResource {
         let Some(api) = self.api_for(prior_value, &mut diags) else {
             return unchanged(diags);
         };
-        let account = api.account_id.as_str();
+        let account = &api.account_id;
         let wanted_precedence = configured_precedence(config);
         let write = WritePlan::between(prior_value, planned, wanted_precedence);
         let (checks, apps) =
@@ -1134,7 +1150,11 @@ impl Resource for LinkedAppPolicyResource {
 
         let mut state = prior.clone();
         if prior.policy_differs(&plan) {
-            let current = match api.client.get_policy_uncached(account, &id).await {
+            let current = match api
+                .client
+                .get_policy_uncached(account, &PolicyId::new_unchecked(id.as_str()))
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     diags.0.push(errors::api_error(
@@ -1146,7 +1166,11 @@ impl Resource for LinkedAppPolicyResource {
             };
             if let Err(e) = api
                 .client
-                .update_policy(account, &id, &plan.policy_body(Some(&current)))
+                .update_policy(
+                    account,
+                    &PolicyId::new_unchecked(id.as_str()),
+                    &plan.policy_body(Some(&current)),
+                )
                 .await
             {
                 diags
@@ -1167,7 +1191,11 @@ impl Resource for LinkedAppPolicyResource {
         state.precedence = plan.precedence;
 
         if let Some(wanted) = &plan.target_app_ids {
-            let attached = match api.client.apps_with_policy(account, &id).await {
+            let attached = match api
+                .client
+                .apps_with_policy(account, &PolicyId::new_unchecked(id.as_str()))
+                .await
+            {
                 Ok(list) => positions_of(list),
                 Err(e) => {
                     diags.0.push(errors::api_error(
@@ -1192,7 +1220,7 @@ impl Resource for LinkedAppPolicyResource {
                 ctx,
                 &api.client,
                 account,
-                &id,
+                &PolicyId::new_unchecked(id.as_str()),
                 attached,
                 wanted,
                 wanted_precedence,
@@ -1222,7 +1250,15 @@ impl Resource for LinkedAppPolicyResource {
             Some(n) => Some(n),
             None => {
                 let fallback = state.target_app_ids.as_ref().map_or(0, BTreeSet::len);
-                Some(current_app_count(&api.client, account, &id, fallback).await)
+                Some(
+                    current_app_count(
+                        &api.client,
+                        account,
+                        &PolicyId::new_unchecked(id.as_str()),
+                        fallback,
+                    )
+                    .await,
+                )
             }
         };
         ApplyResult {
@@ -1244,16 +1280,27 @@ impl Resource for LinkedAppPolicyResource {
         let Some(api) = self.api_for(prior_value, &mut diags) else {
             return diags;
         };
-        let account = api.account_id.as_str();
+        let account = &api.account_id;
         // Two rounds: an attachment made by someone else between our detach and the
         // DELETE (the API answers 409 once the client's own retries are spent) is
         // detached too, so a delete never fails on "still attached".
         for round in 1..=2 {
-            if let Err(d) = detach_everywhere(ctx, &api.client, account, &id).await {
+            if let Err(d) = detach_everywhere(
+                ctx,
+                &api.client,
+                account,
+                &PolicyId::new_unchecked(id.as_str()),
+            )
+            .await
+            {
                 diags.extend(d);
                 return diags;
             }
-            match api.client.delete_policy(account, &id).await {
+            match api
+                .client
+                .delete_policy(account, &PolicyId::new_unchecked(id.as_str()))
+                .await
+            {
                 Ok(outcome) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, ?outcome, "policy deleted");
                     break;
@@ -1292,8 +1339,12 @@ impl Resource for LinkedAppPolicyResource {
                 };
             }
         };
-        let account = api.account_id.as_str();
-        let policy = match api.client.get_policy(account, &policy_id).await {
+        let account = &api.account_id;
+        let policy = match api
+            .client
+            .get_policy(account, &PolicyId::new_unchecked(policy_id.as_str()))
+            .await
+        {
             Ok(p) => p,
             Err(e) if e.is_not_found() => {
                 diags.error(
@@ -1330,22 +1381,25 @@ impl Resource for LinkedAppPolicyResource {
                 ..Default::default()
             };
         }
-        let attached: BTreeMap<String, u32> =
-            match api.client.apps_with_policy(account, &policy_id).await {
-                Ok(list) => positions_of(list),
-                Err(e) => {
-                    diags.0.push(errors::api_error(
-                        &format!("list the applications using policy {policy_id}"),
-                        &e,
-                    ));
-                    return ImportResult {
-                        diagnostics: diags,
-                        ..Default::default()
-                    };
-                }
-            };
+        let attached: BTreeMap<String, u32> = match api
+            .client
+            .apps_with_policy(account, &PolicyId::new_unchecked(policy_id.as_str()))
+            .await
+        {
+            Ok(list) => positions_of(list),
+            Err(e) => {
+                diags.0.push(errors::api_error(
+                    &format!("list the applications using policy {policy_id}"),
+                    &e,
+                ));
+                return ImportResult {
+                    diagnostics: diags,
+                    ..Default::default()
+                };
+            }
+        };
         let state = Model {
-            id: Some(policy.id.clone()),
+            id: Some(policy.id.to_string()),
             name: policy.name.clone(),
             linked_app_uids: linked_uids_of(&policy),
             // Attached nowhere → null, as a create without target_app_ids records.
@@ -1354,7 +1408,7 @@ impl Resource for LinkedAppPolicyResource {
             precedence: common_precedence(&attached, None),
             decision: Some(policy.decision.as_str().to_string()),
             session_duration: policy.session_duration.clone(),
-            account_id: Some(api.account_id.clone()),
+            account_id: Some(api.account_id.to_string()),
             app_count: Some(
                 policy
                     .app_count

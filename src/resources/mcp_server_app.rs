@@ -23,7 +23,7 @@ use serde_json::{Map, Value as Json, json};
 use super::import_id;
 use super::recorded::{self, Findings, Stage};
 use crate::api::ProviderData;
-use crate::cloudflare::{ApiError, App, PolicyLink};
+use crate::cloudflare::{AccountId, ApiError, App, AppId, AppType, PolicyId, PolicyLink};
 use crate::common::account::validate_account_id;
 use crate::common::duration::keep_equivalent_duration;
 use crate::errors;
@@ -951,13 +951,6 @@ fn normalise_unordered_list(api: &[String], basis: Option<&Vec<String>>) -> Opti
     Some(api.to_vec())
 }
 
-/// Attached policy ids in ascending precedence (ties keep the API's order).
-pub fn ids_by_precedence(app: &App) -> Vec<String> {
-    let mut links: Vec<(usize, PolicyLink)> = app.policy_links().into_iter().enumerate().collect();
-    links.sort_by(|(ia, a), (ib, b)| a.precedence.cmp(&b.precedence).then(ia.cmp(ib)));
-    links.into_iter().map(|(_, l)| l.id).collect()
-}
-
 /// How `policy_ids` is derived from the attachments read.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PolicyScope {
@@ -969,16 +962,12 @@ pub enum PolicyScope {
 }
 
 fn policy_ids_for_state(app: &App, scope: &PolicyScope) -> Option<Vec<String>> {
-    let attached = ids_by_precedence(app);
+    let attached = app.policy_ids_by_precedence().into_iter().map(String::from);
     let ids: Vec<String> = match scope {
-        PolicyScope::Managed(managed) => attached
-            .into_iter()
-            .filter(|id| managed.contains(id))
-            .collect(),
-        PolicyScope::Imported { excluded } => attached
-            .into_iter()
-            .filter(|id| !excluded.contains(id))
-            .collect(),
+        PolicyScope::Managed(managed) => attached.filter(|id| managed.contains(id)).collect(),
+        PolicyScope::Imported { excluded } => {
+            attached.filter(|id| !excluded.contains(id)).collect()
+        }
     };
     (!ids.is_empty()).then_some(ids)
 }
@@ -1018,9 +1007,9 @@ impl Unsupported {
 
 /// Checks that `app` is a type this resource manages.
 pub fn check_supported(app: &App) -> Result<(), Unsupported> {
-    match app.app_type.as_str() {
-        SELF_HOSTED => Ok(()),
-        SAAS => {
+    match &app.app_type {
+        AppType::SelfHosted => Ok(()),
+        AppType::Saas => {
             // The API assumes SAML when auth_type is missing.
             let auth = app
                 .saas_app
@@ -1124,8 +1113,8 @@ pub fn state_from_app(
     scope: &PolicyScope,
 ) -> Result<Model, Unsupported> {
     check_supported(app)?;
-    let app_type = app.app_type.clone();
-    let saas_type = app_type == SAAS;
+    let app_type = app.app_type.as_str().to_owned();
+    let saas_type = app.app_type == AppType::Saas;
     let headers = token_headers(&app_type);
     let basis_saas = basis.saas.clone().unwrap_or_default();
 
@@ -1199,8 +1188,8 @@ pub fn state_from_app(
         None
     };
     Ok(Model {
-        id: Some(app.id.clone()),
-        uid: Some(app.uid.clone().unwrap_or_else(|| app.id.clone())),
+        id: Some(app.id.to_string()),
+        uid: Some(app.uid.clone().unwrap_or_else(|| app.id.to_string())),
         aud: app.aud.clone().or_else(|| basis.aud.clone()),
         name: app.name.clone().or_else(|| basis.name.clone()),
         app_type: Some(app_type),
@@ -1310,7 +1299,7 @@ fn policy_links_for(ids: &[String]) -> Vec<PolicyLink> {
     ids.iter()
         .enumerate()
         .map(|(i, id)| PolicyLink {
-            id: id.clone(),
+            id: PolicyId::new_unchecked(id.as_str()),
             precedence: u32::try_from(i + 1).unwrap_or(u32::MAX),
         })
         .collect()
@@ -1477,7 +1466,7 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
     if let Some(name) = &planned.name {
         body.insert("name".into(), json!(name));
     }
-    if app.app_type == SELF_HOSTED {
+    if app.app_type == AppType::SelfHosted {
         if let Some(domain) = &planned.domain {
             if let Some(old) = app.domain.as_deref()
                 && domain_key(old) != domain_key(domain)
@@ -1508,7 +1497,7 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
         "auto_redirect_to_identity".into(),
         json!(planned.auto_redirect_to_identity.unwrap_or(false)),
     );
-    if app.app_type == SAAS {
+    if app.app_type == AppType::Saas {
         let mut saas_app = match body.remove("saas_app") {
             Some(Json::Object(map)) => map,
             _ => Map::new(),
@@ -1570,7 +1559,7 @@ pub fn reconcile_attachments(
             precedence += 1;
         }
         next.push(PolicyLink {
-            id: id.clone(),
+            id: PolicyId::new_unchecked(id.as_str()),
             precedence,
         });
     }
@@ -1610,7 +1599,7 @@ impl McpServerAppResource {
     async fn linked_app_policy_ids(
         &self,
         client: &crate::cloudflare::Client,
-        account: &str,
+        account: &AccountId,
         app: &App,
     ) -> Result<HashSet<String>, ApiError> {
         let mut out = HashSet::new();
@@ -1624,7 +1613,7 @@ impl McpServerAppResource {
                 },
             };
             if is_lat {
-                out.insert(entry.id.clone());
+                out.insert(entry.id.to_string());
             }
         }
         Ok(out)
@@ -1701,7 +1690,7 @@ impl Recorded {
 /// application, are not Linked App Token policies. One read per policy.
 async fn check_policies(
     client: &crate::cloudflare::Client,
-    account: &str,
+    account: &AccountId,
     ids: &[(usize, String)],
     saas: bool,
     found: &mut Findings<'_, Recorded>,
@@ -1709,7 +1698,10 @@ async fn check_policies(
     for (i, id) in ids {
         let path = AttributePath::root(attr::POLICY_IDS).index(*i);
         let recorded = found.recorded().is_some_and(|r| r.policy_ids.contains(id));
-        match client.get_policy(account, id).await {
+        match client
+            .get_policy(account, &PolicyId::new_unchecked(id.as_str()))
+            .await
+        {
             // Not an ownership question: any linked_app_token rule, even in a policy
             // mixing other rules, is refused on non-self-hosted apps.
             Ok(policy) if saas && policy.has_linked_app_token_rule() => found.push(
@@ -1823,7 +1815,7 @@ impl Resource for McpServerAppResource {
                     Model {
                         id: Some(id.to_owned()),
                         uid: Some(id.to_owned()),
-                        account_id: Some(api.account_id.clone()),
+                        account_id: Some(api.account_id.to_string()),
                         ..plan.clone()
                     }
                     .to_value()
@@ -1853,8 +1845,8 @@ impl Resource for McpServerAppResource {
                 ),
             );
         }
-        let attached = ids_by_precedence(&app);
-        if wanted.iter().any(|id| !attached.contains(id)) {
+        let attached = app.policy_ids_by_precedence();
+        if wanted.iter().any(|id| !attached.iter().any(|a| a == id)) {
             // Some servers answer a create without the expanded attachments.
             match api.client.get_app_uncached(&api.account_id, &app.id).await {
                 Ok(fresh) => app = fresh,
@@ -1880,9 +1872,9 @@ impl Resource for McpServerAppResource {
                 let (summary, detail) = unsupported.diagnostic(&app.id);
                 diagnostics.error(summary, detail);
                 Model {
-                    id: Some(app.id.clone()),
-                    uid: Some(app.id.clone()),
-                    account_id: Some(api.account_id.clone()),
+                    id: Some(app.id.to_string()),
+                    uid: Some(app.id.to_string()),
+                    account_id: Some(api.account_id.to_string()),
                     ..plan.clone()
                 }
             }
@@ -1925,7 +1917,11 @@ impl Resource for McpServerAppResource {
                 diagnostics,
             };
         };
-        let app = match api.client.get_app(&api.account_id, &app_id).await {
+        let app = match api
+            .client
+            .get_app(&api.account_id, &AppId::new_unchecked(app_id.as_str()))
+            .await
+        {
             Ok(app) => app,
             Err(e) if e.is_not_found() => {
                 tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "application gone; removing from state");
@@ -2025,12 +2021,15 @@ impl Resource for McpServerAppResource {
             return keep_prior(diagnostics);
         };
         let client = &api.client;
-        let account = api.account_id.as_str();
+        let account = &api.account_id;
 
         // A direct read (not the snapshot) for the checks before any write and to tell
         // whether anything needs writing; the PUT itself is built on the writer's own
         // fresh read below, so this read never feeds a body.
-        let current = match client.get_app_uncached(account, &app_id).await {
+        let current = match client
+            .get_app_uncached(account, &AppId::new_unchecked(app_id.as_str()))
+            .await
+        {
             Ok(app) => app,
             Err(e) => {
                 let action = if e.is_not_found() {
@@ -2049,7 +2048,7 @@ impl Resource for McpServerAppResource {
         // Checked again before any write (a policy may have been deleted since the
         // plan, or was unknown then): the ones not attached now, which a read of the
         // application does not vouch for.
-        let attached: HashSet<String> = current.policies.iter().map(|p| p.id.clone()).collect();
+        let attached: HashSet<String> = current.policies.iter().map(|p| p.id.to_string()).collect();
         let unvouched: Vec<(usize, String)> = wanted
             .iter()
             .enumerate()
@@ -2072,7 +2071,10 @@ impl Resource for McpServerAppResource {
             // Built again from the writer's own fresh read, so nothing another writer
             // changed since `current` is overwritten (and a retry reads again).
             let rebuild = |fresh: &App| Ok(update_body(fresh, &send));
-            match client.update_app_with(account, &app_id, rebuild).await {
+            match client
+                .update_app_with(account, &AppId::new_unchecked(app_id.as_str()), rebuild)
+                .await
+            {
                 Ok(updated) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
                     app = updated;
@@ -2086,7 +2088,10 @@ impl Resource for McpServerAppResource {
                             .iter()
                             .any(|p| !shown.contains(p.id.as_str()))
                     {
-                        match client.get_app_uncached(account, &app_id).await {
+                        match client
+                            .get_app_uncached(account, &AppId::new_unchecked(app_id.as_str()))
+                            .await
+                        {
                             Ok(fresh) => app = fresh,
                             Err(e) => diagnostics.0.push(errors::api_error(
                                 &format!("read application {app_id} after updating it"),
@@ -2108,7 +2113,7 @@ impl Resource for McpServerAppResource {
         let mut scope_ids = wanted.clone();
         if attachments_change {
             let result = client
-                .modify_attachments(account, &app_id, |links| {
+                .modify_attachments(account, &AppId::new_unchecked(app_id.as_str()), |links| {
                     Ok(reconcile_attachments(links, &previous, &wanted))
                 })
                 .await;
@@ -2166,7 +2171,11 @@ impl Resource for McpServerAppResource {
         let Some(app_id) = get_str(prior, attr::ID) else {
             return diagnostics;
         };
-        match api.client.delete_app(&api.account_id, &app_id).await {
+        match api
+            .client
+            .delete_app(&api.account_id, &AppId::new_unchecked(app_id.as_str()))
+            .await
+        {
             Ok(outcome) => {
                 tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, ?outcome, "deleted Access application");
             }
@@ -2199,7 +2208,11 @@ impl Resource for McpServerAppResource {
                 };
             }
         };
-        let app = match api.client.get_app(&api.account_id, &app_id).await {
+        let app = match api
+            .client
+            .get_app(&api.account_id, &AppId::new_unchecked(app_id.as_str()))
+            .await
+        {
             Ok(app) => app,
             Err(e) if e.is_not_found() => {
                 diagnostics.error(
@@ -3589,7 +3602,7 @@ mod tests {
     #[test]
     fn unsupported_apps_are_named() {
         let mut a = self_hosted_app();
-        a.app_type = "ssh".into();
+        a.app_type = AppType::Ssh;
         assert_eq!(check_supported(&a), Err(Unsupported::Type("ssh".into())));
         let (_, detail) = Unsupported::Type("ssh".into()).diagnostic(APP_ID);
         assert!(
@@ -3693,7 +3706,7 @@ mod tests {
 
     fn link(id: &str, precedence: u32) -> PolicyLink {
         PolicyLink {
-            id: id.into(),
+            id: PolicyId::new_unchecked(id),
             precedence,
         }
     }
@@ -4936,7 +4949,7 @@ mod emulator_tests {
             ..Default::default()
         };
         let mixed = client
-            .create_policy(DEFAULT_ACCOUNT_ID, &mixed_body)
+            .create_policy(&AccountId::new_unchecked(DEFAULT_ACCOUNT_ID), &mixed_body)
             .await
             .unwrap();
         assert!(!mixed.is_linked_app_token() && mixed.has_linked_app_token_rule());
@@ -4945,7 +4958,7 @@ mod emulator_tests {
             demo_ids::INTERNAL_API_APP,
             vec![
                 (demo_ids::INTERNAL_API_EMPLOYEES_POLICY.into(), 1),
-                (mixed.id.clone(), 2),
+                (mixed.id.to_string(), 2),
                 (LAT.into(), 3),
             ],
         );
@@ -4954,7 +4967,7 @@ mod emulator_tests {
             get_strings(&state, attr::POLICY_IDS),
             Some(vec![
                 demo_ids::INTERNAL_API_EMPLOYEES_POLICY.to_string(),
-                mixed.id.clone()
+                mixed.id.to_string()
             ])
         );
         let config = cfg(vec![
@@ -5009,14 +5022,14 @@ mod emulator_tests {
         .unwrap();
         let ssh = client
             .create_app(
-                DEFAULT_ACCOUNT_ID,
+                &AccountId::new_unchecked(DEFAULT_ACCOUNT_ID),
                 &json!({"type": "ssh", "name": "bastion", "domain": "ssh.example.com"}),
             )
             .await
             .unwrap();
         let saml = client
             .create_app(
-                DEFAULT_ACCOUNT_ID,
+                &AccountId::new_unchecked(DEFAULT_ACCOUNT_ID),
                 &json!({"type": "saas", "name": "crm", "saas_app": {"auth_type": "saml"}}),
             )
             .await

@@ -34,8 +34,9 @@ use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::{OwnedMutexGuard, oneshot};
 
-use super::client::{Client, app_path, decode};
+use super::client::{Client, app_path, decode, into_cache};
 use super::error::ApiError;
+use super::ids::{AccountId, AppId};
 use super::lock;
 use super::models::app::{App, PolicyLink};
 use super::rate_limit::Permits;
@@ -44,7 +45,7 @@ use plan::{Holds, describe, describe_change, holds, plan_batch, validate};
 pub(crate) use plan::{LinkChange, body_with_links, normalised};
 
 /// (account id, application id).
-type AppKey = (String, String);
+type AppKey = (AccountId, AppId);
 
 // ----- the writers ----------------------------------------------------------------
 
@@ -97,7 +98,7 @@ impl std::fmt::Debug for AppWriters {
 }
 
 impl AppWriters {
-    fn get(&self, account: &str, app_id: &str) -> Arc<AppWriter> {
+    fn get(&self, account: &AccountId, app_id: &AppId) -> Arc<AppWriter> {
         lock(&self.writers)
             .entry((account.to_owned(), app_id.to_owned()))
             .or_default()
@@ -105,7 +106,7 @@ impl AppWriters {
     }
 
     /// Holds the application's writer for a read-modify-write done by the caller.
-    pub async fn exclusive(&self, account: &str, app_id: &str) -> OwnedMutexGuard<()> {
+    pub async fn exclusive(&self, account: &AccountId, app_id: &AppId) -> OwnedMutexGuard<()> {
         let writer = self.get(account, app_id);
         writer.exclusive.clone().lock_owned().await
     }
@@ -147,8 +148,8 @@ impl Client {
     /// application as written (or as read, when nothing needed writing).
     pub(crate) async fn change_attachments(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         change: LinkChange,
     ) -> Result<App, ApiError> {
         let writer = self.inner.writers.get(account, app_id);
@@ -169,13 +170,13 @@ impl Client {
             .await
             .unwrap_or_else(|_| {
                 Err(ApiError::AttachmentNotApplied {
-                    app_id: app_id.to_owned(),
+                    app_id: app_id.to_string(),
                     message: "the application's writer stopped before answering; read the application to see what it holds".into(),
                 })
             })
     }
 
-    async fn drain(&self, writer: &AppWriter, account: &str, app_id: &str) {
+    async fn drain(&self, writer: &AppWriter, account: &AccountId, app_id: &AppId) {
         let mut guard = DrainGuard {
             writer,
             finished: false,
@@ -201,8 +202,8 @@ impl Client {
     /// few GET→PUT rounds as possible, answering every request.
     async fn write_batch(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         writer: Option<&AppWriter>,
         mut live: Vec<Pending>,
     ) {
@@ -219,7 +220,12 @@ impl Client {
             if let Some(writer) = writer {
                 live.extend(writer.take_queued());
             }
-            tracing::debug!(app_id, requests = live.len(), attempt, "attachment batch");
+            tracing::debug!(
+                app_id = app_id.as_str(),
+                requests = live.len(),
+                attempt,
+                "attachment batch"
+            );
             match self
                 .batch_round(account, app_id, &mut live, permits, attempt)
                 .await
@@ -242,13 +248,13 @@ impl Client {
                     };
                     match culprit {
                         Some(index) => {
-                            tracing::warn!(app_id, policy_id = live[index].change.policy_id(), error = %error, "the API refused one attachment of a batch; retrying the others");
+                            tracing::warn!(app_id = app_id.as_str(), policy_id = live[index].change.policy_id(), error = %error, "the API refused one attachment of a batch; retrying the others");
                             live.remove(index).answer(Err(error));
                         }
                         None => {
                             // Cannot tell which request the API refused: one at a time,
                             // each from its own fresh read.
-                            tracing::warn!(app_id, error = %error, "the API refused a batch of attachments; retrying them one by one");
+                            tracing::warn!(app_id = app_id.as_str(), error = %error, "the API refused a batch of attachments; retrying them one by one");
                             for pending in live {
                                 Box::pin(self.write_batch(account, app_id, None, vec![pending]))
                                     .await;
@@ -264,8 +270,8 @@ impl Client {
     /// One fresh GET, every request checked and applied, one PUT, the result checked.
     async fn batch_round(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         live: &mut Vec<Pending>,
         mut permits: Permits<'_>,
         attempt: u32,
@@ -317,7 +323,7 @@ impl Client {
         }
         let wanted = plan.links;
         tracing::debug!(
-            app_id,
+            app_id = app_id.as_str(),
             requests = live.len(),
             attached = wanted.len(),
             "writing policy attachments"
@@ -351,7 +357,12 @@ impl Client {
     /// The PUT response did not show every change: reads the application again and
     /// answers each request by whether its own change is there (another writer may
     /// have changed other entries meanwhile).
-    async fn verify_each(&self, account: &str, app_id: &str, live: &mut Vec<Pending>) -> RoundEnd {
+    async fn verify_each(
+        &self,
+        account: &AccountId,
+        app_id: &AppId,
+        live: &mut Vec<Pending>,
+    ) -> RoundEnd {
         let reread = match self.get_app_uncached(account, app_id).await {
             Ok(app) => app,
             Err(e) => {
@@ -386,7 +397,7 @@ impl Client {
                     describe(&normalised(&have))
                 );
                 pending.answer(Err(ApiError::AttachmentNotApplied {
-                    app_id: app_id.to_owned(),
+                    app_id: app_id.to_string(),
                     message,
                 }));
             }
@@ -397,24 +408,18 @@ impl Client {
     /// The GET of a read-modify-write, paid from `permits`, never retried here.
     async fn read_for_write(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         attempt: u32,
         permits: &mut Permits<'_>,
     ) -> Result<App, Step> {
         let transport = &self.inner.transport;
         let request = Request::new(Method::GET, app_path(account, app_id));
         match transport.attempt_with(&request, attempt, permits).await {
-            Attempt::Done(Ok(success)) => {
-                let app: App = decode(&request, success.envelope.result).map_err(Step::Fail)?;
-                self.inner.apps.put(account, app_id, app.clone());
-                Ok(app)
-            }
-            Attempt::Done(Err(e)) => {
-                if e.is_not_found() {
-                    self.inner.apps.remove(account, app_id);
-                }
-                Err(Step::Fail(with_attempts(e, attempt)))
+            // `with_attempts` leaves a decode error as it is.
+            Attempt::Done(answer) => {
+                into_cache(&self.inner.apps, account, app_id, &request, answer)
+                    .map_err(|e| Step::Fail(with_attempts(e, attempt)))
             }
             // Nothing was written yet, so a failed read is never ambiguous.
             Attempt::Retryable {
@@ -432,8 +437,8 @@ impl Client {
     /// accepted, but the response did not decode as an application.
     async fn write_read(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         body: &Value,
         attempt: u32,
         permits: &mut Permits<'_>,
@@ -447,7 +452,7 @@ impl Client {
                     Ok(Some(app))
                 }
                 Err(e) => {
-                    tracing::warn!(app_id, error = %e, "the application PUT was accepted but its response did not decode; reading it back");
+                    tracing::warn!(app_id = app_id.as_str(), error = %e, "the application PUT was accepted but its response did not decode; reading it back");
                     Ok(None)
                 }
             },
@@ -476,8 +481,8 @@ impl Client {
     /// that must read back. Any retry starts from a new GET and calls `build` again.
     pub(crate) async fn rewrite_app<F>(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         mut build: F,
     ) -> Result<App, ApiError>
     where
@@ -521,8 +526,8 @@ impl Client {
     /// (or when no list was sent), else one re-read that must show it.
     async fn check_written(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         written: Option<App>,
         wanted: Option<&[PolicyLink]>,
     ) -> Result<App, ApiError> {
@@ -541,7 +546,7 @@ impl Client {
             return Ok(reread);
         }
         Err(ApiError::AttachmentNotApplied {
-            app_id: app_id.to_owned(),
+            app_id: app_id.to_string(),
             message: format!(
                 "sent {}, read back {}",
                 describe(&wanted),
@@ -553,11 +558,14 @@ impl Client {
 
 /// Whether `app` holds `wanted`; precedences renumbered by the API (same policies,
 /// same order) count, with a warning.
-fn shows(app_id: &str, app: &App, wanted: &[PolicyLink]) -> bool {
+fn shows(app_id: &AppId, app: &App, wanted: &[PolicyLink]) -> bool {
     match holds(app, wanted) {
         Holds::Exactly => true,
         Holds::Renumbered => {
-            tracing::warn!(app_id, "the API renumbered policy precedences");
+            tracing::warn!(
+                app_id = app_id.as_str(),
+                "the API renumbered policy precedences"
+            );
             true
         }
         Holds::No => false,
@@ -586,8 +594,8 @@ impl Client {
     /// are spent or the provider is stopping.
     async fn wait_for_retry(
         &self,
-        account: &str,
-        app_id: &str,
+        account: &AccountId,
+        app_id: &AppId,
         attempt: u32,
         transient: Transient,
     ) -> Result<(), ApiError> {
@@ -646,10 +654,11 @@ fn named_in(error: &ApiError, live: &[Pending], changers: &[usize]) -> Option<us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cloudflare::ids::PolicyId;
 
     fn attach(id: &str, precedence: Option<u32>) -> LinkChange {
         LinkChange::Attach {
-            policy_id: id.into(),
+            policy_id: PolicyId::new_unchecked(id),
             precedence,
         }
     }

@@ -1,11 +1,12 @@
 //! The pure part of the writer: what a batch of attach/detach/move requests does to
 //! one fresh read of an application's `policies`, checked before anything is sent.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::Value;
 
 use crate::cloudflare::error::ApiError;
+use crate::cloudflare::ids::PolicyId;
 use crate::cloudflare::models::app::{App, PolicyLink};
 
 /// One change to an application's attachments.
@@ -14,11 +15,11 @@ pub(crate) enum LinkChange {
     /// Attach `policy_id` at `precedence` (`None`: one more than the highest in use,
     /// or nothing when it is attached already); moves it when attached elsewhere.
     Attach {
-        policy_id: String,
+        policy_id: PolicyId,
         precedence: Option<u32>,
     },
     /// Detach `policy_id` (nothing when it is not attached).
-    Detach { policy_id: String },
+    Detach { policy_id: PolicyId },
 }
 
 impl LinkChange {
@@ -59,14 +60,11 @@ impl LinkChange {
                     (Some(p), _) => p,
                     (None, None) => next_precedence(links),
                 };
-                if let Some(holder) = links
-                    .iter()
-                    .find(|l| l.precedence == wanted && &l.id != policy_id)
-                {
+                if let Some(holder) = PolicyLink::holder_of(links, wanted, Some(policy_id)) {
                     return Err(ApiError::PrecedenceConflict {
                         app_id: app_id.to_owned(),
                         precedence: wanted,
-                        holder: holder.id.clone(),
+                        holder: holder.id.to_string(),
                     });
                 }
                 match current {
@@ -167,8 +165,7 @@ pub(crate) fn validate(app_id: &str, links: &[PolicyLink]) -> Result<(), ApiErro
         message,
     };
     let mut ids = HashSet::new();
-    let mut precedences = HashMap::new();
-    for link in links {
+    for (index, link) in links.iter().enumerate() {
         if link.id.is_empty() {
             return Err(invalid("a policy id is empty".into()));
         }
@@ -181,10 +178,11 @@ pub(crate) fn validate(app_id: &str, links: &[PolicyLink]) -> Result<(), ApiErro
         if !ids.insert(link.id.as_str()) {
             return Err(invalid(format!("policy {} is listed twice", link.id)));
         }
-        if let Some(other) = precedences.insert(link.precedence, link.id.as_str()) {
+        // Against the entries before it, so the first of a pair is named first.
+        if let Some(other) = PolicyLink::holder_of(&links[..index], link.precedence, None) {
             return Err(invalid(format!(
-                "policies {other} and {} both have precedence {}",
-                link.id, link.precedence
+                "policies {} and {} both have precedence {}",
+                other.id, link.id, link.precedence
             )));
         }
     }
@@ -253,21 +251,21 @@ mod tests {
 
     fn link(id: &str, precedence: u32) -> PolicyLink {
         PolicyLink {
-            id: id.into(),
+            id: PolicyId::new_unchecked(id),
             precedence,
         }
     }
 
     fn attach(id: &str, precedence: Option<u32>) -> LinkChange {
         LinkChange::Attach {
-            policy_id: id.into(),
+            policy_id: PolicyId::new_unchecked(id),
             precedence,
         }
     }
 
     fn detach(id: &str) -> LinkChange {
         LinkChange::Detach {
-            policy_id: id.into(),
+            policy_id: PolicyId::new_unchecked(id),
         }
     }
 

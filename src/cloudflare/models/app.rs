@@ -5,7 +5,9 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+use super::app_type::AppType;
 use super::lenient::{null_as_default, opt_u32, value_as_u64};
+use crate::cloudflare::ids::{AppId, PolicyId};
 use crate::cloudflare::secret::{RedactedMap, SecretString};
 
 /// An application as the API returns it. Fields the provider reads are typed; every
@@ -14,7 +16,7 @@ use crate::cloudflare::secret::{RedactedMap, SecretString};
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct App {
     /// Application UUID; the value `linked_app_token.app_uid` expects.
-    pub id: String,
+    pub id: AppId,
     /// Undocumented duplicate of `id` seen in API examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
@@ -26,7 +28,7 @@ pub struct App {
     pub name: Option<String>,
     /// `type`: `self_hosted`, `saas`, `mcp`, … (any value accepted on read).
     #[serde(rename = "type", default, deserialize_with = "null_as_default")]
-    pub app_type: String,
+    pub app_type: AppType,
     /// Primary domain (self-hosted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
@@ -118,6 +120,15 @@ impl App {
             .collect()
     }
 
+    /// Attached policy ids in ascending precedence (ties keep the API's order), as
+    /// [`App::policy_links`] numbers them.
+    pub fn policy_ids_by_precedence(&self) -> Vec<PolicyId> {
+        let mut links = self.policy_links();
+        // A stable sort: equal precedences keep the order read.
+        links.sort_by_key(|link| link.precedence);
+        links.into_iter().map(|link| link.id).collect()
+    }
+
     /// The full settable object as read, for a `PUT` (a full replacement): read-only
     /// keys stripped and **`policies` omitted**, which leaves attachments untouched.
     /// Attachment changes go through [`crate::cloudflare::Client::modify_attachments`].
@@ -146,7 +157,7 @@ impl App {
             return false;
         }
         if let Some(kind) = wanted("type")
-            && kind != self.app_type
+            && kind != self.app_type.as_str()
         {
             return false;
         }
@@ -173,7 +184,7 @@ impl App {
 #[derive(Clone, PartialEq, Default, Serialize)]
 pub struct AttachedPolicy {
     /// Policy UUID.
-    pub id: String,
+    pub id: PolicyId,
     /// Precedence within the app (1 = evaluated first).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub precedence: Option<u32>,
@@ -192,7 +203,7 @@ impl AttachedPolicy {
     pub fn expanded_policy(&self) -> Option<super::policy::Policy> {
         self.rest.get("decision")?;
         let mut object = self.rest.clone();
-        object.insert("id".into(), Value::String(self.id.clone()));
+        object.insert("id".into(), Value::String(self.id.to_string()));
         serde_json::from_value(Value::Object(object)).ok()
     }
 }
@@ -215,13 +226,13 @@ impl<'de> Deserialize<'de> for AttachedPolicy {
         // objects; accept both.
         match Value::deserialize(deserializer)? {
             Value::String(id) => Ok(AttachedPolicy {
-                id,
+                id: PolicyId::new_unchecked(id),
                 ..Default::default()
             }),
             Value::Object(mut map) => {
                 let id = match map.remove("id") {
-                    Some(Value::String(id)) => id,
-                    _ => String::new(),
+                    Some(Value::String(id)) => PolicyId::new_unchecked(id),
+                    _ => PolicyId::default(),
                 };
                 let precedence = map
                     .remove("precedence")
@@ -266,10 +277,25 @@ fn kind_of(value: &Value) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PolicyLink {
     /// Policy UUID.
-    pub id: String,
+    pub id: PolicyId,
     /// Precedence (≥ 1, unique within the app).
     #[serde(deserialize_with = "required_u32")]
     pub precedence: u32,
+}
+
+impl PolicyLink {
+    /// The entry of `links` that holds `precedence`, other than `except` (the policy
+    /// being placed): the one precedence-clash check. The API refuses two entries with
+    /// one precedence, and this provider never moves someone else's entry to make room.
+    pub fn holder_of<'a>(
+        links: &'a [PolicyLink],
+        precedence: u32,
+        except: Option<&PolicyId>,
+    ) -> Option<&'a PolicyLink> {
+        links
+            .iter()
+            .find(|link| link.precedence == precedence && Some(&link.id) != except)
+    }
 }
 
 fn required_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
@@ -428,11 +454,11 @@ pub enum Deleted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentRef {
     /// Application UUID.
-    pub app_id: String,
+    pub app_id: AppId,
     /// Application name.
     pub app_name: Option<String>,
     /// Application `type`.
-    pub app_type: String,
+    pub app_type: AppType,
     /// Precedence of the policy in that application.
     pub precedence: u32,
 }
@@ -568,22 +594,51 @@ mod tests {
             app.policy_links(),
             vec![
                 PolicyLink {
-                    id: "p1".into(),
+                    id: PolicyId::new_unchecked("p1"),
                     precedence: 1
                 },
                 PolicyLink {
-                    id: "legacy".into(),
+                    id: PolicyId::new_unchecked("legacy"),
                     precedence: 3
                 },
                 // No precedence: after the highest present (3), not position 3.
                 PolicyLink {
-                    id: "bare-uuid".into(),
+                    id: PolicyId::new_unchecked("bare-uuid"),
                     precedence: 4
                 },
             ]
         );
         assert_eq!(app.policies[0].reusable, Some(true));
         assert_eq!(app.policies[0].rest["decision"], json!("non_identity"));
+    }
+
+    #[test]
+    fn policy_ids_come_in_precedence_order_ties_as_read() {
+        let app: App = serde_json::from_value(json!({
+            "id": "a", "type": "self_hosted",
+            "policies": [{"id": "c", "precedence": 3}, {"id": "a", "precedence": 1},
+                         {"id": "tie-1", "precedence": 2}, {"id": "tie-2", "precedence": 2},
+                         "bare"]
+        }))
+        .unwrap();
+        assert_eq!(
+            app.policy_ids_by_precedence(),
+            ["a", "tie-1", "tie-2", "c", "bare"]
+        );
+    }
+
+    #[test]
+    fn the_holder_of_a_precedence_is_anyone_but_the_policy_placed() {
+        let link = |id: &str, precedence| PolicyLink {
+            id: PolicyId::new_unchecked(id),
+            precedence,
+        };
+        let links = [link("a", 1), link("b", 2)];
+        assert_eq!(PolicyLink::holder_of(&links, 2, None), Some(&links[1]));
+        let a = PolicyId::new_unchecked("a");
+        assert_eq!(PolicyLink::holder_of(&links, 1, Some(&a)), None);
+        assert_eq!(PolicyLink::holder_of(&links, 2, Some(&a)), Some(&links[1]));
+        assert_eq!(PolicyLink::holder_of(&links, 3, None), None);
     }
 
     #[test]

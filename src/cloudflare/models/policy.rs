@@ -1,10 +1,11 @@
 //! Reusable Access policies (`/accounts/{account_id}/access/policies`).
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::lenient::{null_as_default, opt_u64};
 use super::rule::Rule;
+use crate::cloudflare::ids::PolicyId;
 
 /// What a policy does when it matches.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -46,29 +47,13 @@ impl Decision {
     }
 }
 
-impl std::fmt::Display for Decision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Decision {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Decision {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|s| Decision::parse(&s))
-    }
-}
+wire_string!(Decision);
 
 /// A reusable policy as the API returns it.
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Policy {
     /// Policy UUID.
-    pub id: String,
+    pub id: PolicyId,
     /// Display name.
     #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
