@@ -125,12 +125,10 @@ async fn put_is_full_replacement() {
     let api = Api::start().await;
     let policy = api.allow_policy("employees").await;
     let app = api
-        .post("/apps", json!({"type": "self_hosted", "name": "a", "domain": "a.example.com",
-                               "app_launcher_visible": false, "tags": ["t"], "session_duration": "1h",
-                               "policies": [{"id": id(&policy), "precedence": 1}]}))
-        .await
-        .ok(201)
-        .clone();
+        .post_created("/apps", json!({"type": "self_hosted", "name": "a", "domain": "a.example.com",
+                                      "app_launcher_visible": false, "tags": ["t"], "session_duration": "1h",
+                                      "policies": [{"id": id(&policy), "precedence": 1}]}))
+        .await;
     let path = format!("/apps/{}", id(&app));
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     // Settable fields omitted → defaults again; policies omitted → kept.
@@ -226,7 +224,7 @@ async fn saas_oidc_secret_only_in_create_response() {
     assert_eq!(saas["auth_type"], json!("oidc"));
     assert!(saas["public_key"].is_string());
     let path = format!("/apps/{}", id(&created));
-    let got = api.get(&path).await.ok(200).clone();
+    let got = api.get_ok(&path).await;
     assert!(got["saas_app"].get("client_secret").is_none());
     assert_eq!(got["saas_app"]["client_id"], json!(client_id));
     assert!(got.get("domain").is_none() && got.get("session_duration").is_none());
@@ -388,17 +386,11 @@ async fn authentication_and_accounts() {
 #[tokio::test]
 async fn oauth_configuration_stored_defaulted_refused_and_editable_out_of_band() {
     let api = Api::start().await;
-    let created = api
-        .post(
-            "/apps",
+    let created = api.post_created("/apps",
             json!({"type": "self_hosted", "name": "mcp", "domain": "mcp.example.com",
                    "oauth_configuration": {
                        "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a.example.com/cb"]},
-                       "grant": {"access_token_lifetime": "15m"}}}),
-        )
-        .await
-        .ok(201)
-        .clone();
+                       "grant": {"access_token_lifetime": "15m"}}}),).await;
     let app_id = id(&created);
     let want = json!({
         "enabled": true,

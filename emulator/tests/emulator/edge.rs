@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cfaccess_emulator::{EmulatorConfig, Seed, demo_ids};
+use cfaccess_emulator::demo_ids;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,11 +18,7 @@ struct Edge {
 /// Demo downstream apps, a self-hosted MCP server app, and a linked policy attached to
 /// "Internal API" only.
 async fn setup() -> Edge {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let mcp = api.self_hosted("mcp-server", "mcp.example.com").await;
     let linked = api
         .linked_policy("mcp-server can call internal-api", &id(&mcp))
@@ -33,7 +29,7 @@ async fn setup() -> Edge {
 
 /// Read-modify-write of an app's attachments, as the provider does it.
 async fn attach(api: &Api, app_id: &str, policy_id: &str, precedence: u32) {
-    let app = api.get(&format!("/apps/{app_id}")).await.ok(200).clone();
+    let app = api.get_ok(&format!("/apps/{app_id}")).await;
     let mut links: Vec<Value> = app["policies"]
         .as_array()
         .unwrap()
@@ -296,16 +292,12 @@ async fn identity_tokens_follow_allow_policies_and_saas_targets_never_admit() {
 async fn certs_publish_the_signing_key() {
     let e = setup().await;
     let token = login(&e.api, &id(&e.mcp), "ann@example.com", None).await;
-    let certs: Value = e
-        .api
-        .client
-        .get(format!("http://{}/cdn-cgi/access/certs", e.api.emu.addr()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let certs: Value = json_of(
+        e.api
+            .client
+            .get(format!("http://{}/cdn-cgi/access/certs", e.api.emu.addr())),
+    )
+    .await;
     let jwk = &certs["keys"][0];
     let header: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD

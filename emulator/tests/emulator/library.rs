@@ -1,17 +1,13 @@
 //! The Rust API used by other crates' tests: queries, out-of-band helpers, log, shutdown.
 
-use cfaccess_emulator::{Emulator, EmulatorConfig, Seed, demo_ids};
+use cfaccess_emulator::{Emulator, demo_ids};
 use serde_json::json;
 
 use super::common::*;
 
 #[tokio::test]
 async fn urls_and_demo_seed() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let port = api.emu.addr().port();
     assert_ne!(port, 0);
     assert_eq!(
@@ -68,11 +64,7 @@ async fn urls_and_demo_seed() {
 
 #[tokio::test]
 async fn mutate_app_keeps_invariants() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let before = api.emu.app(ACC, demo_ids::INTERNAL_API_APP).unwrap();
     // Move the wiki's policy onto Internal API too, out of band.
     assert!(api.emu.mutate_app(ACC, demo_ids::INTERNAL_API_APP, |app| {
@@ -149,11 +141,7 @@ async fn mutate_app_keeps_invariants() {
 
 #[tokio::test]
 async fn out_of_band_deletes() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     assert!(
         api.emu
             .delete_policy_out_of_band(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
