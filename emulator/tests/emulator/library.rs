@@ -62,6 +62,11 @@ async fn urls_and_demo_seed() {
     );
 }
 
+/// The `app_count` the emulator computes for policy `id`.
+fn app_count(api: &Api, id: &str) -> serde_json::Value {
+    api.emu.policy(ACC, id).unwrap()["app_count"].clone()
+}
+
 #[tokio::test]
 async fn mutate_app_keeps_invariants() {
     let api = Api::demo().await;
@@ -81,9 +86,7 @@ async fn mutate_app_keeps_invariants() {
     assert_eq!(after["aud"], before["aud"]);
     assert_ne!(after["updated_at"], before["updated_at"]);
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY),
         json!(2)
     );
     // Remove every attachment: counts follow.
@@ -93,15 +96,11 @@ async fn mutate_app_keeps_invariants() {
                 json!([]))
     );
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
         json!(0)
     );
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY),
         json!(1)
     );
     api.delete(&format!(
@@ -159,9 +158,7 @@ async fn out_of_band_deletes() {
             .delete_app_out_of_band(ACC, demo_ids::COMPANY_WIKI_APP)
     );
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY),
         json!(0)
     );
     assert!(
