@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use cfaccess_emulator::Seed;
 use cfaccess_emulator::demo_ids::{COMPANY_WIKI_EMPLOYEES_POLICY, INTERNAL_API_EMPLOYEES_POLICY};
 
-use crate::steps::each_refused_before_any_write;
+use crate::steps::{assert_default_token_headers, each_refused_before_any_write, plan_update_of};
 use crate::support::{Harness, TestResult, extended_seed, seed_ids};
 
 const ADDR: &str = "cfaccess_mcp_server_app.mcp";
@@ -57,6 +57,24 @@ fn saas(name: &str, saas_body: &str, extra: &str) -> String {
     ))
 }
 
+/// A saas app `x` with valid OIDC settings but for `key`, which is set to `value` (HCL).
+fn oidc_with(key: &str, value: &str) -> String {
+    let mut settings = vec![
+        ("redirect_uris", r#"["https://x.example.com/cb"]"#),
+        ("grant_types", r#"["authorization_code"]"#),
+        ("scopes", r#"["openid"]"#),
+    ];
+    match settings.iter_mut().find(|(k, _)| *k == key) {
+        Some(setting) => setting.1 = value,
+        None => settings.push((key, value)),
+    }
+    let lines: Vec<String> = settings
+        .iter()
+        .map(|(k, v)| format!("    {k:<13} = {v}"))
+        .collect();
+    saas("x", &lines.join("\n"), "")
+}
+
 const SAAS_BODY: &str = r#"    redirect_uris = ["https://mcp.example.com/oauth/callback"]
     grant_types   = ["authorization_code_with_pkce", "refresh_tokens"]
     scopes        = ["openid", "email", "profile"]"#;
@@ -92,13 +110,7 @@ fn unknown_leaves(v: &Value, base: &str, out: &mut Vec<String>) {
 /// "(known after apply)", applies it, and requires an empty plan afterwards.
 async fn update_in_place(h: &Harness, config: &str) -> TestResult {
     h.write_config(config)?;
-    let plan = h.plan().await?;
-    assert_eq!(
-        plan.actions_of(ADDR),
-        Some(vec!["update"]),
-        "{:?}",
-        plan.actions
-    );
+    let plan = plan_update_of(h, ADDR).await?;
     let mut unknown = Vec::new();
     unknown_leaves(
         plan.after_unknown.get(ADDR).unwrap_or(&Value::Null),
@@ -128,14 +140,7 @@ async fn self_hosted_lifecycle() -> TestResult {
     assert_eq!(state.attr(ADDR, "uid")?, id);
     assert_eq!(state.attr(ADDR, "type")?, "self_hosted");
     assert_eq!(state.attr(ADDR, "session_duration")?, "24h");
-    assert_eq!(
-        state.attr(ADDR, "inbound_token_header")?,
-        "Cf-Access-Jwt-Assertion"
-    );
-    assert_eq!(
-        state.attr(ADDR, "downstream_token_header")?,
-        "Cf-Access-Token"
-    );
+    assert_default_token_headers(&state, ADDR)?;
     assert_eq!(state.value(ADDR, "client_secret"), Some(&Value::Null));
     assert_eq!(h.attachments(&id), links(&[(P1, 1), (P2, 2)]));
 
@@ -347,47 +352,22 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
             "applies only to type = \"self_hosted\"",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["https://x.example.com/cb"]
-    grant_types   = ["password"]
-    scopes        = ["openid"]"#,
-                "",
-            ),
+            oidc_with("grant_types", r#"["password"]"#),
             "grant_types",
             "must be one of .*\"password\"",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["https://x.example.com/cb"]
-    grant_types   = ["authorization_code"]
-    scopes        = ["openid", "admin"]"#,
-                "",
-            ),
+            oidc_with("scopes", r#"["openid", "admin"]"#),
             "scopes",
             "must be one of .*\"admin\"",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["http://x.example.com/cb"]
-    grant_types   = ["authorization_code"]
-    scopes        = ["openid"]"#,
-                "",
-            ),
+            oidc_with("redirect_uris", r#"["http://x.example.com/cb"]"#),
             "redirect_uris",
             "http:// on a host other than localhost",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["https://x.example.com/cb"]
-    grant_types   = ["authorization_code"]
-    scopes        = ["openid"]
-    access_token_lifetime = "30s""#,
-                "",
-            ),
+            oidc_with("access_token_lifetime", r#""30s""#),
             "access_token_lifetime",
             "minutes and/or hours",
         ),

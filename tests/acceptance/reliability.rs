@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cfaccess_emulator::{Fault, FaultKind, LoggedRequest, RateLimit, demo_ids};
+use cfaccess_emulator::{FaultKind, LoggedRequest, RateLimit, demo_ids};
 use serde_json::Value;
 
 use crate::support::{Failure, Harness, TestResult, extended_seed, format_request, seed_ids};
@@ -286,6 +286,65 @@ async fn run_phase(h: &Harness, phase: Phase) -> Result<crate::support::Output, 
     }
 }
 
+/// `count` linked-app policies for the seed's MCP app, named `{prefix}-{index}`.
+fn counted_policies(count: usize, prefix: &str) -> String {
+    format!(
+        r#"
+resource "cfaccess_linked_app_policy" "p" {{
+  count           = {count}
+  name            = "{prefix}-${{count.index}}"
+  linked_app_uids = ["{mcp}"]
+}}
+"#,
+        mcp = seed_ids::MCP_SELF_HOSTED_APP
+    )
+}
+
+/// Brings the world to `phase`'s starting point without faults; returns the version
+/// the run of the phase converges to.
+async fn prepare_phase(h: &Harness, w: &Wiring, phase: Phase) -> Result<Version, Failure> {
+    match phase {
+        Phase::Create => {
+            h.write_config(&w.config(Version::V1))?;
+            Ok(Version::V1)
+        }
+        Phase::Update => {
+            h.write_config(&w.config(Version::V1))?;
+            h.apply().await?;
+            h.write_config(&w.config(Version::V2))?;
+            Ok(Version::V2)
+        }
+        Phase::Delete => {
+            h.write_config(&w.config(Version::V2))?;
+            h.apply().await?;
+            Ok(Version::V2)
+        }
+    }
+}
+
+/// The phase's command, whatever its exit code (the caller judges the outcome).
+async fn run_phase_unchecked(h: &Harness, phase: Phase) -> Result<crate::support::Output, Failure> {
+    let command = match phase {
+        Phase::Delete => "destroy",
+        Phase::Create | Phase::Update => "apply",
+    };
+    h.run(&[command, "-auto-approve", "-input=false", "-no-color"])
+        .await
+}
+
+/// After the phase: nothing of ours left after a delete, else the `after` world.
+async fn assert_phase_reached(h: &Harness, w: &Wiring, phase: Phase, after: Version) -> TestResult {
+    if phase == Phase::Delete {
+        let (apps, policies) = our_objects(h);
+        h.check(
+            apps.is_empty() && policies.is_empty(),
+            format!("left behind: {apps:?} {policies:?}"),
+        )
+    } else {
+        assert_converged(h, w, after).await
+    }
+}
+
 fn matching<'a>(
     log: &'a [LoggedRequest],
     method: &str,
@@ -320,24 +379,7 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
         // Few retries: the point is the failure, not the backoff.
         h.set_provider_body("requests_per_second = 200\n  max_retries = 2");
     }
-    // Bring the world to the phase's starting point without faults.
-    let after = match phase {
-        Phase::Create => {
-            h.write_config(&w.config(Version::V1))?;
-            Version::V1
-        }
-        Phase::Update => {
-            h.write_config(&w.config(Version::V1))?;
-            h.apply().await?;
-            h.write_config(&w.config(Version::V2))?;
-            Version::V2
-        }
-        Phase::Delete => {
-            h.write_config(&w.config(Version::V2))?;
-            h.apply().await?;
-            Version::V2
-        }
-    };
+    let after = prepare_phase(&h, &w, phase).await?;
     let state = h.state_json().await?;
     let app_id = state.attr(APP, "id").ok();
     let policy_id = state.attr(POLICY, "id").ok();
@@ -355,12 +397,7 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
                 } else {
                     FaultKind::Status(status)
                 };
-                h.fault(Fault {
-                    method: Some(method.to_string()),
-                    path: glob.clone(),
-                    kind,
-                    count: 1,
-                });
+                h.fault(method, &glob, kind, 1);
             }
             run_phase(&h, phase).await?;
             let log = h.emulator().request_log();
@@ -372,22 +409,8 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
             )?;
         }
         Mode::Persistent500 => {
-            h.fault(Fault {
-                method: Some(method.to_string()),
-                path: glob.clone(),
-                kind: FaultKind::Status(500),
-                count: u32::MAX,
-            });
-            let out = match phase {
-                Phase::Delete => {
-                    h.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
-                        .await?
-                }
-                _ => {
-                    h.run(&["apply", "-auto-approve", "-input=false", "-no-color"])
-                        .await?
-                }
-            };
+            h.fault(method, &glob, FaultKind::Status(500), u32::MAX);
+            let out = run_phase_unchecked(&h, phase).await?;
             let log = h.emulator().request_log();
             h.check(
                 !matching(&log[mark..], method, &glob_re).is_empty(),
@@ -418,17 +441,8 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
             }
         }
     }
-    match phase {
-        Phase::Delete => {
-            // `destroy()` already proved the emulator holds only the seed again.
-            let (apps, policies) = our_objects(&h);
-            h.check(
-                apps.is_empty() && policies.is_empty(),
-                format!("left behind: {apps:?} {policies:?}"),
-            )?;
-        }
-        _ => assert_converged(&h, &w, after).await?,
-    }
+    // After a delete, `destroy()` already proved the emulator holds only the seed again.
+    assert_phase_reached(&h, &w, phase, after).await?;
     assert_no_orphans_or_duplicates(&h, "at the end").await
 }
 
@@ -485,40 +499,15 @@ fault_matrix! {
 async fn dropped_response(phase: Phase, method: &str, target: Target) -> TestResult {
     let h = harness!(harness_builder());
     let w = Wiring::new(&h);
-    match phase {
-        Phase::Create => h.write_config(&w.config(Version::V1))?,
-        Phase::Update => {
-            h.write_config(&w.config(Version::V1))?;
-            h.apply().await?;
-            h.write_config(&w.config(Version::V2))?;
-        }
-        Phase::Delete => {
-            h.write_config(&w.config(Version::V2))?;
-            h.apply().await?;
-        }
-    }
+    let after = prepare_phase(&h, &w, phase).await?;
     let state = h.state_json().await?;
     let glob = target.glob(
         state.attr(APP, "id").ok().as_deref(),
         state.attr(POLICY, "id").ok().as_deref(),
     );
     let mark = h.emulator().request_log().len();
-    h.fault(Fault {
-        method: Some(method.to_string()),
-        path: glob.clone(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
-    let first = match phase {
-        Phase::Delete => {
-            h.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
-                .await?
-        }
-        _ => {
-            h.run(&["apply", "-auto-approve", "-input=false", "-no-color"])
-                .await?
-        }
-    };
+    h.fault(method, &glob, FaultKind::DropAfterCommit, 1);
+    let first = run_phase_unchecked(&h, phase).await?;
     let log = h.emulator().request_log();
     h.check(
         log[mark..].iter().any(|r| r.dropped),
@@ -535,17 +524,9 @@ async fn dropped_response(phase: Phase, method: &str, target: Target) -> TestRes
     if first.code != 0 {
         run_phase(&h, phase).await?;
     }
-    match phase {
-        Phase::Delete => {
-            let (apps, policies) = our_objects(&h);
-            h.check(
-                apps.is_empty() && policies.is_empty(),
-                format!("left behind: {apps:?} {policies:?}"),
-            )?;
-            h.assert_emulator_empty_of_ours()?;
-        }
-        Phase::Create => assert_converged(&h, &w, Version::V1).await?,
-        Phase::Update => assert_converged(&h, &w, Version::V2).await?,
+    assert_phase_reached(&h, &w, phase, after).await?;
+    if phase == Phase::Delete {
+        h.assert_emulator_empty_of_ours()?;
     }
     assert_no_orphans_or_duplicates(&h, "at the end").await
 }
@@ -590,16 +571,7 @@ async fn two_hundred_policies_under_the_rate_limit_without_errors() -> TestResul
     }));
     h.set_provider_body("requests_per_second = 2.5");
     let prefix = h.name("rl");
-    h.write_config(&format!(
-        r#"
-resource "cfaccess_linked_app_policy" "p" {{
-  count           = 200
-  name            = "{prefix}-${{count.index}}"
-  linked_app_uids = ["{mcp}"]
-}}
-"#,
-        mcp = seed_ids::MCP_SELF_HOSTED_APP
-    ))?;
+    h.write_config(&counted_policies(200, &prefix))?;
     h.apply_with(&["-parallelism=10"]).await?;
     let log = h.emulator().request_log();
     let limited: Vec<String> = log
@@ -762,23 +734,14 @@ resource "cfaccess_linked_app_policy" "p" {{
 async fn interrupt_mid_apply_stops_promptly_and_next_apply_converges() -> TestResult {
     let h = harness!(harness_builder());
     let prefix = h.name("intr");
-    h.write_config(&format!(
-        r#"
-resource "cfaccess_linked_app_policy" "p" {{
-  count           = 6
-  name            = "{prefix}-${{count.index}}"
-  linked_app_uids = ["{mcp}"]
-}}
-"#,
-        mcp = seed_ids::MCP_SELF_HOSTED_APP
-    ))?;
+    h.write_config(&counted_policies(6, &prefix))?;
     let latency = Duration::from_secs(120);
-    h.fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Latency(latency),
-        count: u32::MAX,
-    });
+    h.fault(
+        "POST",
+        "/accounts/*/access/policies",
+        FaultKind::Latency(latency),
+        u32::MAX,
+    );
     let mut running = h.spawn_apply(&["-parallelism=3"])?;
     if !running
         .wait_for_stdout("Creating...", Duration::from_secs(60))
