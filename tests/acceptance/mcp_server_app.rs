@@ -84,6 +84,12 @@ fn emu_app(h: &Harness, id: &str) -> Value {
     h.emulator().app(h.account_id(), id).unwrap_or(Value::Null)
 }
 
+/// The `policy_ids` line listing `ids` in order.
+fn policy_ids(ids: &[&str]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+    format!("  policy_ids = [{}]", quoted.join(", "))
+}
+
 fn links(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
     pairs.iter().map(|(i, p)| (i.to_string(), *p)).collect()
 }
@@ -129,10 +135,7 @@ async fn update_in_place(h: &Harness, config: &str) -> TestResult {
 async fn self_hosted_lifecycle() -> TestResult {
     let h = app_harness!();
     let name = h.name("mcp");
-    h.write_config(&self_hosted(
-        &name,
-        &format!("  policy_ids = [\"{P1}\", \"{P2}\"]"),
-    ))?;
+    h.write_config(&self_hosted(&name, &policy_ids(&[P1, P2])))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
     let state = h.state_json().await?;
@@ -253,11 +256,7 @@ async fn self_hosted_lifecycle() -> TestResult {
 async fn saas_lifecycle() -> TestResult {
     let h = app_harness!();
     let name = h.name("mcp-oidc");
-    h.write_config(&saas(
-        &name,
-        SAAS_BODY,
-        &format!("  policy_ids = [\"{P1}\"]"),
-    ))?;
+    h.write_config(&saas(&name, SAAS_BODY, &policy_ids(&[P1])))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
     let state = h.state_json().await?;
@@ -280,7 +279,7 @@ async fn saas_lifecycle() -> TestResult {
     scopes        = ["openid"]
     access_token_lifetime            = "15m"
     allow_pkce_without_client_secret = true"#;
-    let cfg = saas(&name, body, &format!("  policy_ids = [\"{P1}\"]"));
+    let cfg = saas(&name, body, &policy_ids(&[P1]));
     update_in_place(&h, &cfg).await?;
     let state = h.state_json().await?;
     assert_eq!(state.attr(ADDR, "client_secret")?, secret);
@@ -377,7 +376,7 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
             "must be a duration",
         ),
         (
-            self_hosted("x", &format!("  policy_ids = [\"{P1}\", \"{P1}\"]")),
+            self_hosted("x", &policy_ids(&[P1, P1])),
             "policy_ids",
             "twice",
         ),
@@ -423,7 +422,7 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
 async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> TestResult {
     let h = app_harness!();
     let name = h.name("mcp");
-    h.write_config(&self_hosted(&name, &format!("  policy_ids = [\"{P1}\"]")))?;
+    h.write_config(&self_hosted(&name, &policy_ids(&[P1])))?;
     h.apply().await?;
     let id = h.state_json().await?.attr(ADDR, "id")?;
     h.emulator().set_attachments_out_of_band(
@@ -432,27 +431,22 @@ async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> 
         vec![(P1.into(), 1), (FOREIGN.into(), 2)],
     );
     // The foreign policy holds the precedence a second policy of ours would take at
-    // position 2: ours goes after it, and it keeps its id and precedence.
-    h.write_config(&self_hosted(
-        &name,
-        &format!("  policy_ids = [\"{P1}\", \"{P2}\"]"),
-    ))?;
-    h.apply().await?;
-    assert_eq!(h.attachments(&id), links(&[(P1, 1), (FOREIGN, 2), (P2, 3)]));
-    h.assert_empty_plan().await?;
-    // Reordered: ours swap around it.
-    h.write_config(&self_hosted(
-        &name,
-        &format!("  policy_ids = [\"{P2}\", \"{P1}\"]"),
-    ))?;
-    h.apply().await?;
-    assert_eq!(h.attachments(&id), links(&[(P2, 1), (FOREIGN, 2), (P1, 3)]));
-    h.assert_empty_plan().await?;
+    // position 2: ours goes after it, and it keeps its id and precedence. Reordered,
+    // ours swap around it.
+    for (ours, expected) in [
+        ([P1, P2], [(P1, 1), (FOREIGN, 2), (P2, 3)]),
+        ([P2, P1], [(P2, 1), (FOREIGN, 2), (P1, 3)]),
+    ] {
+        h.write_config(&self_hosted(&name, &policy_ids(&ours)))?;
+        h.apply().await?;
+        assert_eq!(h.attachments(&id), links(&expected));
+        h.assert_empty_plan().await?;
+    }
 
     // Imports of apps this resource cannot manage fail with the type named.
     h.write_config(&format!(
         "{}\nresource \"cfaccess_mcp_server_app\" \"other\" {{\n  name   = \"bastion\"\n  domain = \"ssh.internal.example.com\"\n}}\n",
-        self_hosted(&name, &format!("  policy_ids = [\"{P1}\"]"))
+        self_hosted(&name, &policy_ids(&[P1]))
     ))?;
     h.import_expect_error(
         "cfaccess_mcp_server_app.other",
@@ -472,7 +466,7 @@ async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> 
         "non-existent",
     )
     .await?;
-    h.write_config(&self_hosted(&name, &format!("  policy_ids = [\"{P1}\"]")))?;
+    h.write_config(&self_hosted(&name, &policy_ids(&[P1])))?;
     h.destroy().await?;
     Ok(())
 }

@@ -531,29 +531,24 @@ async fn dropped_response(phase: Phase, method: &str, target: Target) -> TestRes
     assert_no_orphans_or_duplicates(&h, "at the end").await
 }
 
-#[tokio::test]
-async fn lost_response_after_app_create_makes_no_duplicate() -> TestResult {
-    dropped_response(Phase::Create, "POST", Target::Apps).await
+/// One test per lost response.
+macro_rules! lost_responses {
+    ($($name:ident: $phase:ident, $method:literal, $target:expr;)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() -> TestResult {
+                dropped_response(Phase::$phase, $method, $target).await
+            }
+        )*
+    };
 }
 
-#[tokio::test]
-async fn lost_response_after_policy_create_makes_no_duplicate() -> TestResult {
-    dropped_response(Phase::Create, "POST", Target::Policies).await
-}
-
-#[tokio::test]
-async fn lost_response_after_attach_makes_no_duplicate_attachment() -> TestResult {
-    dropped_response(Phase::Create, "PUT", Target::App(WIKI)).await
-}
-
-#[tokio::test]
-async fn lost_response_after_policy_update_converges() -> TestResult {
-    dropped_response(Phase::Update, "PUT", Target::Policy).await
-}
-
-#[tokio::test]
-async fn lost_response_after_policy_delete_converges() -> TestResult {
-    dropped_response(Phase::Delete, "DELETE", Target::Policy).await
+lost_responses! {
+    lost_response_after_app_create_makes_no_duplicate: Create, "POST", Target::Apps;
+    lost_response_after_policy_create_makes_no_duplicate: Create, "POST", Target::Policies;
+    lost_response_after_attach_makes_no_duplicate_attachment: Create, "PUT", Target::App(WIKI);
+    lost_response_after_policy_update_converges: Update, "PUT", Target::Policy;
+    lost_response_after_policy_delete_converges: Delete, "DELETE", Target::Policy;
 }
 
 // ---------------------------------------------------------------------------------
