@@ -151,6 +151,14 @@ async fn assert_no_orphans_or_duplicates(h: &Harness, when: &str) -> TestResult 
     Ok(())
 }
 
+/// The `name` of the emulator's `object` (`what` it is) is `expected`.
+fn check_name(h: &Harness, what: &str, object: &Value, expected: &str) -> TestResult {
+    h.check(
+        object.get("name").and_then(Value::as_str) == Some(expected),
+        format!("{what} name is not {expected}: {object}"),
+    )
+}
+
 /// The emulator holds exactly the wiring of `v`: one app and one policy, both in the
 /// state, with the version's names and rules; the policy attached exactly once to each
 /// target and to nothing else; the seed policies untouched. And the plan is empty.
@@ -169,18 +177,12 @@ async fn assert_converged(h: &Harness, w: &Wiring, v: Version) -> TestResult {
         .emulator()
         .app(h.account_id(), &app_id)
         .unwrap_or(Value::Null);
-    h.check(
-        app.get("name").and_then(Value::as_str) == Some(app_name.as_str()),
-        format!("app name is not {app_name}: {app}"),
-    )?;
+    check_name(h, "app", &app, &app_name)?;
     let policy = h
         .emulator()
         .policy(h.account_id(), &policy_id)
         .unwrap_or(Value::Null);
-    h.check(
-        policy.get("name").and_then(Value::as_str) == Some(policy_name.as_str()),
-        format!("policy name is not {policy_name}: {policy}"),
-    )?;
+    check_name(h, "policy", &policy, &policy_name)?;
     h.check(
         policy.get("decision").and_then(Value::as_str) == Some("non_identity"),
         format!("policy decision: {policy}"),

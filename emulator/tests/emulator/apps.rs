@@ -345,22 +345,22 @@ async fn authentication_and_accounts() {
     api.raw(Method::GET, &url, None, Some("right"))
         .await
         .ok(200);
-    let other = format!(
-        "{}/accounts/11111111111111111111111111111111/access/apps",
-        api.emu.base_url()
-    );
-    api.raw(Method::GET, &other, None, Some("right"))
-        .await
-        .ok(200);
-    let foreign = format!(
-        "{}/accounts/22222222222222222222222222222222/access/apps",
-        api.emu.base_url()
-    );
-    let r = api.raw(Method::GET, &foreign, None, Some("right")).await;
+    let apps_of = |account: &str| format!("{}/accounts/{account}/access/apps", api.emu.base_url());
+    api.raw(
+        Method::GET,
+        &apps_of("11111111111111111111111111111111"),
+        None,
+        Some("right"),
+    )
+    .await
+    .ok(200);
+    let foreign = "22222222222222222222222222222222";
+    let r = api
+        .raw(Method::GET, &apps_of(foreign), None, Some("right"))
+        .await;
     r.err(403, 10000);
-    assert!(r.message().contains("22222222222222222222222222222222"));
-    let malformed = format!("{}/accounts/nope/access/apps", api.emu.base_url());
-    api.raw(Method::GET, &malformed, None, Some("right"))
+    assert!(r.message().contains(foreign));
+    api.raw(Method::GET, &apps_of("nope"), None, Some("right"))
         .await
         .err(404, 7003);
 

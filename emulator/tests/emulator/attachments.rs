@@ -42,10 +42,7 @@ async fn bare_ids_take_their_position_as_precedence() {
     let a = api.allow_policy("a").await;
     let b = api.allow_policy("b").await;
     let app = api
-        .post_created(
-            "/apps",
-            json!({"type": "self_hosted", "domain": "x.example.com", "policies": [id(&b), id(&a)]}),
-        )
+        .self_hosted_attached("x.example.com", json!([id(&b), id(&a)]))
         .await;
     assert_eq!(app["policies"][0]["id"], json!(id(&b)));
     assert_eq!(app["policies"][0]["precedence"], json!(1));
@@ -234,10 +231,7 @@ async fn sending_back_expanded_reusable_policies_is_refused_with_a_hint() {
     let api = Api::start().await;
     let p = api.allow_policy("employees").await;
     let app = api
-        .post_created(
-            "/apps",
-            json!({"type": "self_hosted", "domain": "x.example.com", "policies": [id(&p)]}),
-        )
+        .self_hosted_attached("x.example.com", json!([id(&p)]))
         .await;
     // A careless read-modify-write PUTs the GET body back as is (TF5 #5811's mistake).
     let r = api.put(&format!("/apps/{}", id(&app)), app.clone()).await;

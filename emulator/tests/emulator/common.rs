@@ -222,6 +222,15 @@ impl Api {
         .await
     }
 
+    /// Creates a self-hosted app at `domain` with `policies` attached; returns its result.
+    pub async fn self_hosted_attached(&self, domain: &str, policies: Value) -> Value {
+        self.post_created(
+            "/apps",
+            json!({"type": "self_hosted", "domain": domain, "policies": policies}),
+        )
+        .await
+    }
+
     /// Creates a SaaS OIDC app and returns the 201 result (with `client_secret`).
     pub async fn saas_oidc(&self, name: &str) -> Value {
         self.post_created("/apps",

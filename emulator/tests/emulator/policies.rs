@@ -182,10 +182,7 @@ async fn delete_while_attached_is_a_409() {
     let api = Api::start().await;
     let p = api.allow_policy("employees").await;
     let a = api
-        .post_created(
-            "/apps",
-            json!({"type": "self_hosted", "domain": "a.example.com", "policies": [id(&p)]}),
-        )
+        .self_hosted_attached("a.example.com", json!([id(&p)]))
         .await;
     api.post(
         "/apps",
