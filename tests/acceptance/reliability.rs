@@ -288,6 +288,17 @@ async fn run_phase(h: &Harness, phase: Phase) -> Result<crate::support::Output, 
     }
 }
 
+/// The names of the emulator's policies that start with `prefix`, duplicates kept.
+fn policy_names_with(h: &Harness, prefix: &str) -> Vec<String> {
+    h.emulator()
+        .policies(h.account_id())
+        .iter()
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .filter(|n| n.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
 /// `count` linked-app policies for the seed's MCP app, named `{prefix}-{index}`.
 fn counted_policies(count: usize, prefix: &str) -> String {
     format!(
@@ -583,14 +594,7 @@ async fn two_hundred_policies_under_the_rate_limit_without_errors() -> TestResul
         .map(format_request)
         .collect();
     h.check(failed.is_empty(), format!("requests failed: {failed:?}"))?;
-    let ours: BTreeSet<String> = h
-        .emulator()
-        .policies(h.account_id())
-        .iter()
-        .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .filter(|n| n.starts_with(&prefix))
-        .map(str::to_string)
-        .collect();
+    let ours: BTreeSet<String> = policy_names_with(&h, &prefix).into_iter().collect();
     h.check(
         ours.len() == 200,
         format!(
@@ -774,14 +778,7 @@ async fn interrupt_mid_apply_stops_promptly_and_next_apply_converges() -> TestRe
     h.emulator().clear_faults();
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let names: Vec<String> = h
-        .emulator()
-        .policies(h.account_id())
-        .iter()
-        .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .filter(|n| n.starts_with(&prefix))
-        .map(str::to_string)
-        .collect();
+    let names = policy_names_with(&h, &prefix);
     let unique: BTreeSet<&String> = names.iter().collect();
     h.check(
         names.len() == 6 && unique.len() == 6,
