@@ -31,10 +31,7 @@ fn seed(n: usize) -> (Seed, Vec<String>) {
     let policies = policy_ids
         .iter()
         .enumerate()
-        .map(|(i, id)| {
-            json!({"id": id, "name": format!("bench policy {i:04}"), "decision": "allow",
-                   "include": [{"email_domain": {"domain": "example.com"}}]})
-        })
+        .map(|(i, id)| Seed::allow_policy(id, &format!("bench policy {i:04}")))
         .collect();
     let apps = policy_ids
         .chunks(POLICIES_PER_APP)

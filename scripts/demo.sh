@@ -144,6 +144,19 @@ tf_must() {
     fail "terraform $1 failed"
   }
 }
+# `terraform plan -detailed-exitcode` must exit $1 (0 no changes, 2 changes); $2 says
+# what that exit stands for here.
+expect_plan_exit() {
+  local want="$1" what="$2" plan_status
+  set +e
+  tf plan -detailed-exitcode -input=false -no-color
+  plan_status=$?
+  set -e
+  [ "$plan_status" -eq "$want" ] || {
+    cat "$work/last.log" >&2
+    fail "terraform plan -detailed-exitcode exited $plan_status, expected $want ($what)"
+  }
+}
 # Prints the resource changes of the last plan/apply/destroy: the "changed outside of
 # Terraform" note (with `drift`), the planned actions (only their headers with
 # `headers`), and the summary line.
@@ -251,14 +264,7 @@ curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/json' -H "Authoriz
   "$admin/accounts/$account_id/apps/$wiki_id/attachments" || fail "out-of-band detach failed"
 say "someone removed the policy in the dashboard; the wiki keeps its other policies: $remaining"
 expect_edge 403 "Company wiki with the forwarded token" "$wiki_id" "${forward[@]}"
-set +e
-tf plan -detailed-exitcode -input=false -no-color
-plan_status=$?
-set -e
-[ "$plan_status" -eq 2 ] || {
-  cat "$work/last.log" >&2
-  fail "terraform plan -detailed-exitcode exited $plan_status, expected 2 (changes)"
-}
+expect_plan_exit 2 "changes"
 say "terraform plan -detailed-exitcode: exit 2, the drift is reported:"
 show_changes drift
 
@@ -266,14 +272,7 @@ show_changes drift
 step "Repair: terraform apply restores the attachment; the plan is empty again"
 tf_must apply -auto-approve -input=false -no-color
 show_changes
-set +e
-tf plan -detailed-exitcode -input=false -no-color
-plan_status=$?
-set -e
-[ "$plan_status" -eq 0 ] || {
-  cat "$work/last.log" >&2
-  fail "terraform plan -detailed-exitcode exited $plan_status after the repair, expected 0"
-}
+expect_plan_exit 0 "no changes after the repair"
 say "terraform plan -detailed-exitcode: exit 0 (no changes)"
 expect_edge 200 "Company wiki with the forwarded token" "$wiki_id" "${forward[@]}"
 

@@ -273,20 +273,26 @@ fn provider_page_documents_every_provider_attribute() {
     assert_no_problems("provider docs", problems);
 }
 
+/// The problems of the pages `docs/{dir}/<short type name>.md` against their schemas.
+fn pages_problems(dir: &str, pages: impl Iterator<Item = (&'static str, Schema)>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (type_name, schema) in pages {
+        let rel = format!("docs/{dir}/{}.md", short_name(type_name));
+        match read(&repo_root().join(&rel)) {
+            Ok(page) => problems.extend(page_problems(&rel, &page, &schema)),
+            Err(e) => problems.push(e),
+        }
+    }
+    problems
+}
+
 #[test]
 fn resource_pages_document_every_attribute() {
     let provider = CfAccessProvider::new();
     let resources = provider.resources();
     assert!(!resources.is_empty(), "the provider registers no resources");
-    let mut problems = Vec::new();
-    for resource in resources {
-        let rel = format!("docs/resources/{}.md", short_name(resource.type_name()));
-        match read(&repo_root().join(&rel)) {
-            Ok(page) => problems.extend(page_problems(&rel, &page, &resource.schema())),
-            Err(e) => problems.push(e),
-        }
-    }
-    assert_no_problems("resource docs", problems);
+    let pages = resources.iter().map(|r| (r.type_name(), r.schema()));
+    assert_no_problems("resource docs", pages_problems("resources", pages));
 }
 
 #[test]
@@ -297,15 +303,8 @@ fn data_source_pages_document_every_attribute() {
         !data_sources.is_empty(),
         "the provider registers no data sources"
     );
-    let mut problems = Vec::new();
-    for ds in data_sources {
-        let rel = format!("docs/data-sources/{}.md", short_name(ds.type_name()));
-        match read(&repo_root().join(&rel)) {
-            Ok(page) => problems.extend(page_problems(&rel, &page, &ds.schema())),
-            Err(e) => problems.push(e),
-        }
-    }
-    assert_no_problems("data source docs", problems);
+    let pages = data_sources.iter().map(|d| (d.type_name(), d.schema()));
+    assert_no_problems("data source docs", pages_problems("data-sources", pages));
 }
 
 // The checker itself must catch drift, or the tests above prove nothing.

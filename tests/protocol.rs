@@ -104,6 +104,45 @@ fn errors(list: &[pb::Diagnostic]) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// The message of an RPC that must answer normally (a gRPC status fails the test).
+fn answer<T>(reply: Result<tonic::Response<T>, tonic::Status>) -> T {
+    reply.expect("a normal response").into_inner()
+}
+
+#[track_caller]
+fn assert_no_diagnostics(list: &[pb::Diagnostic]) {
+    assert!(list.is_empty(), "{list:?}");
+}
+
+#[track_caller]
+fn assert_no_errors(list: &[pb::Diagnostic]) {
+    assert!(errors(list).is_empty(), "{list:?}");
+}
+
+/// `GetProviderSchema`, the first RPC of every Terraform command.
+async fn get_schema(
+    client: &mut ProviderClient<Channel>,
+) -> Result<pb::get_provider_schema::Response, tonic::Status> {
+    client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Connects to `addr` (over `tls` when given) and asks for the schema; a failure to
+/// connect or a refused RPC comes back as its message.
+async fn schema_via(
+    addr: &Address,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+) -> Result<pb::get_provider_schema::Response, String> {
+    let channel = support::channel(addr, tls)
+        .await
+        .map_err(|e| e.to_string())?;
+    get_schema(&mut ProviderClient::new(channel))
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// The cty type of a schema block as Terraform derives it from the wire schema.
 fn block_type(schema: &pb::Schema) -> Type {
     fn attr_type(a: &pb::schema::Attribute) -> Type {
@@ -149,25 +188,26 @@ fn block_type(schema: &pb::Schema) -> Type {
     object_of_block(schema.block.as_ref().unwrap())
 }
 
-/// A provider config object where every attribute is null except `set`.
-fn provider_config(ty: &Type, set: &[(&str, Value)]) -> Value {
+/// An object of type `ty` with every attribute null except those in `set`.
+fn object_with(ty: &Type, set: &[(&str, Value)]) -> Value {
     let Type::Object(attrs) = ty else {
-        panic!("provider type must be an object")
+        panic!("{ty:?} is not an object type")
     };
     let mut obj: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
     for (k, v) in set {
-        assert!(obj.contains_key(*k), "provider has no attribute {k}");
+        assert!(obj.contains_key(*k), "no attribute {k}");
         obj.insert(k.to_string(), v.clone());
     }
     Value::Object(obj)
 }
 
+/// A provider config object where every attribute is null except `set`.
+fn provider_config(ty: &Type, set: &[(&str, Value)]) -> Value {
+    object_with(ty, set)
+}
+
 async fn provider_type(client: &mut ProviderClient<Channel>) -> Type {
-    let schema = client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = get_schema(client).await.unwrap();
     block_type(schema.provider.as_ref().unwrap())
 }
 
@@ -265,11 +305,7 @@ async fn handshake_announces_protocol_6_over_a_unix_socket_with_the_tls_cert() {
     );
     assert!(!hs.cert_field.contains('='), "padding breaks go-plugin");
     // The certificate parses, and a client that trusts only it verifies `localhost`.
-    let mut client = managed.provider().await;
-    client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap();
+    get_schema(&mut managed.provider().await).await.unwrap();
 }
 
 #[tokio::test]
@@ -293,16 +329,7 @@ async fn clients_without_terraforms_key_are_refused() {
         ),
     ];
     for (what, tls) in attempts {
-        let outcome = async {
-            let channel = support::channel(addr, Some(tls))
-                .await
-                .map_err(|e| e.to_string())?;
-            ProviderClient::new(channel)
-                .get_provider_schema(pb::get_provider_schema::Request {})
-                .await
-                .map_err(|e| e.to_string())
-        }
-        .await;
+        let outcome = schema_via(addr, Some(tls)).await;
         assert!(
             outcome.is_err(),
             "a client presenting {what} must not complete an RPC"
@@ -310,16 +337,7 @@ async fn clients_without_terraforms_key_are_refused() {
     }
 
     // A plaintext client gets nowhere either.
-    let plain = async {
-        let channel = support::channel(addr, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        ProviderClient::new(channel)
-            .get_provider_schema(pb::get_provider_schema::Request {})
-            .await
-            .map_err(|e| e.to_string())
-    }
-    .await;
+    let plain = schema_via(addr, None).await;
     assert!(plain.is_err());
 
     // Each refusal happened for its own reason; the impostor's certificate matched, so
@@ -344,12 +362,7 @@ async fn clients_without_terraforms_key_are_refused() {
             Presenting::Cert(&managed.client),
             &[version],
         );
-        let channel = support::channel(addr, Some(tls)).await.unwrap();
-        let schema = ProviderClient::new(channel)
-            .get_provider_schema(pb::get_provider_schema::Request {})
-            .await
-            .unwrap()
-            .into_inner();
+        let schema = schema_via(addr, Some(tls)).await.unwrap();
         assert!(schema.provider.is_some());
     }
 }
@@ -378,8 +391,7 @@ async fn sigint_is_ignored_in_managed_mode_and_sigterm_stops() {
     let mut client = managed.provider().await;
     managed.plugin.signal("INT");
     // Terraform coordinates the stop itself; the provider must keep serving.
-    client
-        .get_provider_schema(pb::get_provider_schema::Request {})
+    get_schema(&mut client)
         .await
         .expect("still serving after SIGINT");
     assert!(managed.plugin.child.try_wait().unwrap().is_none());
@@ -479,12 +491,7 @@ async fn tcp_transport_binds_127_0_0_1_within_the_port_range() {
         "port {}",
         sock.port()
     );
-    managed
-        .provider()
-        .await
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap();
+    get_schema(&mut managed.provider().await).await.unwrap();
 }
 
 #[tokio::test]
@@ -494,13 +501,7 @@ async fn without_a_client_certificate_it_serves_plaintext_on_a_private_unix_sock
     assert_eq!(plugin.handshake.cert_field, "");
     assert_eq!(plugin.handshake.addr.network, "unix");
     assert_private_socket(&plugin.handshake.addr.address);
-    let channel = support::channel(&plugin.handshake.addr, None)
-        .await
-        .unwrap();
-    ProviderClient::new(channel)
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap();
+    schema_via(&plugin.handshake.addr, None).await.unwrap();
 }
 
 /// The socket sits alone in a directory of mode 0700, so no other user can reach it.
@@ -559,12 +560,7 @@ async fn logs_are_hclog_json_lines_on_stderr() {
     let mut managed = Managed::start_with(|cmd| {
         cmd.env("TF_LOG_PROVIDER", "DEBUG");
     });
-    managed
-        .provider()
-        .await
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap();
+    get_schema(&mut managed.provider().await).await.unwrap();
     managed.shutdown().await;
     managed.plugin.wait_exit(Duration::from_secs(10));
     let stderr = managed.plugin.stderr();
@@ -653,11 +649,7 @@ async fn debug_mode_prints_reattach_config_and_serves_without_tls() {
         Some(dir.path()),
         "a fresh directory per run"
     );
-    let channel = support::channel(&addr, None).await.unwrap();
-    ProviderClient::new(channel)
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap();
+    schema_via(&addr, None).await.unwrap();
 
     // Unlike managed mode, Ctrl-C stops a debug server.
     let killed = std::process::Command::new("kill")
@@ -688,12 +680,8 @@ async fn debug_mode_prints_reattach_config_and_serves_without_tls() {
 async fn schema_describes_the_provider_both_resources_and_the_data_source() {
     let managed = Managed::start();
     let mut client = managed.provider().await;
-    let schema = client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(schema.diagnostics.is_empty());
+    let schema = get_schema(&mut client).await.unwrap();
+    assert_no_diagnostics(&schema.diagnostics);
 
     let provider = schema
         .provider
@@ -781,11 +769,7 @@ async fn schema_describes_the_provider_both_resources_and_the_data_source() {
     }
 
     // GetMetadata (Terraform >= 1.6) lists the same types.
-    let meta = client
-        .get_metadata(pb::get_metadata::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let meta = answer(client.get_metadata(pb::get_metadata::Request {}).await);
     let mut listed: Vec<String> = meta.resources.into_iter().map(|r| r.type_name).collect();
     listed.sort();
     let mut declared: Vec<String> = schema.resource_schemas.keys().cloned().collect();
@@ -799,6 +783,9 @@ async fn provider_config_validation_points_at_the_attribute() {
     let managed = Managed::start();
     let mut client = managed.provider().await;
     let ty = provider_type(&mut client).await;
+    let validate = |config: &Value| pb::validate_provider_config::Request {
+        config: encode(config, &ty),
+    };
 
     let bad = provider_config(
         &ty,
@@ -807,13 +794,7 @@ async fn provider_config_validation_points_at_the_attribute() {
             ("api_token", Value::Unknown),
         ],
     );
-    let resp = client
-        .validate_provider_config(pb::validate_provider_config::Request {
-            config: encode(&bad, &ty),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = answer(client.validate_provider_config(validate(&bad)).await);
     let errs = errors(&resp.diagnostics);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].attribute, Some(AttributePath::root("account_id")));
@@ -827,18 +808,8 @@ async fn provider_config_validation_points_at_the_attribute() {
             ("base_url", Value::Unknown),
         ],
     );
-    let resp = client
-        .validate_provider_config(pb::validate_provider_config::Request {
-            config: encode(&unknowns, &ty),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    let resp = answer(client.validate_provider_config(validate(&unknowns)).await);
+    assert_no_errors(&resp.diagnostics);
 }
 
 #[tokio::test]
@@ -853,49 +824,41 @@ async fn configure_accepts_known_unknown_and_null_values() {
     };
 
     // During plan the token may come from a resource not yet created.
-    let resp = client
-        .configure_provider(configure(provider_config(
-            &ty,
-            &[("api_token", Value::Unknown)],
-        )))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
+    let resp = answer(
+        client
+            .configure_provider(configure(provider_config(
+                &ty,
+                &[("api_token", Value::Unknown)],
+            )))
+            .await,
     );
+    assert_no_errors(&resp.diagnostics);
 
     // Known values configure the client (no API call is made at configure time).
-    let resp = client
-        .configure_provider(configure(provider_config(
-            &ty,
-            &[
-                ("api_token", Value::string("token-value")),
-                (
-                    "account_id",
-                    Value::string("023e105f4ecef8ad9ca31a8372d0c353"),
-                ),
-                ("base_url", Value::string("http://127.0.0.1:9/client/v4")),
-                ("max_retries", Value::int(2)),
-            ],
-        )))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
+    let resp = answer(
+        client
+            .configure_provider(configure(provider_config(
+                &ty,
+                &[
+                    ("api_token", Value::string("token-value")),
+                    (
+                        "account_id",
+                        Value::string("023e105f4ecef8ad9ca31a8372d0c353"),
+                    ),
+                    ("base_url", Value::string("http://127.0.0.1:9/client/v4")),
+                    ("max_retries", Value::int(2)),
+                ],
+            )))
+            .await,
     );
+    assert_no_errors(&resp.diagnostics);
 
     // All null and no environment: a clear error naming the attribute and the variable.
-    let resp = client
-        .configure_provider(configure(provider_config(&ty, &[])))
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = answer(
+        client
+            .configure_provider(configure(provider_config(&ty, &[])))
+            .await,
+    );
     let errs = errors(&resp.diagnostics);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].attribute, Some(AttributePath::root("api_token")));
@@ -907,11 +870,7 @@ async fn configure_accepts_known_unknown_and_null_values() {
 async fn upgrade_state_carries_big_numbers_and_fills_missing_attributes() {
     let managed = Managed::start();
     let mut client = managed.provider().await;
-    let schema = client
-        .get_provider_schema(pb::get_provider_schema::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = get_schema(&mut client).await.unwrap();
     let (type_name, res_schema) = schema
         .resource_schemas
         .iter()
@@ -930,19 +889,19 @@ async fn upgrade_state_carries_big_numbers_and_fills_missing_attributes() {
     let big = "123456789012345678901234567890";
     // State JSON from an older provider build: only `id` and the number are present.
     let raw = format!(r#"{{"id":"abc","{number_attr}":{big}}}"#);
-    let resp = client
-        .upgrade_resource_state(pb::upgrade_resource_state::Request {
-            type_name: type_name.clone(),
-            version: res_schema.version,
-            raw_state: Some(pb::RawState {
-                json: raw.into_bytes(),
-                flatmap: Default::default(),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let resp = answer(
+        client
+            .upgrade_resource_state(pb::upgrade_resource_state::Request {
+                type_name: type_name.clone(),
+                version: res_schema.version,
+                raw_state: Some(pb::RawState {
+                    json: raw.into_bytes(),
+                    flatmap: Default::default(),
+                }),
+            })
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     let state = decode(&resp.upgraded_state, &ty);
     assert_eq!(state.get("id"), Some(&Value::string("abc")));
     assert_eq!(
@@ -960,18 +919,18 @@ async fn upgrade_state_carries_big_numbers_and_fills_missing_attributes() {
     );
 
     // A state version this build does not know is an error diagnostic, not a status.
-    let resp = client
-        .upgrade_resource_state(pb::upgrade_resource_state::Request {
-            type_name: type_name.clone(),
-            version: res_schema.version + 7,
-            raw_state: Some(pb::RawState {
-                json: br#"{"id":"abc"}"#.to_vec(),
-                flatmap: Default::default(),
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = answer(
+        client
+            .upgrade_resource_state(pb::upgrade_resource_state::Request {
+                type_name: type_name.clone(),
+                version: res_schema.version + 7,
+                raw_state: Some(pb::RawState {
+                    json: br#"{"id":"abc"}"#.to_vec(),
+                    flatmap: Default::default(),
+                }),
+            })
+            .await,
+    );
     assert_eq!(errors(&resp.diagnostics).len(), 1);
 }
 
@@ -983,6 +942,40 @@ async fn echo_client() -> (echo::EchoServer, ProviderClient<Channel>) {
     let server = echo::start().await;
     let channel = support::channel(&server.addr, None).await.unwrap();
     (server, ProviderClient::new(channel))
+}
+
+/// A `PlanResourceChange` of the echo resource.
+fn echo_plan(
+    prior: Option<pb::DynamicValue>,
+    proposed: Option<pb::DynamicValue>,
+    config: Option<pb::DynamicValue>,
+    prior_private: &[u8],
+) -> pb::plan_resource_change::Request {
+    pb::plan_resource_change::Request {
+        type_name: echo::RESOURCE.to_string(),
+        prior_state: prior,
+        proposed_new_state: proposed,
+        config,
+        prior_private: prior_private.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// An `ApplyResourceChange` of the echo resource.
+fn echo_apply(
+    prior: Option<pb::DynamicValue>,
+    planned: Option<pb::DynamicValue>,
+    config: Option<pb::DynamicValue>,
+    planned_private: &[u8],
+) -> pb::apply_resource_change::Request {
+    pb::apply_resource_change::Request {
+        type_name: echo::RESOURCE.to_string(),
+        prior_state: prior,
+        planned_state: planned,
+        config,
+        planned_private: planned_private.to_vec(),
+        ..Default::default()
+    }
 }
 
 fn echo_type() -> Type {
@@ -1134,19 +1127,12 @@ async fn every_cty_type_round_trips_through_plan_resource_change() {
         every_type_value(Value::Null),
         "the codec reads go-cty's bytes"
     );
-    let resp = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: echo::RESOURCE.to_string(),
-            prior_state: dv(vec![0xc0]),
-            proposed_new_state: dv(wire.clone()),
-            config: dv(wire),
-            prior_private: Vec::new(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let resp = answer(
+        client
+            .plan_resource_change(echo_plan(dv(vec![0xc0]), dv(wire.clone()), dv(wire), b""))
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     // Config values come back untouched (unknowns, big numbers, dynamic included);
     // the computed `id` becomes unknown on create.
     let planned = decode(&resp.planned_state, &ty);
@@ -1180,17 +1166,17 @@ async fn read_resource_round_trips_a_wholly_known_value_and_echoes_private() {
         "nl",
         Value::List(vec![Value::object([("x", Value::string("ok"))])]),
     );
-    let resp = client
-        .read_resource(pb::read_resource::Request {
-            type_name: echo::RESOURCE.to_string(),
-            current_state: encode(&state, &ty),
-            private: b"opaque-private".to_vec(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let resp = answer(
+        client
+            .read_resource(pb::read_resource::Request {
+                type_name: echo::RESOURCE.to_string(),
+                current_state: encode(&state, &ty),
+                private: b"opaque-private".to_vec(),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     assert!(decode(&resp.new_state, &ty).semantically_equal(&state));
     assert_eq!(
         resp.private, b"opaque-private",
@@ -1200,29 +1186,22 @@ async fn read_resource_round_trips_a_wholly_known_value_and_echoes_private() {
     // A vanished object reads as null so Terraform plans a create.
     let mut gone = state.clone();
     gone.set("id", Value::string("gone"));
-    let resp = client
-        .read_resource(pb::read_resource::Request {
-            type_name: echo::RESOURCE.to_string(),
-            current_state: encode(&gone, &ty),
-            private: Vec::new(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty());
+    let resp = answer(
+        client
+            .read_resource(pb::read_resource::Request {
+                type_name: echo::RESOURCE.to_string(),
+                current_state: encode(&gone, &ty),
+                private: Vec::new(),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     assert_eq!(decode(&resp.new_state, &ty), Value::Null);
 }
 
 fn echo_object(set: &[(&str, Value)]) -> Value {
-    let Type::Object(attrs) = echo_type() else {
-        unreachable!()
-    };
-    let mut obj: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for (k, v) in set {
-        obj.insert(k.to_string(), v.clone());
-    }
-    Value::Object(obj)
+    object_with(&echo_type(), set)
 }
 
 #[tokio::test]
@@ -1245,15 +1224,15 @@ async fn validation_diagnostics_carry_nested_attribute_paths() {
             Value::Map(BTreeMap::from([("key".to_string(), x("worse"))])),
         ),
     ]);
-    let resp = client
-        .validate_resource_config(pb::validate_resource_config::Request {
-            type_name: echo::RESOURCE.to_string(),
-            config: encode(&config, &ty),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = answer(
+        client
+            .validate_resource_config(pb::validate_resource_config::Request {
+                type_name: echo::RESOURCE.to_string(),
+                config: encode(&config, &ty),
+                client_capabilities: None,
+            })
+            .await,
+    );
     let mut paths: Vec<String> = resp
         .diagnostics
         .iter()
@@ -1292,19 +1271,17 @@ async fn create_fills_missing_attributes_with_null_and_stores_private() {
     let ty = echo_type();
     let planned = echo_object(&[("id", Value::Unknown), ("s", Value::string("partial"))]);
     let config = echo_object(&[("s", Value::string("partial"))]);
-    let resp = client
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: echo::RESOURCE.to_string(),
-            prior_state: dv(vec![0xc0]),
-            planned_state: encode(&planned, &ty),
-            config: encode(&config, &ty),
-            planned_private: Vec::new(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let resp = answer(
+        client
+            .apply_resource_change(echo_apply(
+                dv(vec![0xc0]),
+                encode(&planned, &ty),
+                encode(&config, &ty),
+                b"",
+            ))
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     let state = decode(&resp.new_state, &ty);
     assert_eq!(state, echo_object(&[("id", Value::string("created"))]));
     assert_eq!(resp.private, b"from-create");
@@ -1317,38 +1294,34 @@ async fn plan_echoes_prior_private_and_update_keeps_it() {
     let prior = echo_object(&[("id", Value::string("i")), ("s", Value::string("a"))]);
     let config = echo_object(&[("s", Value::string("b"))]);
     let proposed = echo_object(&[("id", Value::string("i")), ("s", Value::string("b"))]);
-    let plan = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: echo::RESOURCE.to_string(),
-            prior_state: encode(&prior, &ty),
-            proposed_new_state: encode(&proposed, &ty),
-            config: encode(&config, &ty),
-            prior_private: b"keep-me".to_vec(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(plan.diagnostics.is_empty());
+    let plan = answer(
+        client
+            .plan_resource_change(echo_plan(
+                encode(&prior, &ty),
+                encode(&proposed, &ty),
+                encode(&config, &ty),
+                b"keep-me",
+            ))
+            .await,
+    );
+    assert_no_diagnostics(&plan.diagnostics);
     assert_eq!(plan.planned_private, b"keep-me");
     let planned = decode(&plan.planned_state, &ty);
     assert_eq!(planned.get("s"), Some(&Value::string("b")));
     // Computed-only `id` null in config: on an update it may change, so unknown.
     assert_eq!(planned.get("id"), Some(&Value::Unknown));
 
-    let applied = client
-        .apply_resource_change(pb::apply_resource_change::Request {
-            type_name: echo::RESOURCE.to_string(),
-            prior_state: encode(&prior, &ty),
-            planned_state: encode(&proposed, &ty),
-            config: encode(&config, &ty),
-            planned_private: plan.planned_private.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(applied.diagnostics.is_empty());
+    let applied = answer(
+        client
+            .apply_resource_change(echo_apply(
+                encode(&prior, &ty),
+                encode(&proposed, &ty),
+                encode(&config, &ty),
+                &plan.planned_private,
+            ))
+            .await,
+    );
+    assert_no_diagnostics(&applied.diagnostics);
     assert_eq!(decode(&applied.new_state, &ty), proposed);
     assert_eq!(applied.private, b"keep-me");
 }
@@ -1357,21 +1330,11 @@ async fn plan_echoes_prior_private_and_update_keeps_it() {
 async fn destroy_deletes_and_returns_null_but_a_failed_delete_keeps_the_object() {
     let (server, mut client) = echo_client().await;
     let ty = echo_type();
-    let destroy = |prior: &Value| pb::apply_resource_change::Request {
-        type_name: echo::RESOURCE.to_string(),
-        prior_state: encode(prior, &ty),
-        planned_state: dv(vec![0xc0]),
-        config: dv(vec![0xc0]),
-        planned_private: b"p".to_vec(),
-        ..Default::default()
-    };
+    let destroy =
+        |prior: &Value| echo_apply(encode(prior, &ty), dv(vec![0xc0]), dv(vec![0xc0]), b"p");
     let prior = echo_object(&[("id", Value::string("i"))]);
-    let resp = client
-        .apply_resource_change(destroy(&prior))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty());
+    let resp = answer(client.apply_resource_change(destroy(&prior)).await);
+    assert_no_diagnostics(&resp.diagnostics);
     assert_eq!(decode(&resp.new_state, &ty), Value::Null);
     assert_eq!(server.calls.deletes.load(Ordering::SeqCst), 1);
 
@@ -1379,11 +1342,7 @@ async fn destroy_deletes_and_returns_null_but_a_failed_delete_keeps_the_object()
         ("id", Value::string("i")),
         ("s", Value::string("undeletable")),
     ]);
-    let resp = client
-        .apply_resource_change(destroy(&stuck))
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = answer(client.apply_resource_change(destroy(&stuck)).await);
     assert_eq!(errors(&resp.diagnostics).len(), 1);
     assert_eq!(
         decode(&resp.new_state, &ty),
@@ -1397,16 +1356,16 @@ async fn destroy_deletes_and_returns_null_but_a_failed_delete_keeps_the_object()
 async fn import_returns_a_null_filled_object_with_private() {
     let (_server, mut client) = echo_client().await;
     let ty = echo_type();
-    let resp = client
-        .import_resource_state(pb::import_resource_state::Request {
-            type_name: echo::RESOURCE.to_string(),
-            id: "imp-1".to_string(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty());
+    let resp = answer(
+        client
+            .import_resource_state(pb::import_resource_state::Request {
+                type_name: echo::RESOURCE.to_string(),
+                id: "imp-1".to_string(),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     assert_eq!(resp.imported_resources.len(), 1);
     let imported = &resp.imported_resources[0];
     assert_eq!(imported.type_name, echo::RESOURCE);
@@ -1436,25 +1395,25 @@ async fn data_sources_validate_and_read() {
     let (_server, mut client) = echo_client().await;
     let ty = Type::object([("input", Type::String), ("output", Type::String)]);
     let config = Value::object([("input", Value::string("v")), ("output", Value::Null)]);
-    let resp = client
-        .validate_data_resource_config(pb::validate_data_resource_config::Request {
-            type_name: echo::DATA_SOURCE.to_string(),
-            config: encode(&config, &ty),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty());
-    let resp = client
-        .read_data_source(pb::read_data_source::Request {
-            type_name: echo::DATA_SOURCE.to_string(),
-            config: encode(&config, &ty),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty());
+    let resp = answer(
+        client
+            .validate_data_resource_config(pb::validate_data_resource_config::Request {
+                type_name: echo::DATA_SOURCE.to_string(),
+                config: encode(&config, &ty),
+            })
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
+    let resp = answer(
+        client
+            .read_data_source(pb::read_data_source::Request {
+                type_name: echo::DATA_SOURCE.to_string(),
+                config: encode(&config, &ty),
+                ..Default::default()
+            })
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     assert_eq!(
         decode(&resp.state, &ty),
         Value::object([
@@ -1468,31 +1427,30 @@ async fn data_sources_validate_and_read() {
 async fn bad_input_is_a_diagnostic_never_a_grpc_status() {
     let (_server, mut client) = echo_client().await;
     // Unknown type name.
-    let resp = client
-        .validate_resource_config(pb::validate_resource_config::Request {
-            type_name: "echo_nope".to_string(),
-            config: dv(vec![0xc0]),
-            client_capabilities: None,
-        })
-        .await
-        .expect("a normal response")
-        .into_inner();
+    let resp = answer(
+        client
+            .validate_resource_config(pb::validate_resource_config::Request {
+                type_name: "echo_nope".to_string(),
+                config: dv(vec![0xc0]),
+                client_capabilities: None,
+            })
+            .await,
+    );
     assert_eq!(
         errors(&resp.diagnostics)[0].summary,
         "Unknown resource type"
     );
     // Malformed msgpack (an object with too few attributes).
-    let resp = client
-        .plan_resource_change(pb::plan_resource_change::Request {
-            type_name: echo::RESOURCE.to_string(),
-            prior_state: dv(vec![0xc0]),
-            proposed_new_state: dv(vec![0x81, 0xa1, b's', 0xa1, b'x']),
-            config: dv(vec![0xc0]),
-            ..Default::default()
-        })
-        .await
-        .expect("a normal response")
-        .into_inner();
+    let resp = answer(
+        client
+            .plan_resource_change(echo_plan(
+                dv(vec![0xc0]),
+                dv(vec![0x81, 0xa1, b's', 0xa1, b'x']),
+                dv(vec![0xc0]),
+                b"",
+            ))
+            .await,
+    );
     assert!(!errors(&resp.diagnostics).is_empty());
 }
 
@@ -1503,20 +1461,15 @@ async fn stop_provider_cancels_in_flight_work_which_returns_partial_state() {
     let planned = echo_object(&[("id", Value::Unknown), ("s", Value::string("block"))]);
     let config = echo_object(&[("s", Value::string("block"))]);
     let mut applier = client.clone();
-    let req = pb::apply_resource_change::Request {
-        type_name: echo::RESOURCE.to_string(),
-        prior_state: dv(vec![0xc0]),
-        planned_state: encode(&planned, &ty),
-        config: encode(&config, &ty),
-        ..Default::default()
-    };
+    let req = echo_apply(
+        dv(vec![0xc0]),
+        encode(&planned, &ty),
+        encode(&config, &ty),
+        b"",
+    );
     let in_flight = tokio::spawn(async move { applier.apply_resource_change(req).await });
 
-    let stop = client
-        .stop_provider(pb::stop_provider::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let stop = answer(client.stop_provider(pb::stop_provider::Request {}).await);
     assert_eq!(stop.error, "");
     let resp = in_flight
         .await
@@ -1536,16 +1489,16 @@ async fn stop_provider_cancels_in_flight_work_which_returns_partial_state() {
 async fn configure_and_large_messages() {
     let (server, mut client) = echo_client().await;
     let pty = Type::object([("token", Type::String)]);
-    let resp = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.0.3".into(),
-            config: encode(&Value::object([("token", Value::Unknown)]), &pty),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(resp.diagnostics.is_empty());
+    let resp = answer(
+        client
+            .configure_provider(pb::configure_provider::Request {
+                terraform_version: "1.0.3".into(),
+                config: encode(&Value::object([("token", Value::Unknown)]), &pty),
+                client_capabilities: None,
+            })
+            .await,
+    );
+    assert_no_diagnostics(&resp.diagnostics);
     assert_eq!(server.calls.configures.load(Ordering::SeqCst), 1);
 
     // Well above tonic's 4 MiB default limit, both ways (Terraform's client accepts
@@ -1557,15 +1510,15 @@ async fn configure_and_large_messages() {
         ("id", Value::string("i")),
         ("s", Value::string(big.clone())),
     ]);
-    let resp = client
-        .read_resource(pb::read_resource::Request {
-            type_name: echo::RESOURCE.to_string(),
-            current_state: encode(&state, &ty),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let resp = answer(
+        client
+            .read_resource(pb::read_resource::Request {
+                type_name: echo::RESOURCE.to_string(),
+                current_state: encode(&state, &ty),
+                ..Default::default()
+            })
+            .await,
+    );
     assert_eq!(
         decode(&resp.new_state, &ty).get("s"),
         Some(&Value::string(big))
@@ -1575,17 +1528,13 @@ async fn configure_and_large_messages() {
 #[tokio::test]
 async fn optional_rpcs_answer_empty_or_unimplemented() {
     let (_server, mut client) = echo_client().await;
-    let functions = client
-        .get_functions(pb::get_functions::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let functions = answer(client.get_functions(pb::get_functions::Request {}).await);
     assert!(functions.functions.is_empty());
-    let identities = client
-        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
-        .await
-        .unwrap()
-        .into_inner();
+    let identities = answer(
+        client
+            .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+            .await,
+    );
     assert!(identities.identity_schemas.is_empty());
     let status = client
         .validate_ephemeral_resource_config(pb::validate_ephemeral_resource_config::Request {

@@ -41,40 +41,37 @@ fn packaged_binary(dir: &Path) -> PathBuf {
 /// Terraform's `h1:` package hash of a zip: sha256 over the sorted lines
 /// `<sha256 hex of entry>  <entry name>\n`, base64-encoded.
 fn zip_hash1(zip: &Path) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
         .arg(
             "import base64, hashlib, sys, zipfile\n\
              z = zipfile.ZipFile(sys.argv[1])\n\
              lines = ''.join(hashlib.sha256(z.read(n)).hexdigest() + '  ' + n + '\\n' for n in sorted(z.namelist()))\n\
              print('h1:' + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode())",
         )
-        .arg(zip)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "hashing the zip failed\n{}",
-        output_text(&out)
-    );
+        .arg(zip);
+    let out = succeeded(&mut cmd, "hashing the zip");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Runs `cmd` (`what` it does, for the messages), which must succeed.
+fn succeeded(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what} did not run: {e}"));
+    assert!(out.status.success(), "{what} failed\n{}", output_text(&out));
+    out
+}
+
 fn release_into(dist: &Path, binary: &Path) {
-    let out = Command::new("bash")
-        .arg(repo_root().join("scripts/release.sh"))
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("scripts/release.sh"))
         .arg(VERSION)
         .env("DIST_DIR", dist)
         .env("CFACCESS_RELEASE_BINARY", binary)
         .env("SOURCE_DATE_EPOCH", "1767225600")
-        .env_remove("GPG_FINGERPRINT")
-        .output()
-        .expect("run scripts/release.sh");
-    assert!(
-        out.status.success(),
-        "scripts/release.sh failed\n{}",
-        output_text(&out)
-    );
+        .env_remove("GPG_FINGERPRINT");
+    succeeded(&mut cmd, "scripts/release.sh");
 }
 
 /// `<hex>  <file>` lines of the SHA256SUMS file, as a map file → hex.
@@ -124,15 +121,11 @@ fn release_zip_installs_from_a_filesystem_mirror_and_plans() {
         v.sort();
         v
     });
-    let check = Command::new("sha256sum")
-        .args(["--check", "--strict", &sums])
-        .current_dir(&dist)
-        .output()
-        .expect("run sha256sum");
-    assert!(
-        check.status.success(),
-        "SHA256SUMS does not match the files\n{}",
-        output_text(&check)
+    succeeded(
+        Command::new("sha256sum")
+            .args(["--check", "--strict", &sums])
+            .current_dir(&dist),
+        "sha256sum --check of the SHA256SUMS file against the files",
     );
 
     // A packed filesystem mirror, as a private registry mirror would serve it.

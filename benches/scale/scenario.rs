@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use cfaccess_emulator::{Emulator, EmulatorConfig, LoggedRequest, RateLimit};
+use cfaccess_emulator::{Emulator, EmulatorConfig, LoggedRequest, RateLimit, Seed};
 
 use crate::BoxError;
 use crate::terraform::{Probe, ProviderInstall, ProviderUsage, Run, Workspace};
@@ -88,6 +88,17 @@ impl Scale {
     }
 }
 
+/// An emulator requiring [`TOKEN`], holding `seed`, enforcing `limit`.
+pub async fn seeded_emulator(seed: Seed, limit: RateLimit) -> Result<Emulator, BoxError> {
+    Ok(Emulator::start(EmulatorConfig {
+        token: Some(TOKEN.to_string()),
+        rate_limit: Some(limit),
+        seed: Some(seed),
+        ..Default::default()
+    })
+    .await?)
+}
+
 /// An emulator holding the workload's apps, and a workspace whose provider talks to it.
 async fn setup(
     terraform: &Path,
@@ -96,13 +107,7 @@ async fn setup(
     limit: RateLimit,
     rps: f64,
 ) -> Result<(Emulator, Workspace), BoxError> {
-    let emulator = Emulator::start(EmulatorConfig {
-        token: Some(TOKEN.to_string()),
-        rate_limit: Some(limit),
-        seed: Some(workload.seed()),
-        ..Default::default()
-    })
-    .await?;
+    let emulator = seeded_emulator(workload.seed(), limit).await?;
     let ws = emulator_workspace(
         terraform,
         provider,

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use cfaccess_emulator::read_write::{AppWrite, Spread, app_id_of, app_writes};
 use cfaccess_emulator::{
-    ConcurrentWriter, Emulator, EmulatorConfig, Fault, FaultKind, LoggedRequest, RateLimit, Seed,
+    ConcurrentWriter, Emulator, Fault, FaultKind, LoggedRequest, RateLimit, Seed,
 };
 use serde_json::json;
 
 use crate::BoxError;
-use crate::scenario::{DEFAULT_RPS, FAST_RPS, Requests, TOKEN, emulator_workspace};
+use crate::scenario::{DEFAULT_RPS, FAST_RPS, Requests, emulator_workspace, seeded_emulator};
 use crate::terraform::{Probe, ProviderInstall, Run, Workspace};
 use crate::workload::{attachments, policy_ids, provider_header, self_hosted_app};
 
@@ -260,13 +260,7 @@ pub async fn run_fan_in(
             DEFAULT_RPS * k,
         ),
     };
-    let emulator = Emulator::start(EmulatorConfig {
-        token: Some(TOKEN.to_string()),
-        rate_limit: Some(limit),
-        seed: Some(workload.seed()),
-        ..Default::default()
-    })
-    .await?;
+    let emulator = seeded_emulator(workload.seed(), limit).await?;
     let account = emulator.default_account().to_string();
     let config = workload.config(rps);
     let ws = emulator_workspace(terraform, provider, &Probe::Direct, &emulator, &config)?;
@@ -347,13 +341,7 @@ pub async fn run_contended(
     parallelism: usize,
 ) -> Result<Contended, BoxError> {
     let workload = FanInWorkload::new(Shape { m: policies, k: 1 });
-    let emulator = Emulator::start(EmulatorConfig {
-        token: Some(TOKEN.to_string()),
-        rate_limit: Some(RateLimit::cloudflare_default()),
-        seed: Some(workload.seed()),
-        ..Default::default()
-    })
-    .await?;
+    let emulator = seeded_emulator(workload.seed(), RateLimit::cloudflare_default()).await?;
     let account = emulator.default_account().to_string();
     // The provider's defaults: no requests_per_second in the provider block.
     let config = workload

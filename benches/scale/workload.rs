@@ -108,14 +108,7 @@ resource "cfaccess_linked_app_policy" "p" {{
 
 /// A seed self-hosted app named `name` at `domain`, without policies.
 pub fn self_hosted_app(id: &str, name: String, domain: String) -> Value {
-    json!({
-        "id": id,
-        "type": "self_hosted",
-        "name": name,
-        "domain": domain,
-        "destinations": [{"type": "public", "uri": domain}],
-        "session_duration": "24h",
-    })
+    Seed::self_hosted_app(id, &name, &domain)
 }
 
 /// The `terraform` and `provider` blocks of a benchmark's `main.tf`, the provider's

@@ -17,10 +17,7 @@ fn seed() -> Seed {
     let policies = policy_ids
         .iter()
         .enumerate()
-        .map(|(i, id)| {
-            json!({"id": id, "name": format!("policy-{i:05}"), "decision": "allow",
-                   "include": [{"email_domain": {"domain": "example.com"}}]})
-        })
+        .map(|(i, id)| Seed::allow_policy(id, &format!("policy-{i:05}")))
         .collect();
     let apps = policy_ids
         .iter()

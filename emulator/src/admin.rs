@@ -19,7 +19,7 @@ use crate::edge::{EdgeDecision, ISSUER, evaluate};
 use crate::envelope::json_response;
 use crate::fault::{Fault, FaultKind};
 use crate::shared::Shared;
-use crate::store::{State as Store, StateFile};
+use crate::store::{Account, State as Store, StateFile};
 
 type S = State<Arc<Shared>>;
 
@@ -34,7 +34,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/state", get(get_state).put(put_state))
         .route(
             "/accounts/{acc}/apps/{id}",
-            patch(patch_app).delete(delete_app),
+            patch(|s, p, b| patch_object(Patched::App, s, p, b)).delete(delete_app),
         )
         .route(
             "/accounts/{acc}/apps/{id}/attachments",
@@ -42,7 +42,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route(
             "/accounts/{acc}/policies/{id}",
-            patch(patch_policy).delete(delete_policy),
+            patch(|s, p, b| patch_object(Patched::Policy, s, p, b)).delete(delete_policy),
         )
         .merge(crate::admin_writers::router())
         .route("/edge/login", post(edge_login))
@@ -251,32 +251,40 @@ fn not_found(what: &str, acc: &str, id: &str) -> Response {
     )
 }
 
-async fn patch_app(
-    State(shared): S,
-    Path((acc, id)): Path<(String, String)>,
-    bytes: Bytes,
-) -> Response {
-    let patch: Value = match parse_json(&bytes) {
-        Ok(p) => p,
-        Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
-    };
-    let mut state = shared.write();
-    let Some(account) = state.account_mut(&acc) else {
-        return not_found("account", &acc, &acc);
-    };
-    if !account.mutate_app(&id, |v| merge_patch(v, &patch)) {
-        return not_found("application", &acc, &id);
-    }
-    let body = account
-        .apps
-        .get(&id)
-        .map(|a| account.render_app(a))
-        .unwrap_or_default();
-    shared.persist(&state);
-    reply(StatusCode::OK, body)
+/// What an admin PATCH edits: apps and policies are merged the same way and differ only
+/// in where they are stored and how they render.
+#[derive(Clone, Copy)]
+enum Patched {
+    App,
+    Policy,
 }
 
-async fn patch_policy(
+impl Patched {
+    fn noun(self) -> &'static str {
+        match self {
+            Self::App => "application",
+            Self::Policy => "policy",
+        }
+    }
+
+    /// Merges `patch` into object `id` and returns its GET form; `None` when it is unknown.
+    fn apply(self, account: &mut Account, id: &str, patch: &Value) -> Option<Value> {
+        let merge = |v: &mut Value| merge_patch(v, patch);
+        let found = match self {
+            Self::App => account.mutate_app(id, merge),
+            Self::Policy => account.mutate_policy(id, merge),
+        };
+        let rendered = match self {
+            Self::App => account.apps.get(id).map(|a| account.render_app(a)),
+            Self::Policy => account.policies.get(id).map(|p| account.render_policy(p)),
+        };
+        found.then(|| rendered.unwrap_or_default())
+    }
+}
+
+/// `PATCH /accounts/{acc}/{apps,policies}/{id}`: a JSON merge patch applied out of band.
+async fn patch_object(
+    what: Patched,
     State(shared): S,
     Path((acc, id)): Path<(String, String)>,
     bytes: Bytes,
@@ -289,14 +297,9 @@ async fn patch_policy(
     let Some(account) = state.account_mut(&acc) else {
         return not_found("account", &acc, &acc);
     };
-    if !account.mutate_policy(&id, |v| merge_patch(v, &patch)) {
-        return not_found("policy", &acc, &id);
-    }
-    let body = account
-        .policies
-        .get(&id)
-        .map(|p| account.render_policy(p))
-        .unwrap_or_default();
+    let Some(body) = what.apply(account, &id, &patch) else {
+        return not_found(what.noun(), &acc, &id);
+    };
     shared.persist(&state);
     reply(StatusCode::OK, body)
 }

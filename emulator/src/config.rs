@@ -110,29 +110,39 @@ pub mod demo_ids {
 }
 
 impl Seed {
+    /// A seed self-hosted app `name` at `domain` (its public destination; 24h
+    /// sessions), without policies.
+    pub fn self_hosted_app(id: &str, name: &str, domain: &str) -> Value {
+        serde_json::json!({
+            "id": id,
+            "type": "self_hosted",
+            "name": name,
+            "domain": domain,
+            "destinations": [{"type": "public", "uri": domain}],
+            "session_duration": "24h",
+        })
+    }
+
+    /// A seed reusable policy `name` allowing `email_domain example.com`.
+    pub fn allow_policy(id: &str, name: &str) -> Value {
+        serde_json::json!({
+            "id": id,
+            "name": name,
+            "decision": "allow",
+            "include": [{"email_domain": {"domain": "example.com"}}],
+        })
+    }
+
     /// Two self-hosted downstream apps, "Internal API" (`api.internal.example.com`) and
     /// "Company wiki" (`wiki.internal.example.com`), each with its own reusable `allow`
     /// policy "Employees" (`email_domain example.com`) attached at precedence 1.
     pub fn downstream_demo() -> Seed {
         let app = |id: &str, name: &str, domain: &str, policy: &str| {
-            serde_json::json!({
-                "id": id,
-                "type": "self_hosted",
-                "name": name,
-                "domain": domain,
-                "destinations": [{"type": "public", "uri": domain}],
-                "session_duration": "24h",
-                "policies": [{"id": policy, "precedence": 1}],
-            })
+            let mut app = Seed::self_hosted_app(id, name, domain);
+            app["policies"] = serde_json::json!([{"id": policy, "precedence": 1}]);
+            app
         };
-        let policy = |id: &str| {
-            serde_json::json!({
-                "id": id,
-                "name": "Employees",
-                "decision": "allow",
-                "include": [{"email_domain": {"domain": "example.com"}}],
-            })
-        };
+        let policy = |id: &str| Seed::allow_policy(id, "Employees");
         Seed {
             apps: vec![
                 app(

@@ -184,12 +184,17 @@ impl Windows {
 mod tests {
     use super::*;
 
+    /// A limiter allowing `requests` per `per_secs` seconds.
+    fn limiter(requests: u32, per_secs: u64) -> RateLimiter {
+        RateLimiter::new(RateLimit {
+            requests,
+            per: Duration::from_secs(per_secs),
+        })
+    }
+
     #[test]
     fn sliding_window_per_principal() {
-        let rl = RateLimiter::new(RateLimit {
-            requests: 2,
-            per: Duration::from_secs(10),
-        });
+        let rl = limiter(2, 10);
         let t0 = Instant::now();
         assert!(matches!(
             rl.check("a", t0),
@@ -225,10 +230,7 @@ mod tests {
 
     #[test]
     fn windows_of_idle_principals_are_evicted() {
-        let rl = RateLimiter::new(RateLimit {
-            requests: 5,
-            per: Duration::from_secs(10),
-        });
+        let rl = limiter(5, 10);
         let t0 = Instant::now();
         for i in 0..SWEEP_AT {
             rl.check(&format!("token-{i}"), t0);
@@ -241,10 +243,7 @@ mod tests {
 
     #[test]
     fn a_flood_of_tokens_within_one_window_stays_bounded() {
-        let rl = RateLimiter::new(RateLimit {
-            requests: 5,
-            per: Duration::from_secs(300),
-        });
+        let rl = limiter(5, 300);
         let t0 = Instant::now();
         for i in 0..(MAX_PRINCIPALS * 2) {
             rl.check(&format!("token-{i}"), t0 + Duration::from_micros(i as u64));

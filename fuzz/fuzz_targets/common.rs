@@ -1,7 +1,20 @@
 //! Types the fuzz targets decode against: the first input byte picks one, so the
 //! fuzzer explores primitives, collections, dynamic values and a provider-shaped object.
 
-use cfaccess::tfplugin::Type;
+use cfaccess::tfplugin::codec::msgpack;
+use cfaccess::tfplugin::{Type, Value};
+
+/// The type the first byte of `data` picks, and the bytes after it (`None` when empty).
+pub fn split_input(data: &[u8]) -> Option<(Type, &[u8])> {
+    let (&selector, bytes) = data.split_first()?;
+    Some((pick_type(selector), bytes))
+}
+
+/// A decoded value must encode as msgpack and decode to itself.
+pub fn assert_msgpack_round_trip(v: &Value, ty: &Type) {
+    let packed = msgpack::encode(v, ty).expect("a decoded value encodes as msgpack");
+    assert_eq!(&msgpack::decode(&packed, ty).expect("re-decodes"), v);
+}
 
 /// The type selected by `selector`.
 pub fn pick_type(selector: u8) -> Type {

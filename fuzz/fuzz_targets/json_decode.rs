@@ -5,18 +5,16 @@
 
 mod common;
 
-use cfaccess::tfplugin::codec::{json, msgpack};
+use cfaccess::tfplugin::codec::json;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, bytes)) = data.split_first() else {
+    let Some((ty, bytes)) = common::split_input(data) else {
         return;
     };
-    let ty = common::pick_type(selector);
     if let Ok(v) = json::decode(bytes, &ty) {
         let text = json::encode(&v, &ty).expect("a decoded value encodes as JSON");
         assert_eq!(json::decode(&text, &ty).expect("re-decodes"), v);
-        let packed = msgpack::encode(&v, &ty).expect("a decoded value encodes as msgpack");
-        assert_eq!(msgpack::decode(&packed, &ty).expect("re-decodes"), v);
+        common::assert_msgpack_round_trip(&v, &ty);
     }
 });

@@ -9,12 +9,10 @@ use cfaccess::tfplugin::codec::msgpack;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, bytes)) = data.split_first() else {
+    let Some((ty, bytes)) = common::split_input(data) else {
         return;
     };
-    let ty = common::pick_type(selector);
     if let Ok(v) = msgpack::decode(bytes, &ty) {
-        let again = msgpack::encode(&v, &ty).expect("a decoded value encodes");
-        assert_eq!(msgpack::decode(&again, &ty).expect("re-decodes"), v);
+        common::assert_msgpack_round_trip(&v, &ty);
     }
 });

@@ -92,18 +92,14 @@ async fn lookup_errors_name_the_count_and_the_filter() -> TestResult {
             "resource \"cfaccess_mcp_server_app\" \"{label}\" {{\n  name   = \"twin\"\n  domain = \"{domain}\"\n}}\n"
         )
     };
-    h.write_config(&format!(
+    let twins = format!(
         "{}{}",
         twin("a", "twin-a.example.com"),
         twin("b", "twin-b.example.com")
-    ))?;
+    );
+    h.write_config(&twins)?;
     h.apply().await?;
-    h.write_config(&format!(
-        "{}{}{}",
-        twin("a", "twin-a.example.com"),
-        twin("b", "twin-b.example.com"),
-        lookup("d", "  name = \"twin\"")
-    ))?;
+    h.write_config(&format!("{twins}{}", lookup("d", "  name = \"twin\"")))?;
     h.plan_expect_error(r#"Found 2 Access applications with name = "twin""#)
         .await?;
 
@@ -123,11 +119,7 @@ async fn lookup_errors_name_the_count_and_the_filter() -> TestResult {
     h.validate_expect_error("must be a Cloudflare Access UUID")
         .await?;
 
-    h.write_config(&format!(
-        "{}{}",
-        twin("a", "twin-a.example.com"),
-        twin("b", "twin-b.example.com")
-    ))?;
+    h.write_config(&twins)?;
     h.destroy().await?;
     Ok(())
 }

@@ -109,26 +109,26 @@ async fn gone_is_warned_and_refused(h: &Harness, what: &str, title: &str, id: &s
     )
 }
 
+/// Policy `name` linking the MCP app, attached to API and the wiki, with `extra` lines.
+fn on_api_and_wiki(name: &str, extra: &str) -> String {
+    policy(name, &quoted(MCP), &[&quoted(API), &quoted(WIKI)], extra)
+}
+
+/// Policy "free", created after "pinned" so that its position follows the existing ones.
+fn free_after_pinned(extra: &str) -> String {
+    on_api_and_wiki(
+        "free",
+        &format!("  depends_on      = [cfaccess_linked_app_policy.pinned]\n{extra}"),
+    )
+}
+
 #[tokio::test]
 async fn import_round_trips_precedence_set_and_unset() -> TestResult {
     let h = fidelity_harness!();
     // "free" is created after "pinned", so its position (after the existing ones) is
     // the same on both targets.
-    let pinned = policy(
-        "pinned",
-        &quoted(MCP),
-        &[&quoted(API), &quoted(WIKI)],
-        "  precedence      = 3\n",
-    );
-    let free = |extra: &str| {
-        policy(
-            "free",
-            &quoted(MCP),
-            &[&quoted(API), &quoted(WIKI)],
-            &format!("  depends_on      = [cfaccess_linked_app_policy.pinned]\n{extra}"),
-        )
-    };
-    h.write_config(&format!("{pinned}\n{}", free("")))?;
+    let pinned = on_api_and_wiki("pinned", "  precedence      = 3\n");
+    h.write_config(&format!("{pinned}\n{}", free_after_pinned("")))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
     let state = h.state_json().await?;
@@ -160,10 +160,10 @@ async fn import_round_trips_precedence_set_and_unset() -> TestResult {
     // The other way round: pinned loses its precedence line (the provider now chooses,
     // it stays where it is), free pins the position it holds. Import, then an empty
     // plan again.
-    let unpinned = policy("pinned", &quoted(MCP), &[&quoted(API), &quoted(WIKI)], "");
+    let unpinned = on_api_and_wiki("pinned", "");
     h.write_config(&format!(
         "{unpinned}\n{}",
-        free(&format!("  precedence      = {free_at}\n"))
+        free_after_pinned(&format!("  precedence      = {free_at}\n"))
     ))?;
     h.assert_empty_plan().await?;
     reimport_in_place(&h, PINNED, &pinned_id).await?;
@@ -176,18 +176,8 @@ async fn import_round_trips_precedence_set_and_unset() -> TestResult {
 #[tokio::test]
 async fn a_pinned_precedence_moved_outside_terraform_is_planned_and_repaired() -> TestResult {
     let h = fidelity_harness!();
-    let pinned = policy(
-        "pinned",
-        &quoted(MCP),
-        &[&quoted(API), &quoted(WIKI)],
-        "  precedence      = 3\n",
-    );
-    let free = policy(
-        "free",
-        &quoted(MCP),
-        &[&quoted(API), &quoted(WIKI)],
-        "  depends_on      = [cfaccess_linked_app_policy.pinned]\n",
-    );
+    let pinned = on_api_and_wiki("pinned", "  precedence      = 3\n");
+    let free = free_after_pinned("");
     h.write_config(&format!("{pinned}\n{free}"))?;
     h.apply().await?;
     let state = h.state_json().await?;

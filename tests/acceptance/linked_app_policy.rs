@@ -6,10 +6,10 @@
 
 use serde_json::{Value, json};
 
-use cfaccess_emulator::Seed;
+use cfaccess_emulator::{FaultKind, Seed};
 
 use crate::steps::{our_policies, reimport_in_place};
-use crate::support::{Harness, TestResult, extended_seed, seed_ids};
+use crate::support::{Failure, Harness, State, TestResult, extended_seed, seed_ids};
 
 const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
 const WIKI: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_APP;
@@ -280,6 +280,29 @@ async fn twenty_policies_attach_to_one_app_in_parallel() -> TestResult {
     Ok(())
 }
 
+/// Applies with the attach to Docs failing once, and checks that the state records the
+/// attachments that do exist (API and the wiki); returns that state.
+async fn apply_with_docs_attach_failing(h: &Harness) -> Result<State, Failure> {
+    h.fault(
+        "PUT",
+        format!("/accounts/*/access/apps/{DOCS}"),
+        FaultKind::Status(400),
+        1,
+    );
+    h.apply_expect_error(r#"attach policy .* to application "Docs""#)
+        .await?;
+    let state = h.state_json().await?;
+    let targets = state
+        .value(ADDR, "target_app_ids")
+        .cloned()
+        .unwrap_or(Value::Null);
+    h.check(
+        targets == json!([API, WIKI]) || targets == json!([WIKI, API]),
+        format!("state must record the attachments that exist: {targets}"),
+    )?;
+    Ok(state)
+}
+
 #[tokio::test]
 async fn failed_attach_on_create_is_recorded_and_the_next_apply_converges() -> TestResult {
     let h = policy_harness!();
@@ -289,27 +312,10 @@ async fn failed_attach_on_create_is_recorded_and_the_next_apply_converges() -> T
         Some(&[API, DOCS, WIKI]),
         "",
     ))?;
-    h.fault(cfaccess_emulator::Fault {
-        method: Some("PUT".into()),
-        path: format!("/accounts/*/access/apps/{DOCS}"),
-        kind: cfaccess_emulator::FaultKind::Status(400),
-        count: 1,
-    });
-    h.apply_expect_error(r#"attach policy .* to application "Docs""#)
-        .await?;
-
     // Terraform saved the policy (tainted, as for any create that failed part-way)
     // with the attachments that exist.
-    let state = h.state_json().await?;
+    let state = apply_with_docs_attach_failing(&h).await?;
     let first_id = state.attr(ADDR, "id")?;
-    let targets = state
-        .value(ADDR, "target_app_ids")
-        .cloned()
-        .unwrap_or(Value::Null);
-    h.check(
-        targets == json!([API, WIKI]) || targets == json!([WIKI, API]),
-        format!("state must record the two attachments that exist: {targets}"),
-    )?;
     h.check(our_policies(&h).len() == 1, "exactly one policy exists")?;
     h.check(h.attachments(DOCS).is_empty(), "Docs was not attached")?;
 
@@ -357,23 +363,7 @@ async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_plac
         Some(&[API, DOCS, WIKI]),
         "",
     ))?;
-    h.fault(cfaccess_emulator::Fault {
-        method: Some("PUT".into()),
-        path: format!("/accounts/*/access/apps/{DOCS}"),
-        kind: cfaccess_emulator::FaultKind::Status(400),
-        count: 1,
-    });
-    h.apply_expect_error(r#"attach policy .* to application "Docs""#)
-        .await?;
-    let state = h.state_json().await?;
-    let targets = state
-        .value(ADDR, "target_app_ids")
-        .cloned()
-        .unwrap_or(Value::Null);
-    h.check(
-        targets == json!([API, WIKI]) || targets == json!([WIKI, API]),
-        format!("state must record the attachments that exist: {targets}"),
-    )?;
+    apply_with_docs_attach_failing(&h).await?;
     let actions = h.plan_actions().await?;
     h.check(
         actions.get(ADDR) == Some(&vec!["update".to_string()]),

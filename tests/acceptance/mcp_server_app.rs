@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use cfaccess_emulator::Seed;
 use cfaccess_emulator::demo_ids::{COMPANY_WIKI_EMPLOYEES_POLICY, INTERNAL_API_EMPLOYEES_POLICY};
 
-use crate::steps::each_refused_before_any_write;
+use crate::steps::{assert_default_token_headers, each_refused_before_any_write, plan_update_of};
 use crate::support::{Harness, TestResult, extended_seed, seed_ids};
 
 const ADDR: &str = "cfaccess_mcp_server_app.mcp";
@@ -57,6 +57,24 @@ fn saas(name: &str, saas_body: &str, extra: &str) -> String {
     ))
 }
 
+/// A saas app `x` with valid OIDC settings but for `key`, which is set to `value` (HCL).
+fn oidc_with(key: &str, value: &str) -> String {
+    let mut settings = vec![
+        ("redirect_uris", r#"["https://x.example.com/cb"]"#),
+        ("grant_types", r#"["authorization_code"]"#),
+        ("scopes", r#"["openid"]"#),
+    ];
+    match settings.iter_mut().find(|(k, _)| *k == key) {
+        Some(setting) => setting.1 = value,
+        None => settings.push((key, value)),
+    }
+    let lines: Vec<String> = settings
+        .iter()
+        .map(|(k, v)| format!("    {k:<13} = {v}"))
+        .collect();
+    saas("x", &lines.join("\n"), "")
+}
+
 const SAAS_BODY: &str = r#"    redirect_uris = ["https://mcp.example.com/oauth/callback"]
     grant_types   = ["authorization_code_with_pkce", "refresh_tokens"]
     scopes        = ["openid", "email", "profile"]"#;
@@ -64,6 +82,12 @@ const SAAS_BODY: &str = r#"    redirect_uris = ["https://mcp.example.com/oauth/c
 /// The app as the emulator holds it.
 fn emu_app(h: &Harness, id: &str) -> Value {
     h.emulator().app(h.account_id(), id).unwrap_or(Value::Null)
+}
+
+/// The `policy_ids` line listing `ids` in order.
+fn policy_ids(ids: &[&str]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+    format!("  policy_ids = [{}]", quoted.join(", "))
 }
 
 fn links(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
@@ -92,13 +116,7 @@ fn unknown_leaves(v: &Value, base: &str, out: &mut Vec<String>) {
 /// "(known after apply)", applies it, and requires an empty plan afterwards.
 async fn update_in_place(h: &Harness, config: &str) -> TestResult {
     h.write_config(config)?;
-    let plan = h.plan().await?;
-    assert_eq!(
-        plan.actions_of(ADDR),
-        Some(vec!["update"]),
-        "{:?}",
-        plan.actions
-    );
+    let plan = plan_update_of(h, ADDR).await?;
     let mut unknown = Vec::new();
     unknown_leaves(
         plan.after_unknown.get(ADDR).unwrap_or(&Value::Null),
@@ -117,10 +135,7 @@ async fn update_in_place(h: &Harness, config: &str) -> TestResult {
 async fn self_hosted_lifecycle() -> TestResult {
     let h = app_harness!();
     let name = h.name("mcp");
-    h.write_config(&self_hosted(
-        &name,
-        &format!("  policy_ids = [\"{P1}\", \"{P2}\"]"),
-    ))?;
+    h.write_config(&self_hosted(&name, &policy_ids(&[P1, P2])))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
     let state = h.state_json().await?;
@@ -128,14 +143,7 @@ async fn self_hosted_lifecycle() -> TestResult {
     assert_eq!(state.attr(ADDR, "uid")?, id);
     assert_eq!(state.attr(ADDR, "type")?, "self_hosted");
     assert_eq!(state.attr(ADDR, "session_duration")?, "24h");
-    assert_eq!(
-        state.attr(ADDR, "inbound_token_header")?,
-        "Cf-Access-Jwt-Assertion"
-    );
-    assert_eq!(
-        state.attr(ADDR, "downstream_token_header")?,
-        "Cf-Access-Token"
-    );
+    assert_default_token_headers(&state, ADDR)?;
     assert_eq!(state.value(ADDR, "client_secret"), Some(&Value::Null));
     assert_eq!(h.attachments(&id), links(&[(P1, 1), (P2, 2)]));
 
@@ -248,11 +256,7 @@ async fn self_hosted_lifecycle() -> TestResult {
 async fn saas_lifecycle() -> TestResult {
     let h = app_harness!();
     let name = h.name("mcp-oidc");
-    h.write_config(&saas(
-        &name,
-        SAAS_BODY,
-        &format!("  policy_ids = [\"{P1}\"]"),
-    ))?;
+    h.write_config(&saas(&name, SAAS_BODY, &policy_ids(&[P1])))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
     let state = h.state_json().await?;
@@ -275,7 +279,7 @@ async fn saas_lifecycle() -> TestResult {
     scopes        = ["openid"]
     access_token_lifetime            = "15m"
     allow_pkce_without_client_secret = true"#;
-    let cfg = saas(&name, body, &format!("  policy_ids = [\"{P1}\"]"));
+    let cfg = saas(&name, body, &policy_ids(&[P1]));
     update_in_place(&h, &cfg).await?;
     let state = h.state_json().await?;
     assert_eq!(state.attr(ADDR, "client_secret")?, secret);
@@ -347,47 +351,22 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
             "applies only to type = \"self_hosted\"",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["https://x.example.com/cb"]
-    grant_types   = ["password"]
-    scopes        = ["openid"]"#,
-                "",
-            ),
+            oidc_with("grant_types", r#"["password"]"#),
             "grant_types",
             "must be one of .*\"password\"",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["https://x.example.com/cb"]
-    grant_types   = ["authorization_code"]
-    scopes        = ["openid", "admin"]"#,
-                "",
-            ),
+            oidc_with("scopes", r#"["openid", "admin"]"#),
             "scopes",
             "must be one of .*\"admin\"",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["http://x.example.com/cb"]
-    grant_types   = ["authorization_code"]
-    scopes        = ["openid"]"#,
-                "",
-            ),
+            oidc_with("redirect_uris", r#"["http://x.example.com/cb"]"#),
             "redirect_uris",
             "http:// on a host other than localhost",
         ),
         (
-            saas(
-                "x",
-                r#"    redirect_uris = ["https://x.example.com/cb"]
-    grant_types   = ["authorization_code"]
-    scopes        = ["openid"]
-    access_token_lifetime = "30s""#,
-                "",
-            ),
+            oidc_with("access_token_lifetime", r#""30s""#),
             "access_token_lifetime",
             "minutes and/or hours",
         ),
@@ -397,7 +376,7 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
             "must be a duration",
         ),
         (
-            self_hosted("x", &format!("  policy_ids = [\"{P1}\", \"{P1}\"]")),
+            self_hosted("x", &policy_ids(&[P1, P1])),
             "policy_ids",
             "twice",
         ),
@@ -443,7 +422,7 @@ async fn bad_input_is_refused_before_any_write() -> TestResult {
 async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> TestResult {
     let h = app_harness!();
     let name = h.name("mcp");
-    h.write_config(&self_hosted(&name, &format!("  policy_ids = [\"{P1}\"]")))?;
+    h.write_config(&self_hosted(&name, &policy_ids(&[P1])))?;
     h.apply().await?;
     let id = h.state_json().await?.attr(ADDR, "id")?;
     h.emulator().set_attachments_out_of_band(
@@ -452,27 +431,22 @@ async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> 
         vec![(P1.into(), 1), (FOREIGN.into(), 2)],
     );
     // The foreign policy holds the precedence a second policy of ours would take at
-    // position 2: ours goes after it, and it keeps its id and precedence.
-    h.write_config(&self_hosted(
-        &name,
-        &format!("  policy_ids = [\"{P1}\", \"{P2}\"]"),
-    ))?;
-    h.apply().await?;
-    assert_eq!(h.attachments(&id), links(&[(P1, 1), (FOREIGN, 2), (P2, 3)]));
-    h.assert_empty_plan().await?;
-    // Reordered: ours swap around it.
-    h.write_config(&self_hosted(
-        &name,
-        &format!("  policy_ids = [\"{P2}\", \"{P1}\"]"),
-    ))?;
-    h.apply().await?;
-    assert_eq!(h.attachments(&id), links(&[(P2, 1), (FOREIGN, 2), (P1, 3)]));
-    h.assert_empty_plan().await?;
+    // position 2: ours goes after it, and it keeps its id and precedence. Reordered,
+    // ours swap around it.
+    for (ours, expected) in [
+        ([P1, P2], [(P1, 1), (FOREIGN, 2), (P2, 3)]),
+        ([P2, P1], [(P2, 1), (FOREIGN, 2), (P1, 3)]),
+    ] {
+        h.write_config(&self_hosted(&name, &policy_ids(&ours)))?;
+        h.apply().await?;
+        assert_eq!(h.attachments(&id), links(&expected));
+        h.assert_empty_plan().await?;
+    }
 
     // Imports of apps this resource cannot manage fail with the type named.
     h.write_config(&format!(
         "{}\nresource \"cfaccess_mcp_server_app\" \"other\" {{\n  name   = \"bastion\"\n  domain = \"ssh.internal.example.com\"\n}}\n",
-        self_hosted(&name, &format!("  policy_ids = [\"{P1}\"]"))
+        self_hosted(&name, &policy_ids(&[P1]))
     ))?;
     h.import_expect_error(
         "cfaccess_mcp_server_app.other",
@@ -492,7 +466,7 @@ async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> 
         "non-existent",
     )
     .await?;
-    h.write_config(&self_hosted(&name, &format!("  policy_ids = [\"{P1}\"]")))?;
+    h.write_config(&self_hosted(&name, &policy_ids(&[P1])))?;
     h.destroy().await?;
     Ok(())
 }

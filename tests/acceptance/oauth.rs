@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::steps::each_refused_before_any_write;
+use crate::steps::{assert_default_token_headers, each_refused_before_any_write, plan_update_of};
 use crate::support::{Harness, Plan, Stage, TestResult};
 
 const ADDR: &str = "cfaccess_mcp_server_app.mcp";
@@ -71,13 +71,7 @@ fn changed_attributes(plan: &Plan) -> Vec<String> {
 /// `unknowns_allowed` (members the configuration leaves out of an object the
 /// application no longer has are up to the API).
 async fn plan_oauth_update_only(h: &Harness, unknowns_allowed: bool) -> TestResult {
-    let plan = h.plan().await?;
-    assert_eq!(
-        plan.actions_of(ADDR),
-        Some(vec!["update"]),
-        "{:?}",
-        plan.actions
-    );
+    let plan = plan_update_of(h, ADDR).await?;
     assert_eq!(changed_attributes(&plan), vec!["oauth_configuration"]);
     let unknown = plan.after_unknown.get(ADDR).cloned().unwrap_or(Value::Null);
     assert!(
@@ -160,14 +154,7 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
     );
     assert_eq!(sent["grant"]["session_duration"], json!("336h"));
     // The header contract does not change with Managed OAuth.
-    assert_eq!(
-        state.attr(ADDR, "inbound_token_header")?,
-        "Cf-Access-Jwt-Assertion"
-    );
-    assert_eq!(
-        state.attr(ADDR, "downstream_token_header")?,
-        "Cf-Access-Token"
-    );
+    assert_default_token_headers(&state, ADDR)?;
 
     // In place: a member changes, nothing else is touched.
     h.write_config(&self_hosted(&name, &oauth("5m")))?;

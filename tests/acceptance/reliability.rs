@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cfaccess_emulator::{Fault, FaultKind, LoggedRequest, RateLimit, demo_ids};
+use cfaccess_emulator::{FaultKind, LoggedRequest, RateLimit, demo_ids};
 use serde_json::Value;
 
 use crate::support::{Failure, Harness, TestResult, extended_seed, format_request, seed_ids};
@@ -151,6 +151,14 @@ async fn assert_no_orphans_or_duplicates(h: &Harness, when: &str) -> TestResult 
     Ok(())
 }
 
+/// The `name` of the emulator's `object` (`what` it is) is `expected`.
+fn check_name(h: &Harness, what: &str, object: &Value, expected: &str) -> TestResult {
+    h.check(
+        object.get("name").and_then(Value::as_str) == Some(expected),
+        format!("{what} name is not {expected}: {object}"),
+    )
+}
+
 /// The emulator holds exactly the wiring of `v`: one app and one policy, both in the
 /// state, with the version's names and rules; the policy attached exactly once to each
 /// target and to nothing else; the seed policies untouched. And the plan is empty.
@@ -169,18 +177,12 @@ async fn assert_converged(h: &Harness, w: &Wiring, v: Version) -> TestResult {
         .emulator()
         .app(h.account_id(), &app_id)
         .unwrap_or(Value::Null);
-    h.check(
-        app.get("name").and_then(Value::as_str) == Some(app_name.as_str()),
-        format!("app name is not {app_name}: {app}"),
-    )?;
+    check_name(h, "app", &app, &app_name)?;
     let policy = h
         .emulator()
         .policy(h.account_id(), &policy_id)
         .unwrap_or(Value::Null);
-    h.check(
-        policy.get("name").and_then(Value::as_str) == Some(policy_name.as_str()),
-        format!("policy name is not {policy_name}: {policy}"),
-    )?;
+    check_name(h, "policy", &policy, &policy_name)?;
     h.check(
         policy.get("decision").and_then(Value::as_str) == Some("non_identity"),
         format!("policy decision: {policy}"),
@@ -286,6 +288,76 @@ async fn run_phase(h: &Harness, phase: Phase) -> Result<crate::support::Output, 
     }
 }
 
+/// The names of the emulator's policies that start with `prefix`, duplicates kept.
+fn policy_names_with(h: &Harness, prefix: &str) -> Vec<String> {
+    h.emulator()
+        .policies(h.account_id())
+        .iter()
+        .filter_map(|p| p.get("name").and_then(Value::as_str))
+        .filter(|n| n.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `count` linked-app policies for the seed's MCP app, named `{prefix}-{index}`.
+fn counted_policies(count: usize, prefix: &str) -> String {
+    format!(
+        r#"
+resource "cfaccess_linked_app_policy" "p" {{
+  count           = {count}
+  name            = "{prefix}-${{count.index}}"
+  linked_app_uids = ["{mcp}"]
+}}
+"#,
+        mcp = seed_ids::MCP_SELF_HOSTED_APP
+    )
+}
+
+/// Brings the world to `phase`'s starting point without faults; returns the version
+/// the run of the phase converges to.
+async fn prepare_phase(h: &Harness, w: &Wiring, phase: Phase) -> Result<Version, Failure> {
+    match phase {
+        Phase::Create => {
+            h.write_config(&w.config(Version::V1))?;
+            Ok(Version::V1)
+        }
+        Phase::Update => {
+            h.write_config(&w.config(Version::V1))?;
+            h.apply().await?;
+            h.write_config(&w.config(Version::V2))?;
+            Ok(Version::V2)
+        }
+        Phase::Delete => {
+            h.write_config(&w.config(Version::V2))?;
+            h.apply().await?;
+            Ok(Version::V2)
+        }
+    }
+}
+
+/// The phase's command, whatever its exit code (the caller judges the outcome).
+async fn run_phase_unchecked(h: &Harness, phase: Phase) -> Result<crate::support::Output, Failure> {
+    let command = match phase {
+        Phase::Delete => "destroy",
+        Phase::Create | Phase::Update => "apply",
+    };
+    h.run(&[command, "-auto-approve", "-input=false", "-no-color"])
+        .await
+}
+
+/// After the phase: nothing of ours left after a delete, else the `after` world.
+async fn assert_phase_reached(h: &Harness, w: &Wiring, phase: Phase, after: Version) -> TestResult {
+    if phase == Phase::Delete {
+        let (apps, policies) = our_objects(h);
+        h.check(
+            apps.is_empty() && policies.is_empty(),
+            format!("left behind: {apps:?} {policies:?}"),
+        )
+    } else {
+        assert_converged(h, w, after).await
+    }
+}
+
 fn matching<'a>(
     log: &'a [LoggedRequest],
     method: &str,
@@ -320,24 +392,7 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
         // Few retries: the point is the failure, not the backoff.
         h.set_provider_body("requests_per_second = 200\n  max_retries = 2");
     }
-    // Bring the world to the phase's starting point without faults.
-    let after = match phase {
-        Phase::Create => {
-            h.write_config(&w.config(Version::V1))?;
-            Version::V1
-        }
-        Phase::Update => {
-            h.write_config(&w.config(Version::V1))?;
-            h.apply().await?;
-            h.write_config(&w.config(Version::V2))?;
-            Version::V2
-        }
-        Phase::Delete => {
-            h.write_config(&w.config(Version::V2))?;
-            h.apply().await?;
-            Version::V2
-        }
-    };
+    let after = prepare_phase(&h, &w, phase).await?;
     let state = h.state_json().await?;
     let app_id = state.attr(APP, "id").ok();
     let policy_id = state.attr(POLICY, "id").ok();
@@ -355,12 +410,7 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
                 } else {
                     FaultKind::Status(status)
                 };
-                h.fault(Fault {
-                    method: Some(method.to_string()),
-                    path: glob.clone(),
-                    kind,
-                    count: 1,
-                });
+                h.fault(method, &glob, kind, 1);
             }
             run_phase(&h, phase).await?;
             let log = h.emulator().request_log();
@@ -372,22 +422,8 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
             )?;
         }
         Mode::Persistent500 => {
-            h.fault(Fault {
-                method: Some(method.to_string()),
-                path: glob.clone(),
-                kind: FaultKind::Status(500),
-                count: u32::MAX,
-            });
-            let out = match phase {
-                Phase::Delete => {
-                    h.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
-                        .await?
-                }
-                _ => {
-                    h.run(&["apply", "-auto-approve", "-input=false", "-no-color"])
-                        .await?
-                }
-            };
+            h.fault(method, &glob, FaultKind::Status(500), u32::MAX);
+            let out = run_phase_unchecked(&h, phase).await?;
             let log = h.emulator().request_log();
             h.check(
                 !matching(&log[mark..], method, &glob_re).is_empty(),
@@ -418,17 +454,8 @@ async fn fault_scenario(phase: Phase, method: &str, target: Target, mode: Mode) 
             }
         }
     }
-    match phase {
-        Phase::Delete => {
-            // `destroy()` already proved the emulator holds only the seed again.
-            let (apps, policies) = our_objects(&h);
-            h.check(
-                apps.is_empty() && policies.is_empty(),
-                format!("left behind: {apps:?} {policies:?}"),
-            )?;
-        }
-        _ => assert_converged(&h, &w, after).await?,
-    }
+    // After a delete, `destroy()` already proved the emulator holds only the seed again.
+    assert_phase_reached(&h, &w, phase, after).await?;
     assert_no_orphans_or_duplicates(&h, "at the end").await
 }
 
@@ -485,40 +512,15 @@ fault_matrix! {
 async fn dropped_response(phase: Phase, method: &str, target: Target) -> TestResult {
     let h = harness!(harness_builder());
     let w = Wiring::new(&h);
-    match phase {
-        Phase::Create => h.write_config(&w.config(Version::V1))?,
-        Phase::Update => {
-            h.write_config(&w.config(Version::V1))?;
-            h.apply().await?;
-            h.write_config(&w.config(Version::V2))?;
-        }
-        Phase::Delete => {
-            h.write_config(&w.config(Version::V2))?;
-            h.apply().await?;
-        }
-    }
+    let after = prepare_phase(&h, &w, phase).await?;
     let state = h.state_json().await?;
     let glob = target.glob(
         state.attr(APP, "id").ok().as_deref(),
         state.attr(POLICY, "id").ok().as_deref(),
     );
     let mark = h.emulator().request_log().len();
-    h.fault(Fault {
-        method: Some(method.to_string()),
-        path: glob.clone(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
-    let first = match phase {
-        Phase::Delete => {
-            h.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
-                .await?
-        }
-        _ => {
-            h.run(&["apply", "-auto-approve", "-input=false", "-no-color"])
-                .await?
-        }
-    };
+    h.fault(method, &glob, FaultKind::DropAfterCommit, 1);
+    let first = run_phase_unchecked(&h, phase).await?;
     let log = h.emulator().request_log();
     h.check(
         log[mark..].iter().any(|r| r.dropped),
@@ -535,44 +537,31 @@ async fn dropped_response(phase: Phase, method: &str, target: Target) -> TestRes
     if first.code != 0 {
         run_phase(&h, phase).await?;
     }
-    match phase {
-        Phase::Delete => {
-            let (apps, policies) = our_objects(&h);
-            h.check(
-                apps.is_empty() && policies.is_empty(),
-                format!("left behind: {apps:?} {policies:?}"),
-            )?;
-            h.assert_emulator_empty_of_ours()?;
-        }
-        Phase::Create => assert_converged(&h, &w, Version::V1).await?,
-        Phase::Update => assert_converged(&h, &w, Version::V2).await?,
+    assert_phase_reached(&h, &w, phase, after).await?;
+    if phase == Phase::Delete {
+        h.assert_emulator_empty_of_ours()?;
     }
     assert_no_orphans_or_duplicates(&h, "at the end").await
 }
 
-#[tokio::test]
-async fn lost_response_after_app_create_makes_no_duplicate() -> TestResult {
-    dropped_response(Phase::Create, "POST", Target::Apps).await
+/// One test per lost response.
+macro_rules! lost_responses {
+    ($($name:ident: $phase:ident, $method:literal, $target:expr;)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() -> TestResult {
+                dropped_response(Phase::$phase, $method, $target).await
+            }
+        )*
+    };
 }
 
-#[tokio::test]
-async fn lost_response_after_policy_create_makes_no_duplicate() -> TestResult {
-    dropped_response(Phase::Create, "POST", Target::Policies).await
-}
-
-#[tokio::test]
-async fn lost_response_after_attach_makes_no_duplicate_attachment() -> TestResult {
-    dropped_response(Phase::Create, "PUT", Target::App(WIKI)).await
-}
-
-#[tokio::test]
-async fn lost_response_after_policy_update_converges() -> TestResult {
-    dropped_response(Phase::Update, "PUT", Target::Policy).await
-}
-
-#[tokio::test]
-async fn lost_response_after_policy_delete_converges() -> TestResult {
-    dropped_response(Phase::Delete, "DELETE", Target::Policy).await
+lost_responses! {
+    lost_response_after_app_create_makes_no_duplicate: Create, "POST", Target::Apps;
+    lost_response_after_policy_create_makes_no_duplicate: Create, "POST", Target::Policies;
+    lost_response_after_attach_makes_no_duplicate_attachment: Create, "PUT", Target::App(WIKI);
+    lost_response_after_policy_update_converges: Update, "PUT", Target::Policy;
+    lost_response_after_policy_delete_converges: Delete, "DELETE", Target::Policy;
 }
 
 // ---------------------------------------------------------------------------------
@@ -590,16 +579,7 @@ async fn two_hundred_policies_under_the_rate_limit_without_errors() -> TestResul
     }));
     h.set_provider_body("requests_per_second = 2.5");
     let prefix = h.name("rl");
-    h.write_config(&format!(
-        r#"
-resource "cfaccess_linked_app_policy" "p" {{
-  count           = 200
-  name            = "{prefix}-${{count.index}}"
-  linked_app_uids = ["{mcp}"]
-}}
-"#,
-        mcp = seed_ids::MCP_SELF_HOSTED_APP
-    ))?;
+    h.write_config(&counted_policies(200, &prefix))?;
     h.apply_with(&["-parallelism=10"]).await?;
     let log = h.emulator().request_log();
     let limited: Vec<String> = log
@@ -614,14 +594,7 @@ resource "cfaccess_linked_app_policy" "p" {{
         .map(format_request)
         .collect();
     h.check(failed.is_empty(), format!("requests failed: {failed:?}"))?;
-    let ours: BTreeSet<String> = h
-        .emulator()
-        .policies(h.account_id())
-        .iter()
-        .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .filter(|n| n.starts_with(&prefix))
-        .map(str::to_string)
-        .collect();
+    let ours: BTreeSet<String> = policy_names_with(&h, &prefix).into_iter().collect();
     h.check(
         ours.len() == 200,
         format!(
@@ -762,23 +735,14 @@ resource "cfaccess_linked_app_policy" "p" {{
 async fn interrupt_mid_apply_stops_promptly_and_next_apply_converges() -> TestResult {
     let h = harness!(harness_builder());
     let prefix = h.name("intr");
-    h.write_config(&format!(
-        r#"
-resource "cfaccess_linked_app_policy" "p" {{
-  count           = 6
-  name            = "{prefix}-${{count.index}}"
-  linked_app_uids = ["{mcp}"]
-}}
-"#,
-        mcp = seed_ids::MCP_SELF_HOSTED_APP
-    ))?;
+    h.write_config(&counted_policies(6, &prefix))?;
     let latency = Duration::from_secs(120);
-    h.fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Latency(latency),
-        count: u32::MAX,
-    });
+    h.fault(
+        "POST",
+        "/accounts/*/access/policies",
+        FaultKind::Latency(latency),
+        u32::MAX,
+    );
     let mut running = h.spawn_apply(&["-parallelism=3"])?;
     if !running
         .wait_for_stdout("Creating...", Duration::from_secs(60))
@@ -814,14 +778,7 @@ resource "cfaccess_linked_app_policy" "p" {{
     h.emulator().clear_faults();
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let names: Vec<String> = h
-        .emulator()
-        .policies(h.account_id())
-        .iter()
-        .filter_map(|p| p.get("name").and_then(Value::as_str))
-        .filter(|n| n.starts_with(&prefix))
-        .map(str::to_string)
-        .collect();
+    let names = policy_names_with(&h, &prefix);
     let unique: BTreeSet<&String> = names.iter().collect();
     h.check(
         names.len() == 6 && unique.len() == 6,

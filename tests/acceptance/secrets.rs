@@ -4,7 +4,7 @@
 //! messages or in plan output; both attributes are sensitive in the schema and
 //! `terraform show` prints `(sensitive value)`.
 
-use cfaccess_emulator::{Fault, FaultKind};
+use cfaccess_emulator::FaultKind;
 use serde_json::Value;
 
 use crate::support::{Harness, TestResult};
@@ -141,12 +141,12 @@ async fn secrets_scenario(token_in_config: bool) -> TestResult {
     )?;
 
     // An error path: every app write fails; the error text carries neither secret.
-    h.fault(Fault {
-        method: Some("PUT".into()),
-        path: "/accounts/*/access/apps/*".into(),
-        kind: FaultKind::Status(500),
-        count: u32::MAX,
-    });
+    h.fault(
+        "PUT",
+        "/accounts/*/access/apps/*",
+        FaultKind::Status(500),
+        u32::MAX,
+    );
     if token_in_config {
         h.set_provider_body(&format!(
             "api_token = \"{}\"\n  requests_per_second = 200\n  max_retries = 1",

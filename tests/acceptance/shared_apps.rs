@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cfaccess_emulator::read_write::{AppWrite, Spread, app_writes};
-use cfaccess_emulator::{ConcurrentWriter, Fault, FaultKind, LoggedRequest, demo_ids};
+use cfaccess_emulator::{ConcurrentWriter, FaultKind, LoggedRequest, demo_ids};
 use serde_json::Value;
 
 use crate::support::{Failure, Harness, State, TestResult, extended_seed, seed_ids};
@@ -122,12 +122,12 @@ async fn twenty_parallel_attaches_with_a_concurrent_writer_and_a_503() -> TestRe
     let before = h.attachments(API);
     let prefix = h.name("shared");
     h.write_config(&policies_config(&prefix, 20, &[API]))?;
-    h.fault(Fault {
-        method: Some("PUT".into()),
-        path: format!("/accounts/*/access/apps/{API}"),
-        kind: FaultKind::Status(503),
-        count: 1,
-    });
+    h.fault(
+        "PUT",
+        format!("/accounts/*/access/apps/{API}"),
+        FaultKind::Status(503),
+        1,
+    );
     h.emulator()
         .start_concurrent_writer(ConcurrentWriter::new(API, Duration::from_millis(150)))
         .map_err(|e| h.failure(format!("cannot start the concurrent writer: {e}"), None))?;

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Harness, TestResult};
+use crate::support::{Failure, Harness, Plan, State, TestResult};
 
 /// `terraform state rm` then `terraform import` of `addr` in place (the other
 /// resources stay in state): the imported object must equal the one Terraform held,
@@ -55,4 +55,30 @@ pub fn our_policies(h: &Harness) -> Vec<Value> {
                 .contains(p["id"].as_str().unwrap_or_default())
         })
         .collect()
+}
+
+/// Plans the current configuration and requires an in-place update of `addr`.
+pub async fn plan_update_of(h: &Harness, addr: &str) -> Result<Plan, Failure> {
+    let plan = h.plan().await?;
+    assert_eq!(
+        plan.actions_of(addr),
+        Some(vec!["update"]),
+        "{:?}",
+        plan.actions
+    );
+    Ok(plan)
+}
+
+/// The default header contract of an MCP server app: Access checks
+/// `Cf-Access-Jwt-Assertion` and hands the server its token in `Cf-Access-Token`.
+pub fn assert_default_token_headers(state: &State, addr: &str) -> TestResult {
+    assert_eq!(
+        state.attr(addr, "inbound_token_header")?,
+        "Cf-Access-Jwt-Assertion"
+    );
+    assert_eq!(
+        state.attr(addr, "downstream_token_header")?,
+        "Cf-Access-Token"
+    );
+    Ok(())
 }

@@ -55,7 +55,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cfaccess_emulator::{
-    DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, Fault, LoggedRequest, RateLimit, Seed,
+    DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, Fault, FaultKind, LoggedRequest, RateLimit, Seed,
 };
 use regex::Regex;
 use serde_json::Value;
@@ -351,41 +351,15 @@ impl Plan {
             drift: BTreeMap::new(),
             raw: Value::Null,
         };
-        for rc in raw
-            .get("resource_changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(addr) = rc.get("address").and_then(Value::as_str) else {
-                continue;
-            };
-            let change = rc.get("change").cloned().unwrap_or(Value::Null);
-            plan.actions.insert(addr.to_string(), actions_of(&change));
-            plan.after_unknown.insert(
-                addr.to_string(),
-                change.get("after_unknown").cloned().unwrap_or(Value::Null),
-            );
-            plan.after.insert(
-                addr.to_string(),
-                change.get("after").cloned().unwrap_or(Value::Null),
-            );
-            plan.before.insert(
-                addr.to_string(),
-                change.get("before").cloned().unwrap_or(Value::Null),
-            );
+        for (addr, change) in changes_by_address(&raw, "resource_changes") {
+            plan.actions.insert(addr.clone(), actions_of(&change));
+            plan.after_unknown
+                .insert(addr.clone(), field(&change, "after_unknown"));
+            plan.after.insert(addr.clone(), field(&change, "after"));
+            plan.before.insert(addr, field(&change, "before"));
         }
-        for rc in raw
-            .get("resource_drift")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(addr) = rc.get("address").and_then(Value::as_str) else {
-                continue;
-            };
-            let change = rc.get("change").cloned().unwrap_or(Value::Null);
-            plan.drift.insert(addr.to_string(), actions_of(&change));
+        for (addr, change) in changes_by_address(&raw, "resource_drift") {
+            plan.drift.insert(addr, actions_of(&change));
         }
         plan.raw = raw;
         plan
@@ -421,6 +395,27 @@ impl Plan {
             .map(|(k, a)| (k.as_str(), a.iter().map(String::as_str).collect()))
             .collect()
     }
+}
+
+/// The elements of the array `key` of `v` (none when it is absent).
+fn array_items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> + use<'a> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// `key` of `v`, null when absent.
+fn field(v: &Value, key: &str) -> Value {
+    v.get(key).cloned().unwrap_or(Value::Null)
+}
+
+/// Address and `change` of each entry of the plan's array `key` that has an address.
+fn changes_by_address<'a>(
+    raw: &'a Value,
+    key: &str,
+) -> impl Iterator<Item = (String, Value)> + use<'a> {
+    array_items(raw, key).filter_map(|rc| {
+        let addr = rc.get("address").and_then(Value::as_str)?;
+        Some((addr.to_string(), field(rc, "change")))
+    })
 }
 
 fn actions_of(change: &Value) -> Vec<String> {
@@ -498,29 +493,15 @@ impl State {
 }
 
 fn collect_module(module: &Value, state: &mut State) {
-    for r in module
-        .get("resources")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for r in array_items(module, "resources") {
         if let Some(addr) = r.get("address").and_then(Value::as_str) {
-            state.resources.insert(
-                addr.to_string(),
-                r.get("values").cloned().unwrap_or(Value::Null),
-            );
-            state.sensitive.insert(
-                addr.to_string(),
-                r.get("sensitive_values").cloned().unwrap_or(Value::Null),
-            );
+            state.resources.insert(addr.to_string(), field(r, "values"));
+            state
+                .sensitive
+                .insert(addr.to_string(), field(r, "sensitive_values"));
         }
     }
-    for child in module
-        .get("child_modules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for child in array_items(module, "child_modules") {
         collect_module(child, state);
     }
 }
@@ -1827,8 +1808,13 @@ impl Harness {
     }
 
     /// Adds an emulator fault.
-    pub fn fault(&self, fault: Fault) {
-        self.emulator().add_fault(fault);
+    pub fn fault(&self, method: &str, path: impl Into<String>, kind: FaultKind, count: u32) {
+        self.emulator().add_fault(Fault {
+            method: Some(method.to_string()),
+            path: path.into(),
+            kind,
+            count,
+        });
     }
 }
 

@@ -155,14 +155,34 @@ fn account_mut<'s>(
     state.account_mut(id).ok_or_else(|| account_error(id, path))
 }
 
-fn page_of(items: impl Iterator<Item = Value>, paging: Paging, total_count: usize) -> Value {
-    let result: Vec<Value> = items.skip(paging.offset()).take(paging.per_page).collect();
-    let info = ResultInfo {
+/// The items of the page `paging` asks for.
+fn page_items<T>(items: impl Iterator<Item = T>, paging: Paging) -> impl Iterator<Item = T> {
+    items.skip(paging.offset()).take(paging.per_page)
+}
+
+/// S24 `access_result_info`: `total_count` counts results without any search parameters.
+fn page_info(paging: Paging, count: usize, total_count: usize) -> ResultInfo {
+    ResultInfo {
         page: paging.page,
         per_page: paging.per_page,
-        count: result.len(),
+        count,
         total_count,
-    };
+    }
+}
+
+/// The `paging` page of `views`; only the views on it are serialised.
+fn view_page<V: serde::Serialize>(
+    views: impl Iterator<Item = V>,
+    paging: Paging,
+    total_count: usize,
+) -> Response {
+    let page: Vec<V> = page_items(views, paging).collect();
+    list_response(&page, page_info(paging, page.len(), total_count))
+}
+
+fn page_of(items: impl Iterator<Item = Value>, paging: Paging, total_count: usize) -> Value {
+    let result: Vec<Value> = page_items(items, paging).collect();
+    let info = page_info(paging, result.len(), total_count);
     list_body(result, info)
 }
 
@@ -173,27 +193,13 @@ fn read(acc: &Account, target: &Target<'_>, query: &Query) -> ApiResult {
             let filter = AppFilter::from_query(query)?;
             // Serialise only the requested page, straight from the store.
             let matching = acc.apps.values().filter(|a| filter.matches(a));
-            let page: Vec<_> = matching
-                .skip(paging.offset())
-                .take(paging.per_page)
-                .map(|a| acc.app_view(a))
-                .collect();
-            let info = ResultInfo {
-                page: paging.page,
-                per_page: paging.per_page,
-                count: page.len(),
-                // S24 `access_result_info`: total results without any search parameters.
-                total_count: acc.apps.len(),
-            };
-            Ok(list_response(&page, info))
+            Ok(view_page(
+                matching.map(|a| acc.app_view(a)),
+                paging,
+                acc.apps.len(),
+            ))
         }
-        Target::App(id) => {
-            let app = acc
-                .apps
-                .get(id)
-                .ok_or_else(|| ApiError::not_found("application", id))?;
-            ok(acc.render_app(app))
-        }
+        Target::App(id) => ok(render_app_by_id(acc, id)?),
         Target::AppPolicies(id) => {
             let paging = query.paging(APP_POLICIES_PER_PAGE)?;
             let all = acc.app_policies(id)?;
@@ -206,28 +212,13 @@ fn read(acc: &Account, target: &Target<'_>, query: &Query) -> ApiResult {
         Target::AppPolicy(id, pid) => ok(acc.app_policy(id, pid)?),
         Target::Policies => {
             let paging = query.paging(POLICIES_PER_PAGE)?;
-            let page: Vec<_> = acc
-                .policies
-                .values()
-                .skip(paging.offset())
-                .take(paging.per_page)
-                .map(|p| acc.policy_view(p))
-                .collect();
-            let info = ResultInfo {
-                page: paging.page,
-                per_page: paging.per_page,
-                count: page.len(),
-                total_count: acc.policies.len(),
-            };
-            Ok(list_response(&page, info))
+            Ok(view_page(
+                acc.policies.values().map(|p| acc.policy_view(p)),
+                paging,
+                acc.policies.len(),
+            ))
         }
-        Target::Policy(id) => {
-            let p = acc
-                .policies
-                .get(id)
-                .ok_or_else(|| ApiError::not_found("policy", id))?;
-            ok(acc.render_policy(p))
-        }
+        Target::Policy(id) => ok(render_policy_by_id(acc, id)?),
     }
 }
 

@@ -61,9 +61,7 @@ impl Account {
             links,
             scoped,
         };
-        self.apply_usage(&id, &[], &app.links);
-        self.reindex_domain(&id, None, Some(&app));
-        self.apps.insert(id.clone(), app);
+        self.store_app(&id, None, app);
         Ok(CreatedApp { id, client_secret })
     }
 
@@ -99,9 +97,7 @@ impl Account {
             links,
             scoped,
         };
-        self.apply_usage(id, &old.links, &app.links);
-        self.reindex_domain(id, Some(&old), Some(&app));
-        self.apps.insert(id.to_string(), app);
+        self.store_app(id, Some(&old), app);
         Ok(())
     }
 

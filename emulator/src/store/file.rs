@@ -122,9 +122,7 @@ impl State {
                     links,
                     scoped,
                 };
-                acc.apply_usage(&id, &[], &app.links);
-                acc.reindex_domain(&id, None, Some(&app));
-                acc.apps.insert(id, app);
+                acc.store_app(&id, None, app);
             }
             state.accounts.insert(account_id, acc);
         }

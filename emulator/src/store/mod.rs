@@ -171,6 +171,14 @@ impl Account {
         Ok(())
     }
 
+    /// Stores `app` under `app_id` in place of `old` (`None` for a new app), keeping the
+    /// policy usage sets and the domain index in step with it.
+    fn store_app(&mut self, app_id: &str, old: Option<&App>, app: App) {
+        self.apply_usage(app_id, old.map_or(&[][..], |o| &o.links), &app.links);
+        self.reindex_domain(app_id, old, Some(&app));
+        self.apps.insert(app_id.to_string(), app);
+    }
+
     /// Moves `app_id` from the usage sets of `old` links to those of `new` links.
     fn apply_usage(&mut self, app_id: &str, old: &[Link], new: &[Link]) {
         for link in old {

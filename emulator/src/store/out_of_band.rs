@@ -105,9 +105,7 @@ impl Account {
             links,
             scoped,
         };
-        self.apply_usage(id, &old.links, &app.links);
-        self.reindex_domain(id, Some(&old), Some(&app));
-        self.apps.insert(id.to_string(), app);
+        self.store_app(id, Some(&old), app);
     }
 
     /// Gives `f` the policy as GET returns it and stores the result (`app_count` and

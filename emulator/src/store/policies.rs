@@ -10,6 +10,18 @@ use crate::envelope::{ApiError, codes};
 use crate::ids::{is_object_id, new_uuid};
 use crate::schema::policy_body::normalize_policy;
 
+/// The server-owned fields of a replaced policy: its id, the `created_at` it had (now
+/// when it had none) and a new `updated_at`.
+fn stamp_replaced(fields: &mut Map<String, Value>, id: &str, existing: &Map<String, Value>) {
+    let created = existing
+        .get("created_at")
+        .cloned()
+        .unwrap_or_else(|| json!(now_rfc3339()));
+    fields.insert("id".into(), json!(id));
+    fields.insert("created_at".into(), created);
+    fields.insert("updated_at".into(), json!(now_rfc3339()));
+}
+
 fn body_object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
     body.as_object()
         .ok_or_else(|| ApiError::invalid("request body must be a JSON object"))
@@ -66,13 +78,7 @@ impl Account {
                 Account::check_attachable(app.app_type(), id, &fields)?;
             }
         }
-        let created = existing
-            .get("created_at")
-            .cloned()
-            .unwrap_or_else(|| json!(now_rfc3339()));
-        fields.insert("id".into(), json!(id));
-        fields.insert("created_at".into(), created);
-        fields.insert("updated_at".into(), json!(now_rfc3339()));
+        stamp_replaced(&mut fields, id, existing);
         self.policies.insert(id.to_string(), fields);
         Ok(())
     }
@@ -198,13 +204,7 @@ impl Account {
         let parsed = normalize_policy(src)?;
         self.check_linked_apps(&parsed.linked_app_uids)?;
         let mut fields = parsed.fields;
-        let created = existing
-            .get("created_at")
-            .cloned()
-            .unwrap_or_else(|| json!(now_rfc3339()));
-        fields.insert("id".into(), json!(policy_id));
-        fields.insert("created_at".into(), created);
-        fields.insert("updated_at".into(), json!(now_rfc3339()));
+        stamp_replaced(&mut fields, policy_id, existing);
         Account::check_attachable(app.app_type(), policy_id, &fields)?;
         if let Some(app) = self.apps.get_mut(app_id) {
             app.scoped.insert(policy_id.to_string(), fields);

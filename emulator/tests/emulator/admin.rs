@@ -1,6 +1,6 @@
 //! The admin HTTP API: request log, state dump/replace, out-of-band changes.
 
-use cfaccess_emulator::{EmulatorConfig, Seed, demo_ids};
+use cfaccess_emulator::{EmulatorConfig, demo_ids};
 use reqwest::Method;
 use serde_json::json;
 
@@ -43,11 +43,7 @@ async fn request_log_with_counts() {
 
 #[tokio::test]
 async fn out_of_band_patch_and_delete() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let app_path = format!("/accounts/{ACC}/apps/{}", demo_ids::INTERNAL_API_APP);
     let (status, patched) = api
         .admin(
@@ -58,10 +54,8 @@ async fn out_of_band_patch_and_delete() {
         .await;
     assert_eq!(status, 200, "{patched}");
     let got = api
-        .get(&format!("/apps/{}", demo_ids::INTERNAL_API_APP))
-        .await
-        .ok(200)
-        .clone();
+        .get_ok(&format!("/apps/{}", demo_ids::INTERNAL_API_APP))
+        .await;
     assert_eq!(got["name"], json!("Renamed"));
     assert_eq!(got["tags"], json!(["drift"]));
     assert_eq!(
@@ -79,13 +73,11 @@ async fn out_of_band_patch_and_delete() {
         .await;
     assert_eq!(status, 200);
     let p = api
-        .get(&format!(
+        .get_ok(&format!(
             "/policies/{}",
             demo_ids::INTERNAL_API_EMPLOYEES_POLICY
         ))
-        .await
-        .ok(200)
-        .clone();
+        .await;
     assert_eq!(
         (p["decision"].clone(), p["app_count"].clone()),
         (json!("deny"), json!(1))
@@ -95,10 +87,8 @@ async fn out_of_band_patch_and_delete() {
     let (status, _) = api.admin(Method::DELETE, &pol_path, None).await;
     assert_eq!(status, 200);
     let got = api
-        .get(&format!("/apps/{}", demo_ids::INTERNAL_API_APP))
-        .await
-        .ok(200)
-        .clone();
+        .get_ok(&format!("/apps/{}", demo_ids::INTERNAL_API_APP))
+        .await;
     assert_eq!(got["policies"], json!([]));
     let (status, _) = api.admin(Method::DELETE, &app_path, None).await;
     assert_eq!(status, 200);
@@ -116,11 +106,7 @@ async fn out_of_band_patch_and_delete() {
 
 #[tokio::test]
 async fn attachments_endpoint() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let path = format!(
         "/accounts/{ACC}/apps/{}/attachments",
         demo_ids::COMPANY_WIKI_APP
@@ -137,13 +123,11 @@ async fn attachments_endpoint() {
     );
     assert_eq!(app["policies"][1]["precedence"], json!(7));
     let p = api
-        .get(&format!(
+        .get_ok(&format!(
             "/policies/{}",
             demo_ids::INTERNAL_API_EMPLOYEES_POLICY
         ))
-        .await
-        .ok(200)
-        .clone();
+        .await;
     assert_eq!(p["app_count"], json!(2));
     let bad = json!([{"id": "6cdc3892-f9f1-4813-a5ce-38c2753e1208", "precedence": 1}]);
     let (status, _) = api.admin(Method::PUT, &path, Some(&bad)).await;
@@ -152,11 +136,7 @@ async fn attachments_endpoint() {
 
 #[tokio::test]
 async fn state_dump_and_replace() {
-    let source = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let source = Api::demo().await;
     let (status, dump) = source.admin(Method::GET, "/state", None).await;
     assert_eq!(status, 200);
     assert_eq!(dump["version"], json!(1));
@@ -194,8 +174,7 @@ async fn state_dump_and_replace() {
 async fn with_a_token_the_admin_api_requires_it() {
     let api = Api::with(EmulatorConfig {
         token: Some(TOKEN.into()),
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
+        ..demo_config()
     })
     .await;
     let admin = api.emu.admin_url();

@@ -125,12 +125,10 @@ async fn put_is_full_replacement() {
     let api = Api::start().await;
     let policy = api.allow_policy("employees").await;
     let app = api
-        .post("/apps", json!({"type": "self_hosted", "name": "a", "domain": "a.example.com",
-                               "app_launcher_visible": false, "tags": ["t"], "session_duration": "1h",
-                               "policies": [{"id": id(&policy), "precedence": 1}]}))
-        .await
-        .ok(201)
-        .clone();
+        .post_created("/apps", json!({"type": "self_hosted", "name": "a", "domain": "a.example.com",
+                                      "app_launcher_visible": false, "tags": ["t"], "session_duration": "1h",
+                                      "policies": [{"id": id(&policy), "precedence": 1}]}))
+        .await;
     let path = format!("/apps/{}", id(&app));
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     // Settable fields omitted → defaults again; policies omitted → kept.
@@ -226,7 +224,7 @@ async fn saas_oidc_secret_only_in_create_response() {
     assert_eq!(saas["auth_type"], json!("oidc"));
     assert!(saas["public_key"].is_string());
     let path = format!("/apps/{}", id(&created));
-    let got = api.get(&path).await.ok(200).clone();
+    let got = api.get_ok(&path).await;
     assert!(got["saas_app"].get("client_secret").is_none());
     assert_eq!(got["saas_app"]["client_id"], json!(client_id));
     assert!(got.get("domain").is_none() && got.get("session_duration").is_none());
@@ -261,28 +259,26 @@ async fn list_filters() {
             .map(|a| a["name"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(
-        names(&api.get("/apps?name=wiki").await),
-        vec!["Company wiki", "Wiki archive"]
-    );
-    assert_eq!(
-        names(&api.get("/apps?name=Company%20wiki&exact=true").await),
-        vec!["Company wiki"]
-    );
-    assert!(names(&api.get("/apps?name=wiki&exact=true").await).is_empty());
-    assert_eq!(
-        names(&api.get("/apps?domain=internal.example.com").await),
-        vec!["Company wiki", "Internal API"]
-    );
-    assert_eq!(
-        names(&api.get("/apps?search=ARCHIVE").await),
-        vec!["Wiki archive"]
-    );
     let aud = wiki["aud"].as_str().unwrap();
-    assert_eq!(
-        names(&api.get(&format!("/apps?aud={aud}")).await),
-        vec!["Company wiki"]
-    );
+    for (query, expected) in [
+        (
+            "/apps?name=wiki".to_string(),
+            &["Company wiki", "Wiki archive"][..],
+        ),
+        (
+            "/apps?name=Company%20wiki&exact=true".into(),
+            &["Company wiki"],
+        ),
+        ("/apps?name=wiki&exact=true".into(), &[]),
+        (
+            "/apps?domain=internal.example.com".into(),
+            &["Company wiki", "Internal API"],
+        ),
+        ("/apps?search=ARCHIVE".into(), &["Wiki archive"]),
+        (format!("/apps?aud={aud}"), &["Company wiki"]),
+    ] {
+        assert_eq!(names(&api.get(&query).await), expected, "{query}");
+    }
     let filtered = api.get("/apps?name=wiki").await;
     assert_eq!(filtered.body["result_info"]["count"], json!(2));
     api.get("/apps?exact=maybe").await.err(400, 19000);
@@ -349,22 +345,22 @@ async fn authentication_and_accounts() {
     api.raw(Method::GET, &url, None, Some("right"))
         .await
         .ok(200);
-    let other = format!(
-        "{}/accounts/11111111111111111111111111111111/access/apps",
-        api.emu.base_url()
-    );
-    api.raw(Method::GET, &other, None, Some("right"))
-        .await
-        .ok(200);
-    let foreign = format!(
-        "{}/accounts/22222222222222222222222222222222/access/apps",
-        api.emu.base_url()
-    );
-    let r = api.raw(Method::GET, &foreign, None, Some("right")).await;
+    let apps_of = |account: &str| format!("{}/accounts/{account}/access/apps", api.emu.base_url());
+    api.raw(
+        Method::GET,
+        &apps_of("11111111111111111111111111111111"),
+        None,
+        Some("right"),
+    )
+    .await
+    .ok(200);
+    let foreign = "22222222222222222222222222222222";
+    let r = api
+        .raw(Method::GET, &apps_of(foreign), None, Some("right"))
+        .await;
     r.err(403, 10000);
-    assert!(r.message().contains("22222222222222222222222222222222"));
-    let malformed = format!("{}/accounts/nope/access/apps", api.emu.base_url());
-    api.raw(Method::GET, &malformed, None, Some("right"))
+    assert!(r.message().contains(foreign));
+    api.raw(Method::GET, &apps_of("nope"), None, Some("right"))
         .await
         .err(404, 7003);
 
@@ -388,17 +384,11 @@ async fn authentication_and_accounts() {
 #[tokio::test]
 async fn oauth_configuration_stored_defaulted_refused_and_editable_out_of_band() {
     let api = Api::start().await;
-    let created = api
-        .post(
-            "/apps",
+    let created = api.post_created("/apps",
             json!({"type": "self_hosted", "name": "mcp", "domain": "mcp.example.com",
                    "oauth_configuration": {
                        "dynamic_client_registration": {"enabled": true, "allowed_uris": ["https://a.example.com/cb"]},
-                       "grant": {"access_token_lifetime": "15m"}}}),
-        )
-        .await
-        .ok(201)
-        .clone();
+                       "grant": {"access_token_lifetime": "15m"}}}),).await;
     let app_id = id(&created);
     let want = json!({
         "enabled": true,

@@ -10,12 +10,8 @@ async fn links_expand_sorted_with_precedence_and_update_app_count() {
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let linked = api.linked_policy("mcp can call", &id(&mcp)).await;
     let employees = api.allow_policy("employees").await;
-    let app = api
-        .post("/apps", json!({"type": "self_hosted", "name": "api", "domain": "api.example.com",
-            "policies": [{"id": id(&employees), "precedence": 5}, {"id": id(&linked), "precedence": 2}]}))
-        .await
-        .ok(201)
-        .clone();
+    let app = api.post_created("/apps", json!({"type": "self_hosted", "name": "api", "domain": "api.example.com",
+            "policies": [{"id": id(&employees), "precedence": 5}, {"id": id(&linked), "precedence": 2}]})).await;
     let policies = app["policies"].as_array().unwrap();
     assert_eq!(policies.len(), 2);
     assert_eq!(policies[0]["id"], json!(id(&linked)));
@@ -46,13 +42,8 @@ async fn bare_ids_take_their_position_as_precedence() {
     let a = api.allow_policy("a").await;
     let b = api.allow_policy("b").await;
     let app = api
-        .post(
-            "/apps",
-            json!({"type": "self_hosted", "domain": "x.example.com", "policies": [id(&b), id(&a)]}),
-        )
-        .await
-        .ok(201)
-        .clone();
+        .self_hosted_attached("x.example.com", json!([id(&b), id(&a)]))
+        .await;
     assert_eq!(app["policies"][0]["id"], json!(id(&b)));
     assert_eq!(app["policies"][0]["precedence"], json!(1));
     assert_eq!(app["policies"][1]["precedence"], json!(2));
@@ -71,7 +62,7 @@ async fn precedence_rules() {
     api.post("/apps", body(0, 1)).await.err(400, 11018);
     api.post("/apps", body(-3, 1)).await.err(400, 11018);
     // Gaps are fine.
-    let app = api.post("/apps", body(10, 3)).await.ok(201).clone();
+    let app = api.post_created("/apps", body(10, 3)).await;
     assert_eq!(app["policies"][0]["id"], json!(id(&b)));
     // Nothing was created by the refused requests.
     assert_eq!(api.emu.apps(ACC).len(), 1);
@@ -132,12 +123,8 @@ async fn linked_policy_only_on_self_hosted_apps() {
 #[tokio::test]
 async fn inline_policies_become_app_scoped_and_are_garbage_collected() {
     let api = Api::start().await;
-    let app = api
-        .post("/apps", json!({"type": "self_hosted", "domain": "legacy.example.com",
-            "policies": [{"name": "legacy", "decision": "allow", "include": [{"everyone": {}}], "precedence": 1}]}))
-        .await
-        .ok(201)
-        .clone();
+    let app = api.post_created("/apps", json!({"type": "self_hosted", "domain": "legacy.example.com",
+            "policies": [{"name": "legacy", "decision": "allow", "include": [{"everyone": {}}], "precedence": 1}]})).await;
     let scoped = &app["policies"][0];
     assert_eq!(scoped["reusable"], json!(false));
     assert_eq!(scoped["name"], json!("legacy"));
@@ -188,11 +175,7 @@ async fn app_scoped_policy_endpoints() {
     let api = Api::start().await;
     let app = api.self_hosted("a", "a.example.com").await;
     let base = format!("/apps/{}/policies", id(&app));
-    let created = api
-        .post(&base, json!({"name": "legacy", "decision": "allow", "include": [{"everyone": {}}], "precedence": 3}))
-        .await
-        .ok(201)
-        .clone();
+    let created = api.post_created(&base, json!({"name": "legacy", "decision": "allow", "include": [{"everyone": {}}], "precedence": 3})).await;
     assert_eq!(created["precedence"], json!(3));
     let pid = id(&created);
     api.post(
@@ -236,7 +219,7 @@ async fn app_scoped_policy_endpoints() {
         &json!({"id": pid})
     );
     api.get(&format!("{base}/{pid}")).await.err(404, 19404);
-    let left = api.get(&base).await.ok(200).clone();
+    let left = api.get_ok(&base).await;
     assert_eq!(left.as_array().unwrap().len(), 1);
     api.get("/apps/6cdc3892-f9f1-4813-a5ce-38c2753e1208/policies")
         .await
@@ -248,13 +231,8 @@ async fn sending_back_expanded_reusable_policies_is_refused_with_a_hint() {
     let api = Api::start().await;
     let p = api.allow_policy("employees").await;
     let app = api
-        .post(
-            "/apps",
-            json!({"type": "self_hosted", "domain": "x.example.com", "policies": [id(&p)]}),
-        )
-        .await
-        .ok(201)
-        .clone();
+        .self_hosted_attached("x.example.com", json!([id(&p)]))
+        .await;
     // A careless read-modify-write PUTs the GET body back as is (TF5 #5811's mistake).
     let r = api.put(&format!("/apps/{}", id(&app)), app.clone()).await;
     r.err(400, 19004);

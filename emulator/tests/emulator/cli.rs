@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use super::common::ACC;
+use super::common::{ACC, json_of};
 
 struct Child(std::process::Child);
 
@@ -62,15 +62,7 @@ async fn binary_serves_the_demo_seed_with_a_token() {
     ]);
     let client = reqwest::Client::new();
     let apps_url = format!("{url}/client/v4/accounts/{ACC}/access/apps");
-    let ok: Value = client
-        .get(&apps_url)
-        .bearer_auth("secret")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ok: Value = json_of(client.get(&apps_url).bearer_auth("secret")).await;
     assert_eq!(ok["result"].as_array().unwrap().len(), 2);
     let denied = client
         .get(&apps_url)
@@ -127,14 +119,7 @@ async fn binary_runs_a_concurrent_writer() {
     let client = reqwest::Client::new();
     let mut attached = Value::Null;
     for _ in 0..300 {
-        let writers: Value = client
-            .get(format!("{url}/__emulator/writers"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let writers: Value = json_of(client.get(format!("{url}/__emulator/writers"))).await;
         attached = writers["writers"][0]["attached_count"].clone();
         if attached == 2 {
             break;

@@ -1,6 +1,8 @@
 //! Test helpers: an emulator plus a small JSON client.
 
-use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit};
+use std::time::Duration;
+
+use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit, Seed};
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -92,9 +94,31 @@ pub fn fast_config() -> EmulatorConfig {
     }
 }
 
+/// [`fast_config`] seeded with the downstream demo.
+pub fn demo_config() -> EmulatorConfig {
+    EmulatorConfig {
+        seed: Some(Seed::downstream_demo()),
+        ..fast_config()
+    }
+}
+
 impl Api {
     pub async fn start() -> Api {
         Api::with(fast_config()).await
+    }
+
+    /// An emulator seeded with the downstream demo, rate limit off.
+    pub async fn demo() -> Api {
+        Api::with(demo_config()).await
+    }
+
+    /// An empty emulator allowing `requests` per token within any window of `per`.
+    pub async fn rate_limited(requests: u32, per: Duration) -> Api {
+        Api::with(EmulatorConfig {
+            rate_limit: Some(RateLimit { requests, per }),
+            ..EmulatorConfig::default()
+        })
+        .await
     }
 
     pub async fn with(config: EmulatorConfig) -> Api {
@@ -147,6 +171,16 @@ impl Api {
         self.call(Method::GET, path, None).await
     }
 
+    /// GET `path`, asserting a 200 success envelope; returns `result`.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        self.get(path).await.ok(200).clone()
+    }
+
+    /// POST `body` to `path`, asserting a 201 success envelope; returns `result`.
+    pub async fn post_created(&self, path: &str, body: Value) -> Value {
+        self.post(path, body).await.ok(201).clone()
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Resp {
         self.call(Method::POST, path, Some(&body)).await
     }
@@ -181,29 +215,31 @@ impl Api {
 
     /// Creates a self-hosted app and returns its result object.
     pub async fn self_hosted(&self, name: &str, domain: &str) -> Value {
-        self.post(
+        self.post_created(
             "/apps",
             json!({"type": "self_hosted", "name": name, "domain": domain}),
         )
         .await
-        .ok(201)
-        .clone()
+    }
+
+    /// Creates a self-hosted app at `domain` with `policies` attached; returns its result.
+    pub async fn self_hosted_attached(&self, domain: &str, policies: Value) -> Value {
+        self.post_created(
+            "/apps",
+            json!({"type": "self_hosted", "domain": domain, "policies": policies}),
+        )
+        .await
     }
 
     /// Creates a SaaS OIDC app and returns the 201 result (with `client_secret`).
     pub async fn saas_oidc(&self, name: &str) -> Value {
-        self.post(
-            "/apps",
-            json!({"type": "saas", "name": name, "saas_app": {"auth_type": "oidc", "redirect_uris": ["https://mcp.example.com/cb"]}}),
-        )
-        .await
-        .ok(201)
-        .clone()
+        self.post_created("/apps",
+            json!({"type": "saas", "name": name, "saas_app": {"auth_type": "oidc", "redirect_uris": ["https://mcp.example.com/cb"]}})).await
     }
 
     /// Creates a reusable policy and returns its result object.
     pub async fn policy(&self, body: Value) -> Value {
-        self.post("/policies", body).await.ok(201).clone()
+        self.post_created("/policies", body).await
     }
 
     /// A `non_identity` policy linking `app_uid`.
@@ -219,6 +255,12 @@ impl Api {
         self.policy(json!({"name": name, "decision": "allow", "include": [{"email_domain": {"domain": "example.com"}}]}))
             .await
     }
+}
+
+/// Sends `req` and parses its JSON body.
+pub async fn json_of(req: reqwest::RequestBuilder) -> Value {
+    let resp = req.send().await.expect("request succeeds");
+    resp.json().await.expect("a JSON body")
 }
 
 pub fn id(v: &Value) -> String {

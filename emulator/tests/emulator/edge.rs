@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cfaccess_emulator::{EmulatorConfig, Seed, demo_ids};
+use cfaccess_emulator::demo_ids;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -18,11 +18,7 @@ struct Edge {
 /// Demo downstream apps, a self-hosted MCP server app, and a linked policy attached to
 /// "Internal API" only.
 async fn setup() -> Edge {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let mcp = api.self_hosted("mcp-server", "mcp.example.com").await;
     let linked = api
         .linked_policy("mcp-server can call internal-api", &id(&mcp))
@@ -33,7 +29,7 @@ async fn setup() -> Edge {
 
 /// Read-modify-write of an app's attachments, as the provider does it.
 async fn attach(api: &Api, app_id: &str, policy_id: &str, precedence: u32) {
-    let app = api.get(&format!("/apps/{app_id}")).await.ok(200).clone();
+    let app = api.get_ok(&format!("/apps/{app_id}")).await;
     let mut links: Vec<Value> = app["policies"]
         .as_array()
         .unwrap()
@@ -66,6 +62,19 @@ async fn check(api: &Api, app_id: &str, header: Option<(&str, String)>) -> (u16,
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
+/// The edge's answer for `app_id` to a request carrying `token` in `Cf-Access-Token`.
+async fn check_token(api: &Api, app_id: &str, token: String) -> (u16, Value) {
+    check(api, app_id, Some(("Cf-Access-Token", token))).await
+}
+
+/// Asserts a 403 whose `reason` passes `expected`.
+#[track_caller]
+fn assert_refused(status: u16, body: &Value, expected: impl Fn(&str) -> bool) {
+    assert_eq!(status, 403);
+    let reason = body["reason"].as_str().unwrap();
+    assert!(expected(reason), "{body}");
+}
+
 fn claims(token: &str) -> Value {
     let part = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
@@ -85,12 +94,7 @@ async fn linked_token_is_admitted() {
         c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
         3600
     );
-    let (status, body) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", token)),
-    )
-    .await;
+    let (status, body) = check_token(&e.api, demo_ids::INTERNAL_API_APP, token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["allowed"], json!(true));
     assert_eq!(body["email"], json!("ann@example.com"));
@@ -138,17 +142,8 @@ async fn token_of_an_unlinked_app_is_refused() {
     let e = setup().await;
     let other = e.api.self_hosted("other-mcp", "other.example.com").await;
     let token = login(&e.api, &id(&other), "ann@example.com", None).await;
-    let (status, body) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", token)),
-    )
-    .await;
-    assert_eq!(status, 403);
-    assert!(
-        body["reason"].as_str().unwrap().contains("not linked"),
-        "{body}"
-    );
+    let (status, body) = check_token(&e.api, demo_ids::INTERNAL_API_APP, token).await;
+    assert_refused(status, &body, |r| r.contains("not linked"));
 }
 
 #[tokio::test]
@@ -156,29 +151,15 @@ async fn policy_that_is_not_attached_does_not_admit() {
     let e = setup().await;
     // The linked policy exists but is attached to Internal API only.
     let token = login(&e.api, &id(&e.mcp), "ann@example.com", None).await;
-    let (status, body) = check(
-        &e.api,
-        demo_ids::COMPANY_WIKI_APP,
-        Some(("Cf-Access-Token", token.clone())),
-    )
-    .await;
-    assert_eq!(status, 403);
-    assert!(
-        body["reason"].as_str().unwrap().contains("not linked"),
-        "{body}"
-    );
+    let (status, body) = check_token(&e.api, demo_ids::COMPANY_WIKI_APP, token.clone()).await;
+    assert_refused(status, &body, |r| r.contains("not linked"));
     // Detaching it out of band closes Internal API as well.
     assert!(e.api.emu.set_attachments_out_of_band(
         ACC,
         demo_ids::INTERNAL_API_APP,
         vec![(demo_ids::INTERNAL_API_EMPLOYEES_POLICY.to_string(), 1)]
     ));
-    let (status, _) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", token.clone())),
-    )
-    .await;
+    let (status, _) = check_token(&e.api, demo_ids::INTERNAL_API_APP, token.clone()).await;
     assert_eq!(status, 403);
     // With nothing attached at all, the reason says so.
     assert!(
@@ -186,12 +167,7 @@ async fn policy_that_is_not_attached_does_not_admit() {
             .emu
             .set_attachments_out_of_band(ACC, demo_ids::INTERNAL_API_APP, vec![])
     );
-    let (_, body) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", token)),
-    )
-    .await;
+    let (_, body) = check_token(&e.api, demo_ids::INTERNAL_API_APP, token).await;
     assert!(
         body["reason"]
             .as_str()
@@ -205,43 +181,17 @@ async fn policy_that_is_not_attached_does_not_admit() {
 async fn expired_and_forged_tokens_are_refused() {
     let e = setup().await;
     let expired = login(&e.api, &id(&e.mcp), "ann@example.com", Some(-60)).await;
-    let (status, body) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", expired)),
-    )
-    .await;
-    assert_eq!(status, 403);
-    assert!(
-        body["reason"].as_str().unwrap().starts_with("expired"),
-        "{body}"
-    );
+    let (status, body) = check_token(&e.api, demo_ids::INTERNAL_API_APP, expired).await;
+    assert_refused(status, &body, |r| r.starts_with("expired"));
 
     let token = login(&e.api, &id(&e.mcp), "ann@example.com", None).await;
     let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
     let mut c = claims(&token);
     c["email"] = json!("mallory@example.com");
     parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&c).unwrap());
-    let (status, body) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", parts.join("."))),
-    )
-    .await;
-    assert_eq!(status, 403);
-    assert!(
-        body["reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("bad signature"),
-        "{body}"
-    );
-    let (status, _) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", "garbage".into())),
-    )
-    .await;
+    let (status, body) = check_token(&e.api, demo_ids::INTERNAL_API_APP, parts.join(".")).await;
+    assert_refused(status, &body, |r| r.starts_with("bad signature"));
+    let (status, _) = check_token(&e.api, demo_ids::INTERNAL_API_APP, "garbage".into()).await;
     assert_eq!(status, 403);
 }
 
@@ -249,21 +199,11 @@ async fn expired_and_forged_tokens_are_refused() {
 async fn identity_tokens_follow_allow_policies_and_saas_targets_never_admit() {
     let e = setup().await;
     let own = login(&e.api, demo_ids::INTERNAL_API_APP, "ann@example.com", None).await;
-    let (status, body) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", own)),
-    )
-    .await;
+    let (status, body) = check_token(&e.api, demo_ids::INTERNAL_API_APP, own).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["via"], json!(demo_ids::INTERNAL_API_EMPLOYEES_POLICY));
     let outsider = login(&e.api, demo_ids::INTERNAL_API_APP, "eve@evil.test", None).await;
-    let (status, _) = check(
-        &e.api,
-        demo_ids::INTERNAL_API_APP,
-        Some(("Cf-Access-Token", outsider)),
-    )
-    .await;
+    let (status, _) = check_token(&e.api, demo_ids::INTERNAL_API_APP, outsider).await;
     assert_eq!(status, 403);
 
     let saas = e.api.saas_oidc("saas-target").await;
@@ -283,11 +223,7 @@ async fn identity_tokens_follow_allow_policies_and_saas_targets_never_admit() {
         Some(("Authorization", format!("Bearer {token}"))),
     )
     .await;
-    assert_eq!(status, 403);
-    assert!(
-        body["reason"].as_str().unwrap().contains("self_hosted"),
-        "{body}"
-    );
+    assert_refused(status, &body, |r| r.contains("self_hosted"));
     let (status, _) = check(&e.api, "6cdc3892-f9f1-4813-a5ce-38c2753e1208", None).await;
     assert_eq!(status, 404);
 }
@@ -296,16 +232,12 @@ async fn identity_tokens_follow_allow_policies_and_saas_targets_never_admit() {
 async fn certs_publish_the_signing_key() {
     let e = setup().await;
     let token = login(&e.api, &id(&e.mcp), "ann@example.com", None).await;
-    let certs: Value = e
-        .api
-        .client
-        .get(format!("http://{}/cdn-cgi/access/certs", e.api.emu.addr()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let certs: Value = json_of(
+        e.api
+            .client
+            .get(format!("http://{}/cdn-cgi/access/certs", e.api.emu.addr())),
+    )
+    .await;
     let jwk = &certs["keys"][0];
     let header: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD

@@ -18,19 +18,26 @@ fn fault(method: Option<&str>, path: &str, kind: FaultKind, count: u32) -> Fault
     }
 }
 
+/// A fresh emulator with one fault armed.
+async fn api_with_fault(method: Option<&str>, path: &str, kind: FaultKind, count: u32) -> Api {
+    let api = Api::start().await;
+    api.emu.add_fault(fault(method, path, kind, count));
+    api
+}
+
 fn policy_body() -> serde_json::Value {
     json!({"name": "p", "decision": "allow", "include": [{"everyone": {}}]})
 }
 
 #[tokio::test]
 async fn status_faults_hit_n_matching_requests_and_commit_nothing() {
-    let api = Api::start().await;
-    api.emu.add_fault(fault(
+    let api = api_with_fault(
         Some("POST"),
         "/accounts/*/access/policies",
         FaultKind::Status(503),
         2,
-    ));
+    )
+    .await;
     api.get("/policies").await.ok(200); // GET does not match
     for _ in 0..2 {
         let r = api.post("/policies", policy_body()).await;
@@ -55,13 +62,13 @@ async fn status_faults_hit_n_matching_requests_and_commit_nothing() {
 
 #[tokio::test]
 async fn persistent_faults_until_cleared() {
-    let api = Api::start().await;
-    api.emu.add_fault(fault(
+    let api = api_with_fault(
         Some("PUT"),
         "/accounts/*/access/apps/*",
         FaultKind::Status(409),
         u32::MAX,
-    ));
+    )
+    .await;
     let app = api.self_hosted("a", "a.example.com").await;
     let path = format!("/apps/{}", id(&app));
     for _ in 0..5 {
@@ -84,15 +91,15 @@ async fn persistent_faults_until_cleared() {
 
 #[tokio::test]
 async fn rate_limited_fault_sets_retry_after() {
-    let api = Api::start().await;
-    api.emu.add_fault(fault(
+    let api = api_with_fault(
         None,
         "/accounts/*/access/apps",
         FaultKind::RateLimited {
             retry_after_secs: 7,
         },
         1,
-    ));
+    )
+    .await;
     let r = api
         .post(
             "/apps",
@@ -112,13 +119,13 @@ async fn rate_limited_fault_sets_retry_after() {
 
 #[tokio::test]
 async fn latency_delays_then_handles_normally() {
-    let api = Api::start().await;
-    api.emu.add_fault(fault(
+    let api = api_with_fault(
         Some("GET"),
         "/accounts/*/access/apps",
         FaultKind::Latency(Duration::from_millis(300)),
         1,
-    ));
+    )
+    .await;
     let started = Instant::now();
     api.get("/apps").await.ok(200);
     assert!(
@@ -129,13 +136,13 @@ async fn latency_delays_then_handles_normally() {
 
 #[tokio::test]
 async fn drop_after_commit_loses_the_response_but_keeps_the_write() {
-    let api = Api::start().await;
-    api.emu.add_fault(fault(
+    let api = api_with_fault(
         Some("POST"),
         "/accounts/*/access/apps",
         FaultKind::DropAfterCommit,
         1,
-    ));
+    )
+    .await;
     let client = reqwest::Client::new();
     let result = client
         .post(api.access("/apps"))

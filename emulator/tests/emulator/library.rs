@@ -1,17 +1,13 @@
 //! The Rust API used by other crates' tests: queries, out-of-band helpers, log, shutdown.
 
-use cfaccess_emulator::{Emulator, EmulatorConfig, Seed, demo_ids};
+use cfaccess_emulator::{Emulator, demo_ids};
 use serde_json::json;
 
 use super::common::*;
 
 #[tokio::test]
 async fn urls_and_demo_seed() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let port = api.emu.addr().port();
     assert_ne!(port, 0);
     assert_eq!(
@@ -66,13 +62,14 @@ async fn urls_and_demo_seed() {
     );
 }
 
+/// The `app_count` the emulator computes for policy `id`.
+fn app_count(api: &Api, id: &str) -> serde_json::Value {
+    api.emu.policy(ACC, id).unwrap()["app_count"].clone()
+}
+
 #[tokio::test]
 async fn mutate_app_keeps_invariants() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     let before = api.emu.app(ACC, demo_ids::INTERNAL_API_APP).unwrap();
     // Move the wiki's policy onto Internal API too, out of band.
     assert!(api.emu.mutate_app(ACC, demo_ids::INTERNAL_API_APP, |app| {
@@ -89,9 +86,7 @@ async fn mutate_app_keeps_invariants() {
     assert_eq!(after["aud"], before["aud"]);
     assert_ne!(after["updated_at"], before["updated_at"]);
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY),
         json!(2)
     );
     // Remove every attachment: counts follow.
@@ -101,15 +96,11 @@ async fn mutate_app_keeps_invariants() {
                 json!([]))
     );
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::INTERNAL_API_EMPLOYEES_POLICY),
         json!(0)
     );
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY),
         json!(1)
     );
     api.delete(&format!(
@@ -149,11 +140,7 @@ async fn mutate_app_keeps_invariants() {
 
 #[tokio::test]
 async fn out_of_band_deletes() {
-    let api = Api::with(EmulatorConfig {
-        seed: Some(Seed::downstream_demo()),
-        ..fast_config()
-    })
-    .await;
+    let api = Api::demo().await;
     assert!(
         api.emu
             .delete_policy_out_of_band(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
@@ -171,9 +158,7 @@ async fn out_of_band_deletes() {
             .delete_app_out_of_band(ACC, demo_ids::COMPANY_WIKI_APP)
     );
     assert_eq!(
-        api.emu
-            .policy(ACC, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY)
-            .unwrap()["app_count"],
+        app_count(&api, demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY),
         json!(0)
     );
     assert!(

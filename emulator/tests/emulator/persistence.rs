@@ -51,11 +51,7 @@ async fn state_survives_restart() {
     .await;
     assert_eq!(api.emu.apps(ACC), apps_before);
     assert_eq!(api.emu.policies(ACC), policies_before);
-    let linked_after = api
-        .get(&format!("/policies/{}", id(&linked)))
-        .await
-        .ok(200)
-        .clone();
+    let linked_after = api.get_ok(&format!("/policies/{}", id(&linked))).await;
     assert_eq!(linked_after["app_count"], json!(1));
     assert_eq!(linked_after["name"], json!("renamed out of band"));
     // The invariants were rebuilt: the attached policy still cannot be deleted, the

@@ -9,14 +9,12 @@ async fn create_get_put_delete() {
     let api = Api::start().await;
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let created = api
-        .post(
+        .post_created(
             "/policies",
             json!({"name": "mcp can call", "decision": "non_identity",
             "include": [{"linked_app_token": {"app_uid": id(&mcp)}}], "extra": "ignored"}),
         )
-        .await
-        .ok(201)
-        .clone();
+        .await;
     let pid = id(&created);
     assert!(uuid::Uuid::parse_str(&pid).is_ok());
     for (k, v) in [
@@ -87,13 +85,11 @@ async fn linked_app_token_rules() {
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let saas = api.saas_oidc("saas-mcp").await;
     let bookmark = api
-        .post(
+        .post_created(
             "/apps",
             json!({"type": "bookmark", "name": "bm", "domain": "bm.example.com"}),
         )
-        .await
-        .ok(201)
-        .clone();
+        .await;
     let linked = |decision: &str, app: &str| json!({"name": "p", "decision": decision, "include": [{"linked_app_token": {"app_uid": app}}]});
     let r = api.post("/policies", linked("allow", &id(&mcp))).await;
     r.err(400, 19008);
@@ -133,11 +129,7 @@ async fn source_app_may_be_deleted_later() {
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let p = api.linked_policy("p", &id(&mcp)).await;
     api.delete(&format!("/apps/{}", id(&mcp))).await.ok(202);
-    let got = api
-        .get(&format!("/policies/{}", id(&p)))
-        .await
-        .ok(200)
-        .clone();
+    let got = api.get_ok(&format!("/policies/{}", id(&p))).await;
     assert_eq!(
         got["include"][0]["linked_app_token"]["app_uid"],
         json!(id(&mcp))
@@ -190,13 +182,8 @@ async fn delete_while_attached_is_a_409() {
     let api = Api::start().await;
     let p = api.allow_policy("employees").await;
     let a = api
-        .post(
-            "/apps",
-            json!({"type": "self_hosted", "domain": "a.example.com", "policies": [id(&p)]}),
-        )
-        .await
-        .ok(201)
-        .clone();
+        .self_hosted_attached("a.example.com", json!([id(&p)]))
+        .await;
     api.post(
         "/apps",
         json!({"type": "self_hosted", "domain": "b.example.com", "policies": [id(&p)]}),

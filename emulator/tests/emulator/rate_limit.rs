@@ -2,21 +2,14 @@
 
 use std::time::Duration;
 
-use cfaccess_emulator::{EmulatorConfig, RateLimit};
+use cfaccess_emulator::EmulatorConfig;
 use reqwest::Method;
 
 use super::common::*;
 
 #[tokio::test]
 async fn limits_per_token_with_retry_after() {
-    let api = Api::with(EmulatorConfig {
-        rate_limit: Some(RateLimit {
-            requests: 3,
-            per: Duration::from_secs(60),
-        }),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let api = Api::rate_limited(3, Duration::from_secs(60)).await;
     let url = api.access("/apps");
     for remaining in ["2", "1", "0"] {
         let r = api.raw(Method::GET, &url, None, Some("token-a")).await;
@@ -53,14 +46,7 @@ async fn limits_per_token_with_retry_after() {
 
 #[tokio::test]
 async fn window_slides() {
-    let api = Api::with(EmulatorConfig {
-        rate_limit: Some(RateLimit {
-            requests: 2,
-            per: Duration::from_secs(1),
-        }),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let api = Api::rate_limited(2, Duration::from_secs(1)).await;
     let url = api.access("/policies");
     api.raw(Method::GET, &url, None, Some("t")).await.ok(200);
     api.raw(Method::GET, &url, None, Some("t")).await.ok(200);

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cfaccess_emulator::read_write::{Spread, app_writes};
-use cfaccess_emulator::{ConcurrentWriter, EmulatorConfig, RateLimit, Seed, demo_ids};
+use cfaccess_emulator::{ConcurrentWriter, demo_ids};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -14,12 +14,7 @@ use super::common::*;
 const API_APP: &str = demo_ids::INTERNAL_API_APP;
 
 async fn demo() -> Api {
-    Api::with(EmulatorConfig {
-        rate_limit: Some(RateLimit::disabled()),
-        seed: Some(Seed::downstream_demo()),
-        ..EmulatorConfig::default()
-    })
-    .await
+    Api::demo().await
 }
 
 fn attachment_ids(app: &Value) -> Vec<String> {
@@ -81,7 +76,7 @@ async fn writer_attaches_its_own_policies_after_the_existing_ones() {
     want.extend(report.attached.iter().map(|a| a.policy_id.clone()));
     assert_eq!(attachment_ids(&app), want);
     // Its policies are real reusable policies that the API lists.
-    let listed = api.get("/policies").await.ok(200).clone();
+    let listed = api.get_ok("/policies").await;
     let writer_policies = listed
         .as_array()
         .unwrap()
@@ -101,7 +96,7 @@ async fn writer_attaches_its_own_policies_after_the_existing_ones() {
 #[tokio::test]
 async fn a_put_from_a_stale_read_shows_as_a_loss_and_in_the_log() {
     let api = demo().await;
-    let stale = api.get(&format!("/apps/{API_APP}")).await.ok(200).clone();
+    let stale = api.get_ok(&format!("/apps/{API_APP}")).await;
     api.emu
         .start_concurrent_writer(ConcurrentWriter {
             max_attachments: Some(2),
