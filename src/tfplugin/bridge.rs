@@ -173,74 +173,40 @@ impl<T: TfValue> TfValue for Field<T> {
     }
 }
 
-impl TfValue for String {
-    fn from_value(v: &Value) -> Result<Self, BridgeError> {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| BridgeError::expected("a string", v))
-    }
-    fn to_value(&self) -> Value {
-        Value::String(self.clone())
-    }
-    fn check_type(ty: &Type) -> Result<(), String> {
-        same_type(Type::String, ty)
-    }
-}
-
-impl TfValue for bool {
-    fn from_value(v: &Value) -> Result<Self, BridgeError> {
-        v.as_bool()
-            .ok_or_else(|| BridgeError::expected("a bool", v))
-    }
-    fn to_value(&self) -> Value {
-        Value::Bool(*self)
-    }
-    fn check_type(ty: &Type) -> Result<(), String> {
-        same_type(Type::Bool, ty)
-    }
-}
-
-impl TfValue for Number {
-    fn from_value(v: &Value) -> Result<Self, BridgeError> {
-        match v {
-            Value::Number(n) => Ok(n.clone()),
-            other => Err(BridgeError::expected("a number", other)),
+/// A primitive: `read` takes the Rust value out of a known cty value (`None` when it
+/// is not one), `write` makes the cty value, `ty` is the cty type.
+macro_rules! primitive {
+    ($rust:ty, $ty:expr, $expected:literal, read: $read:expr, write: $write:expr $(,)?) => {
+        impl TfValue for $rust {
+            fn from_value(v: &Value) -> Result<Self, BridgeError> {
+                let read: fn(&Value) -> Option<$rust> = $read;
+                read(v).ok_or_else(|| BridgeError::expected($expected, v))
+            }
+            fn to_value(&self) -> Value {
+                let write: fn(&$rust) -> Value = $write;
+                write(self)
+            }
+            fn check_type(ty: &Type) -> Result<(), String> {
+                same_type($ty, ty)
+            }
         }
-    }
-    fn to_value(&self) -> Value {
-        Value::Number(self.clone())
-    }
-    fn check_type(ty: &Type) -> Result<(), String> {
-        same_type(Type::Number, ty)
-    }
+    };
 }
 
-impl TfValue for i64 {
-    fn from_value(v: &Value) -> Result<Self, BridgeError> {
-        v.as_i64()
-            .ok_or_else(|| BridgeError::expected("an integer", v))
-    }
-    fn to_value(&self) -> Value {
-        Value::int(*self)
-    }
-    fn check_type(ty: &Type) -> Result<(), String> {
-        same_type(Type::Number, ty)
-    }
-}
-
-impl TfValue for u32 {
-    fn from_value(v: &Value) -> Result<Self, BridgeError> {
-        v.as_i64()
-            .and_then(|i| u32::try_from(i).ok())
-            .ok_or_else(|| BridgeError::expected("a whole number from 0 to 4294967295", v))
-    }
-    fn to_value(&self) -> Value {
-        Value::int(i64::from(*self))
-    }
-    fn check_type(ty: &Type) -> Result<(), String> {
-        same_type(Type::Number, ty)
-    }
-}
+primitive!(String, Type::String, "a string",
+    read: |v| v.as_str().map(str::to_string),
+    write: |s| Value::String(s.clone()));
+primitive!(bool, Type::Bool, "a bool", read: Value::as_bool, write: |b| Value::Bool(*b));
+primitive!(Number, Type::Number, "a number",
+    read: |v| match v {
+        Value::Number(n) => Some(n.clone()),
+        _ => None,
+    },
+    write: |n| Value::Number(n.clone()));
+primitive!(i64, Type::Number, "an integer", read: Value::as_i64, write: |i| Value::int(*i));
+primitive!(u32, Type::Number, "a whole number from 0 to 4294967295",
+    read: |v| v.as_i64().and_then(|i| u32::try_from(i).ok()),
+    write: |u| Value::int(i64::from(*u)));
 
 /// The raw value: for the rare attribute whose shape a model does not capture.
 impl TfValue for Value {
