@@ -26,6 +26,7 @@ macro_rules! wire_string {
 
 pub mod app;
 pub mod app_type;
+pub mod domain;
 pub(crate) mod lenient;
 pub mod policy;
 pub mod rule;
