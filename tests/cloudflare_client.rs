@@ -61,6 +61,39 @@ fn client_with(emulator: &Emulator, tweak: impl FnOnce(&mut ClientConfig)) -> Cl
     .unwrap()
 }
 
+/// Paths of the emulator's API as fault globs.
+const POLICIES: &str = "/accounts/*/access/policies";
+const ANY_POLICY: &str = "/accounts/*/access/policies/*";
+const APPS: &str = "/accounts/*/access/apps";
+const ANY_APP: &str = "/accounts/*/access/apps/*";
+
+/// A fault on the next `count` requests of `method` to `path` (a glob, see [`Fault`]).
+fn fault(method: &str, path: impl Into<String>, kind: FaultKind, count: u32) -> Fault {
+    Fault {
+        method: Some(method.into()),
+        path: path.into(),
+        kind,
+        count,
+    }
+}
+
+/// Attaches `policy_id` to `app_id` in the emulator's account.
+async fn attach(
+    client: &Client,
+    app_id: &str,
+    policy_id: &str,
+    precedence: Option<u32>,
+) -> Result<App, ApiError> {
+    client
+        .attach_policy(
+            &ACC,
+            &AppId::new_unchecked(app_id),
+            &PolicyId::new_unchecked(policy_id),
+            precedence,
+        )
+        .await
+}
+
 fn allow_policy(name: &str) -> PolicyBody {
     PolicyBody {
         name: name.into(),
@@ -527,22 +560,10 @@ async fn apps_with_policy_reads_the_app_snapshot() {
         .create_policy(&ACC, &allow_policy("shared"))
         .await
         .unwrap();
-    client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::INTERNAL_API_APP),
-            &policy.id,
-            Some(5),
-        )
+    attach(&client, demo_ids::INTERNAL_API_APP, &policy.id, Some(5))
         .await
         .unwrap();
-    client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
-            &policy.id,
-            None,
-        )
+    attach(&client, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
         .await
         .unwrap();
     let found = client.apps_with_policy(&ACC, &policy.id).await.unwrap();
@@ -581,12 +602,7 @@ async fn apps_with_policy_reads_the_app_snapshot() {
 async fn server_errors_are_retried_until_success() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     let client = client(&emulator);
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/policies/*".into(),
-        kind: FaultKind::Status(500),
-        count: 2,
-    });
+    emulator.add_fault(fault("GET", ANY_POLICY, FaultKind::Status(500), 2));
     let policy = client
         .get_policy_uncached(
             &ACC,
@@ -602,12 +618,7 @@ async fn server_errors_are_retried_until_success() {
     // A 500 on create: nothing was committed, so after looking (and finding nothing)
     // the POST is sent again and exactly one policy results.
     emulator.clear_request_log();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(500), 1));
     let created = client
         .create_policy(&ACC, &allow_policy("after 500"))
         .await
@@ -623,12 +634,7 @@ async fn server_errors_are_retried_until_success() {
 
     // Retries are bounded.
     let bounded = client_with(&emulator, |c| c.max_retries = 2);
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/apps/*".into(),
-        kind: FaultKind::Status(503),
-        count: u32::MAX,
-    });
+    emulator.add_fault(fault("GET", ANY_APP, FaultKind::Status(503), u32::MAX));
     let err = bounded
         .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
         .await
@@ -645,14 +651,14 @@ async fn rate_limited_requests_wait_for_retry_after() {
         c.min_backoff = Duration::from_millis(1);
         c.max_backoff = Duration::from_millis(5);
     });
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/apps/*".into(),
-        kind: FaultKind::RateLimited {
+    emulator.add_fault(fault(
+        "GET",
+        ANY_APP,
+        FaultKind::RateLimited {
             retry_after_secs: 1,
         },
-        count: 1,
-    });
+        1,
+    ));
     let app = client
         .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
         .await
@@ -766,12 +772,7 @@ async fn lost_create_responses_never_duplicate() {
     let emulator = emulator_with(Some(Seed::downstream_demo())).await;
     let client = client(&emulator);
 
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::DropAfterCommit, 1));
     let policy = client
         .create_policy(
             &ACC,
@@ -788,12 +789,7 @@ async fn lost_create_responses_never_duplicate() {
     assert_eq!(named[0]["id"], json!(policy.id));
     assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 1);
 
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/apps".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", APPS, FaultKind::DropAfterCommit, 1));
     let app = client
         .create_app(&ACC, &self_hosted("Dropped App"))
         .await
@@ -824,12 +820,7 @@ async fn an_older_object_with_the_same_name_is_not_adopted() {
             p["created_at"] = json!("2020-01-01T00:00:00Z");
         }));
     }
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(502),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(502), 1));
     let mut body = allow_policy("Employees");
     body.include = vec![Rule::EmailDomain {
         domain: "example.com".into(),
@@ -848,12 +839,7 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
     let sibling = client.create_policy(&ACC, &body).await.unwrap();
     // Our POST fails with a 500 (nothing committed, but it might have been): the
     // lookup sees only the sibling's policy, which it must leave alone.
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(500), 1));
     let ours = client.create_policy(&ACC, &body).await.unwrap();
     assert_ne!(ours.id, sibling.id, "adopted the sibling's policy");
     let twins: Vec<Value> = emulator
@@ -866,12 +852,7 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
     // The same for applications.
     let app_body = self_hosted("Twin App");
     let sibling = client.create_app(&ACC, &app_body).await.unwrap();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/apps".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", APPS, FaultKind::Status(500), 1));
     // The lookup must not take the sibling; the POST sent again is then refused for
     // the domain the sibling holds, which is the honest outcome.
     match client.create_app(&ACC, &app_body).await {
@@ -889,21 +870,10 @@ async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
     let elsewhere = client_with(&emulator, |_| {});
     let body = allow_policy("in use");
     let theirs = elsewhere.create_policy(&ACC, &body).await.unwrap();
-    elsewhere
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
-            &theirs.id,
-            None,
-        )
+    attach(&elsewhere, demo_ids::COMPANY_WIKI_APP, &theirs.id, None)
         .await
         .unwrap();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(502),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(502), 1));
     let ours = client.create_policy(&ACC, &body).await.unwrap();
     assert_ne!(ours.id, theirs.id, "adopted a policy an application uses");
     // The same when the API leaves app_count out: the apps themselves are checked.
@@ -921,12 +891,7 @@ async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
         .create_policy(&ACC, &body)
         .await
         .unwrap();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::DropAfterCommit, 1));
     let err = client.create_policy(&ACC, &body).await.unwrap_err();
     let ours = emulator
         .policies(&ACC)
@@ -1135,11 +1100,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         .map(|(i, id)| {
             let client = client.clone();
             let id = id.clone();
-            tokio::spawn(async move {
-                client
-                    .attach_policy(&ACC, &AppId::new_unchecked(app_id), &id, Some(i as u32 + 2))
-                    .await
-            })
+            tokio::spawn(async move { attach(&client, app_id, &id, Some(i as u32 + 2)).await })
         })
         .collect();
     for task in tasks {
@@ -1196,11 +1157,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         .map(|id| {
             let client = client.clone();
             let id = id.clone();
-            tokio::spawn(async move {
-                client
-                    .attach_policy(&ACC, &AppId::new_unchecked(app_id), &id, None)
-                    .await
-            })
+            tokio::spawn(async move { attach(&client, app_id, &id, None).await })
         })
         .collect();
     for task in tasks {
@@ -1270,10 +1227,7 @@ async fn attach_and_detach_write_only_when_needed() {
         .create_policy(&ACC, &allow_policy("mine"))
         .await
         .unwrap();
-    let app = client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(3))
-        .await
-        .unwrap();
+    let app = attach(&client, app_id, &policy.id, Some(3)).await.unwrap();
     assert!(app.policy_links().contains(&PolicyLink {
         id: policy.id.clone(),
         precedence: 3
@@ -1281,17 +1235,10 @@ async fn attach_and_detach_write_only_when_needed() {
 
     let writes = emulator.write_count();
     // Same precedence again, or no precedence: already attached.
-    client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(3))
-        .await
-        .unwrap();
-    client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, None)
-        .await
-        .unwrap();
+    attach(&client, app_id, &policy.id, Some(3)).await.unwrap();
+    attach(&client, app_id, &policy.id, None).await.unwrap();
     // Precedence held by another policy: refused before any write.
-    let err = client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(1))
+    let err = attach(&client, app_id, &policy.id, Some(1))
         .await
         .unwrap_err();
     match &err {
@@ -1329,10 +1276,7 @@ async fn attach_and_detach_write_only_when_needed() {
     assert_eq!(emulator.write_count(), writes);
 
     // Moving to a free precedence is one write that keeps the other entry.
-    let moved = client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(7))
-        .await
-        .unwrap();
+    let moved = attach(&client, app_id, &policy.id, Some(7)).await.unwrap();
     assert_eq!(
         moved.policy_links(),
         vec![
@@ -1448,13 +1392,7 @@ async fn attaching_to_a_deleted_app_is_not_found() {
         .await
         .unwrap();
     assert!(emulator.delete_app_out_of_band(&ACC, demo_ids::COMPANY_WIKI_APP));
-    let err = client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
-            &policy.id,
-            None,
-        )
+    let err = attach(&client, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -1487,23 +1425,16 @@ async fn occupy_writer(
     policy_id: &str,
     delay: Duration,
 ) -> tokio::task::JoinHandle<Result<App, ApiError>> {
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: format!("/accounts/*/access/apps/{app_id}"),
-        kind: FaultKind::Latency(delay),
-        count: 1,
-    });
+    emulator.add_fault(fault(
+        "GET",
+        format!("/accounts/*/access/apps/{app_id}"),
+        FaultKind::Latency(delay),
+        1,
+    ));
     let first = {
         let (client, app_id, policy_id) = (client.clone(), app_id.to_owned(), policy_id.to_owned());
         tokio::spawn(async move {
-            client
-                .attach_policy(
-                    &ACC,
-                    &AppId::new_unchecked(&app_id),
-                    &PolicyId::new_unchecked(&policy_id),
-                    None,
-                )
-                .await
+            attach(&client, &app_id, &PolicyId::new_unchecked(&policy_id), None).await
         })
     };
     while logged(emulator, "GET", app_id).is_empty() {
@@ -1593,16 +1524,9 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
         .flat_map(|id| apps.iter().map(move |app| (id.clone(), *app)))
         .map(|(id, app)| {
             let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .attach_policy(
-                        &ACC,
-                        &AppId::new_unchecked(app),
-                        &PolicyId::new_unchecked(&id),
-                        None,
-                    )
-                    .await
-            })
+            tokio::spawn(
+                async move { attach(&client, app, &PolicyId::new_unchecked(&id), None).await },
+            )
         })
         .collect();
     for task in tasks {
@@ -1778,24 +1702,17 @@ async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     let other_team = demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
     let mine = policies(&client, "retried", 1).await.remove(0);
     emulator.clear_request_log();
-    emulator.add_fault(Fault {
-        method: Some("PUT".into()),
-        path: format!("/accounts/*/access/apps/{app_id}"),
-        kind: FaultKind::Status(503),
-        count: 1,
-    });
+    emulator.add_fault(fault(
+        "PUT",
+        format!("/accounts/*/access/apps/{app_id}"),
+        FaultKind::Status(503),
+        1,
+    ));
     let attach = {
         let (client, mine) = (client.clone(), mine.clone());
-        tokio::spawn(async move {
-            client
-                .attach_policy(
-                    &ACC,
-                    &AppId::new_unchecked(app_id),
-                    &PolicyId::new_unchecked(&mine),
-                    None,
-                )
-                .await
-        })
+        tokio::spawn(
+            async move { attach(&client, app_id, &PolicyId::new_unchecked(&mine), None).await },
+        )
     };
     // Another writer attaches its policy while we back off after the 503.
     while logged(&emulator, "PUT", app_id).is_empty() {
@@ -1839,12 +1756,12 @@ async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
     let client = client_with_fixed_backoff(&emulator, Duration::from_millis(300));
     let app_id = demo_ids::INTERNAL_API_APP;
     emulator.clear_request_log();
-    emulator.add_fault(Fault {
-        method: Some("PUT".into()),
-        path: format!("/accounts/*/access/apps/{app_id}"),
-        kind: FaultKind::Status(502),
-        count: 1,
-    });
+    emulator.add_fault(fault(
+        "PUT",
+        format!("/accounts/*/access/apps/{app_id}"),
+        FaultKind::Status(502),
+        1,
+    ));
     let reads = Arc::new(Mutex::new(Vec::new()));
     let update = {
         let (client, reads) = (client.clone(), reads.clone());
@@ -2078,18 +1995,8 @@ async fn the_token_never_appears_in_logs_or_errors() {
     .unwrap();
 
     let mut errors: Vec<ApiError> = Vec::new();
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/policies/*".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("GET", ANY_POLICY, FaultKind::Status(500), 1));
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::DropAfterCommit, 1));
     client
         .get_policy_uncached(
             &ACC,
@@ -2101,13 +2008,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
         .create_policy(&ACC, &allow_policy("logged"))
         .await
         .unwrap();
-    client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::INTERNAL_API_APP),
-            &created.id,
-            None,
-        )
+    attach(&client, demo_ids::INTERNAL_API_APP, &created.id, None)
         .await
         .unwrap();
     errors.push(
