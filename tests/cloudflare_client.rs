@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "cfat-test-token-7f3a9c1e5b";
+/// The account the scripted servers answer for.
+static SCRIPTED_ACC: LazyLock<AccountId> = LazyLock::new(|| AccountId::new_unchecked("acc"));
 /// The emulator's account, as the client takes it.
 static ACC: LazyLock<AccountId> = LazyLock::new(|| AccountId::new_unchecked(DEFAULT_ACCOUNT_ID));
 
@@ -51,6 +53,13 @@ fn config(base_url: &str, tweak: impl FnOnce(&mut ClientConfig)) -> ClientConfig
 
 fn client(emulator: &Emulator) -> Client {
     client_with(emulator, |_| {})
+}
+
+/// The emulator seeded with the downstream demo, and a client of it.
+async fn demo() -> (Emulator, Client) {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    (emulator, client)
 }
 
 fn client_with(emulator: &Emulator, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
@@ -168,8 +177,7 @@ fn links_of(app: &Value) -> BTreeMap<String, u64> {
 
 #[tokio::test]
 async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
 
     let mut body = self_hosted("Round Trip");
     body["tags"] = json!(["b-tag", "a-tag"]);
@@ -293,8 +301,7 @@ async fn saas_oidc_app_returns_its_secret_once() {
 
 #[tokio::test]
 async fn policy_crud_round_trip() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
 
     let body = linked_policy("mcp can call api", demo_ids::COMPANY_WIKI_APP);
     let created = client.create_policy(&ACC, &body).await.unwrap();
@@ -354,8 +361,7 @@ async fn policy_crud_round_trip() {
 
 #[tokio::test]
 async fn not_found_is_its_own_error() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (_emulator, client) = demo().await;
     let missing = "00000000-0000-4000-8000-000000000000";
     for err in [
         client
@@ -401,8 +407,7 @@ async fn not_found_is_its_own_error() {
 
 #[tokio::test]
 async fn unknown_rule_kinds_survive_read_and_rewrite() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let future_rule = json!({"future_rule": {"alpha": [1, 2, {"b": null}], "beta": "x"}});
     let legacy_okta = json!({"okta": {"connection_id": "c", "email": "e@example.com"}});
     assert!(
@@ -554,8 +559,7 @@ async fn coalesced_gets_cost_one_shared_list() {
 
 #[tokio::test]
 async fn apps_with_policy_reads_the_app_snapshot() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let policy = client
         .create_policy(&ACC, &allow_policy("shared"))
         .await
@@ -600,8 +604,7 @@ async fn apps_with_policy_reads_the_app_snapshot() {
 
 #[tokio::test]
 async fn server_errors_are_retried_until_success() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     emulator.add_fault(fault("GET", ANY_POLICY, FaultKind::Status(500), 2));
     let policy = client
         .get_policy_uncached(
@@ -769,8 +772,7 @@ async fn cancellation_ends_a_backoff_wait() {
 
 #[tokio::test]
 async fn lost_create_responses_never_duplicate() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
 
     emulator.add_fault(fault("POST", POLICIES, FaultKind::DropAfterCommit, 1));
     let policy = client
@@ -808,8 +810,7 @@ async fn lost_create_responses_never_duplicate() {
 
 #[tokio::test]
 async fn an_older_object_with_the_same_name_is_not_adopted() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     // The seeded "Employees" policies are identical in content but older than our
     // request.
     for id in [
@@ -832,8 +833,7 @@ async fn an_older_object_with_the_same_name_is_not_adopted() {
 
 #[tokio::test]
 async fn create_recovery_never_adopts_an_object_this_process_created() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let body = allow_policy("twin");
     // Another resource of this process created an identical policy a moment ago.
     let sibling = client.create_policy(&ACC, &body).await.unwrap();
@@ -864,8 +864,7 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
 
 #[tokio::test]
 async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     // Another process created the same policy and attached it to an app.
     let elsewhere = client_with(&emulator, |_| {});
     let body = allow_policy("in use");
@@ -883,8 +882,7 @@ async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
 
 #[tokio::test]
 async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let body = allow_policy("contested");
     // Another process made the same policy just now and has not attached it yet.
     let theirs = client_with(&emulator, |_| {})
@@ -944,10 +942,7 @@ async fn without_app_count_the_apps_show_which_candidate_is_in_use() {
     .await;
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
-    let policy = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    let policy = client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
     assert_eq!(policy.id, "ours");
     let lines: Vec<String> = seen
         .lock()
@@ -989,11 +984,7 @@ async fn an_undecodable_create_response_still_yields_the_id() {
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
     assert_eq!(
-        client
-            .create_policy(&AccountId::new_unchecked("acc"), &body)
-            .await
-            .unwrap()
-            .id,
+        client.create_policy(&SCRIPTED_ACC, &body).await.unwrap().id,
         "made-1"
     );
 
@@ -1004,7 +995,7 @@ async fn an_undecodable_create_response_still_yields_the_id() {
     .await;
     let client = scripted_client(&base);
     let err = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
+        .create_policy(&SCRIPTED_ACC, &body)
         .await
         .unwrap_err();
     assert_eq!(err.created_id(), Some("made-2"), "{err:?}");
@@ -1051,7 +1042,7 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
     let body = everyone_allowed("n");
     let policy = tokio::time::timeout(
         Duration::from_secs(30),
-        client.create_policy(&AccountId::new_unchecked("acc"), &body),
+        client.create_policy(&SCRIPTED_ACC, &body),
     )
     .await
     .expect("the lookup is bounded")
@@ -1062,10 +1053,7 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
     // After that, the stop holds for everything else.
     assert!(
         client
-            .get_policy_uncached(
-                &AccountId::new_unchecked("acc"),
-                &PolicyId::new_unchecked("x")
-            )
+            .get_policy_uncached(&SCRIPTED_ACC, &PolicyId::new_unchecked("x"))
             .await
             .unwrap_err()
             .is_cancelled()
@@ -1076,8 +1064,7 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
 
 #[tokio::test]
 async fn twenty_concurrent_attaches_to_one_app_all_land() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
 
@@ -1220,8 +1207,7 @@ fn assert_fresh_read_before_every_put(emulator: &Emulator, app_id: &str) {
 
 #[tokio::test]
 async fn attach_and_detach_write_only_when_needed() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
     let policy = client
         .create_policy(&ACC, &allow_policy("mine"))
@@ -1309,8 +1295,7 @@ async fn attach_and_detach_write_only_when_needed() {
 
 #[tokio::test]
 async fn modify_attachments_keeps_foreign_and_legacy_entries() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app = client
         .create_app(&ACC, &self_hosted("Legacy Holder"))
         .await
@@ -1385,8 +1370,7 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
 
 #[tokio::test]
 async fn attaching_to_a_deleted_app_is_not_found() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let policy = client
         .create_policy(&ACC, &allow_policy("orphan"))
         .await
@@ -1510,8 +1494,7 @@ fn put_bodies(emulator: &Emulator, app_id: &str) -> Vec<Vec<Value>> {
 
 #[tokio::test]
 async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_puts() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let apps = [demo_ids::INTERNAL_API_APP, demo_ids::COMPANY_WIKI_APP];
     let ids = policies(&client, "fan-in", 12).await;
     let before: Vec<BTreeMap<String, u64>> = apps
@@ -1550,8 +1533,7 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
 
 #[tokio::test]
 async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
     let ids = policies(&client, "batch", 5).await;
@@ -1598,8 +1580,7 @@ async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
 
 #[tokio::test]
 async fn a_put_refused_for_one_request_is_retried_without_it() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
     let ids = policies(&client, "refused", 4).await;
@@ -1899,16 +1880,13 @@ async fn a_missing_precedence_reads_as_one_more_than_the_highest() {
     .await;
     let client = scripted_client(&base);
     let found = client
-        .apps_with_policy(
-            &AccountId::new_unchecked("acc"),
-            &PolicyId::new_unchecked("bare-1"),
-        )
+        .apps_with_policy(&SCRIPTED_ACC, &PolicyId::new_unchecked("bare-1"))
         .await
         .unwrap();
     assert_eq!(found[0].precedence, 3);
     client
         .attach_policy(
-            &AccountId::new_unchecked("acc"),
+            &SCRIPTED_ACC,
             &AppId::new_unchecked("a1"),
             &PolicyId::new_unchecked("new"),
             None,
@@ -1982,8 +1960,7 @@ fn capture_logs() -> &'static Captured {
 #[tokio::test]
 async fn the_token_never_appears_in_logs_or_errors() {
     let captured = capture_logs();
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let wrong_token = "cfat-wrong-token-2b8d4f6a";
     let wrong = Client::new(
         ClientConfig {
@@ -2265,16 +2242,13 @@ async fn requests_carry_auth_user_agent_and_json_content_type() {
     let client = scripted_client(&base);
     assert!(
         client
-            .list_policies(&AccountId::new_unchecked("acc"))
+            .list_policies(&SCRIPTED_ACC)
             .await
             .unwrap()
             .is_empty()
     );
     let body = everyone_allowed("n");
-    client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
@@ -2326,10 +2300,7 @@ async fn throttle_code_971_and_proxy_errors_are_retried() {
     .await;
     let client = scripted_client(&base);
     let policy = client
-        .get_policy_uncached(
-            &AccountId::new_unchecked("acc"),
-            &PolicyId::new_unchecked("p1"),
-        )
+        .get_policy_uncached(&SCRIPTED_ACC, &PolicyId::new_unchecked("p1"))
         .await
         .unwrap();
     assert_eq!(policy.id, "p1");
@@ -2361,11 +2332,9 @@ async fn failures_report_every_code_and_non_json_bodies() {
     .await;
     let client = scripted_client(&base);
     let err = client
-        .update_app_with(
-            &AccountId::new_unchecked("acc"),
-            &AppId::new_unchecked("a1"),
-            |_| Ok(json!({"type": "self_hosted", "name": "n"})),
-        )
+        .update_app_with(&SCRIPTED_ACC, &AppId::new_unchecked("a1"), |_| {
+            Ok(json!({"type": "self_hosted", "name": "n"}))
+        })
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -2379,10 +2348,7 @@ async fn failures_report_every_code_and_non_json_bodies() {
         "{text}"
     );
     let err = client
-        .get_app_uncached(
-            &AccountId::new_unchecked("acc"),
-            &AppId::new_unchecked("a1"),
-        )
+        .get_app_uncached(&SCRIPTED_ACC, &AppId::new_unchecked("a1"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
@@ -2404,16 +2370,13 @@ async fn unknown_rules_are_written_back_byte_for_byte() {
     .await;
     let client = scripted_client(&base);
     let policy = client
-        .get_policy_uncached(
-            &AccountId::new_unchecked("acc"),
-            &PolicyId::new_unchecked("p1"),
-        )
+        .get_policy_uncached(&SCRIPTED_ACC, &PolicyId::new_unchecked("p1"))
         .await
         .unwrap();
     assert!(matches!(policy.include[0], Rule::Other(_)));
     client
         .update_policy(
-            &AccountId::new_unchecked("acc"),
+            &SCRIPTED_ACC,
             &PolicyId::new_unchecked("p1"),
             &policy.to_body(),
         )
@@ -2448,10 +2411,7 @@ async fn a_reset_create_is_found_by_its_name_and_age() {
     .await;
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
-    let policy = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    let policy = client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
     assert_eq!(policy.id, "ours");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
@@ -2469,10 +2429,7 @@ async fn cancellation_abandons_an_in_flight_read() {
         let client = client.clone();
         tokio::spawn(async move {
             client
-                .get_app_uncached(
-                    &AccountId::new_unchecked("acc"),
-                    &AppId::new_unchecked("a1"),
-                )
+                .get_app_uncached(&SCRIPTED_ACC, &AppId::new_unchecked("a1"))
                 .await
         })
     };
@@ -2511,10 +2468,7 @@ async fn a_create_that_times_out_is_looked_up_not_resent() {
     )
     .unwrap();
     let body = everyone_allowed("n");
-    let policy = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    let policy = client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
     assert_eq!(policy.id, "slow");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
