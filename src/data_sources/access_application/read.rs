@@ -15,8 +15,6 @@ use crate::tfplugin::{
     Value,
 };
 
-type Failed = Failure<AccessApplication>;
-
 const MISSING_KEY: (&str, &str) = (
     "Missing lookup attribute",
     "Set exactly one of id, name and domain to say which Access application to look up.",
@@ -97,7 +95,7 @@ impl Lookup {
 
     /// What the API returns for this lookup, before the exact comparison: the app
     /// itself (none when it does not exist) or a filtered list.
-    async fn candidates(&self, api: &Api) -> Result<Vec<App>, Failed> {
+    async fn candidates(&self, api: &Api) -> Result<Vec<App>, Diagnostics> {
         let filter = match self {
             Lookup::Id(id) => {
                 return match api.client.get_app(&api.account_id, id).await {
@@ -121,11 +119,16 @@ impl Lookup {
     }
 
     /// The one candidate that matches exactly; zero or several are an error.
-    fn the_one<'a>(&self, found: &'a [App], account: &AccountId) -> Result<&'a App, Failed> {
+    fn the_one<'a>(&self, found: &'a [App], account: &AccountId) -> Result<&'a App, Diagnostics> {
+        let error = |summary: &str, detail: String| {
+            let mut diags = Diagnostics::new();
+            diags.error(summary, detail);
+            diags
+        };
         let matches: Vec<&App> = found.iter().filter(|app| self.matches(app)).collect();
         match matches.as_slice() {
             [app] => Ok(app),
-            [] => Err(Failure::error(
+            [] => Err(error(
                 "No matching Access application",
                 format!(
                     "Found 0 Access applications with {} in account {account}; expected \
@@ -138,7 +141,7 @@ impl Lookup {
                     .iter()
                     .map(|a| format!("{} ({:?})", a.id, a.name.as_deref().unwrap_or("")))
                     .collect();
-                Err(Failure::error(
+                Err(error(
                     "Several matching Access applications",
                     format!(
                         "Found {} Access applications with {} in account {account}: {}; expected \
@@ -215,7 +218,7 @@ impl TypedDataSource for AccessApplicationDataSource {
             return Err(diags.into());
         }
         let lookup = Lookup::from_config(&config)
-            .ok_or_else(|| Failed::error(MISSING_KEY.0, MISSING_KEY.1))?;
+            .ok_or_else(|| Failure::error(MISSING_KEY.0, MISSING_KEY.1))?;
         let api = self.data.api(&config.account_id.to_value())?;
         let found = lookup.candidates(&api).await?;
         let app = lookup.the_one(&found, &api.account_id)?;
