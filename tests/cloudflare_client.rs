@@ -1400,15 +1400,15 @@ async fn policies(client: &Client, prefix: &str, count: usize) -> Vec<String> {
     ids
 }
 
-/// Holds the app's writer busy: the next GET of `app_id` answers after `delay`, and
+/// Holds the app's writer busy: the next GET of `app_id` answers after 300 ms, and
 /// a first attach is started, so requests sent meanwhile queue up as one batch.
 async fn occupy_writer(
     emulator: &Emulator,
     client: &Client,
     app_id: &str,
     policy_id: &str,
-    delay: Duration,
 ) -> tokio::task::JoinHandle<Result<App, ApiError>> {
+    let delay = Duration::from_millis(300);
     emulator.add_fault(fault(
         "GET",
         format!("/accounts/*/access/apps/{app_id}"),
@@ -1417,9 +1417,7 @@ async fn occupy_writer(
     ));
     let first = {
         let (client, app_id, policy_id) = (client.clone(), app_id.to_owned(), policy_id.to_owned());
-        tokio::spawn(async move {
-            attach(&client, &app_id, &PolicyId::new_unchecked(&policy_id), None).await
-        })
+        tokio::spawn(async move { attach(&client, &app_id, &policy_id, None).await })
     };
     while logged(emulator, "GET", app_id).is_empty() {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -1507,9 +1505,7 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
         .flat_map(|id| apps.iter().map(move |app| (id.clone(), *app)))
         .map(|(id, app)| {
             let client = client.clone();
-            tokio::spawn(
-                async move { attach(&client, app, &PolicyId::new_unchecked(&id), None).await },
-            )
+            tokio::spawn(async move { attach(&client, app, &id, None).await })
         })
         .collect();
     for task in tasks {
@@ -1540,14 +1536,7 @@ async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
     emulator.clear_request_log();
 
     // The first attach holds the writer while four more queue behind it.
-    let first = occupy_writer(
-        &emulator,
-        &client,
-        app_id,
-        &ids[0],
-        Duration::from_millis(300),
-    )
-    .await;
+    let first = occupy_writer(&emulator, &client, app_id, &ids[0]).await;
     let wanted = [(1, Some(5)), (2, Some(1)), (3, Some(6)), (4, None)];
     let requests = wanted.iter().map(|&(i, p)| (ids[i].clone(), p)).collect();
     let tasks = spawn_attaches(&client, &ACC, app_id, requests);
@@ -1589,14 +1578,7 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
     assert!(emulator.delete_policy_out_of_band(&ACC, &gone));
     emulator.clear_request_log();
 
-    let first = occupy_writer(
-        &emulator,
-        &client,
-        app_id,
-        &ids[0],
-        Duration::from_millis(300),
-    )
-    .await;
+    let first = occupy_writer(&emulator, &client, app_id, &ids[0]).await;
     let tasks = spawn_attaches(
         &client,
         &ACC,
@@ -1691,9 +1673,7 @@ async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     ));
     let attach = {
         let (client, mine) = (client.clone(), mine.clone());
-        tokio::spawn(
-            async move { attach(&client, app_id, &PolicyId::new_unchecked(&mine), None).await },
-        )
+        tokio::spawn(async move { attach(&client, app_id, &mine, None).await })
     };
     // Another writer attaches its policy while we back off after the 503.
     while logged(&emulator, "PUT", app_id).is_empty() {
