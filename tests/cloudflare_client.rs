@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 
 use cfaccess::cloudflare::{
-    AccountId, ApiError, App, AppFilter, AppId, Client, ClientConfig, Decision, Deleted,
+    AccountId, ApiError, App, AppFilter, AppId, Client, ClientConfig, Decision, Deleted, Policy,
     PolicyBody, PolicyId, PolicyLink, Rule, SecretString,
 };
 use cfaccess_emulator::{
@@ -101,6 +101,31 @@ async fn attach(
             precedence,
         )
         .await
+}
+
+/// Waits until `sent()` says the request reached the server, stops the client and
+/// returns what `task` ended with, failing after 30 s.
+async fn stop_once_sent<T>(
+    stop: &CancellationToken,
+    sent: impl Fn() -> bool,
+    task: tokio::task::JoinHandle<T>,
+) -> T {
+    while !sent() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Creates an allow policy named `name` in the emulator's account.
+async fn new_policy(client: &Client, name: &str) -> Policy {
+    client
+        .create_policy(&ACC, &allow_policy(name))
+        .await
+        .unwrap()
 }
 
 fn allow_policy(name: &str) -> PolicyBody {
@@ -517,10 +542,7 @@ async fn coalesced_gets_cost_one_shared_list() {
     assert!(log.iter().all(|r| r.path.ends_with("/access/policies")));
 
     // Writes keep the snapshot current without further reads.
-    let created = client
-        .create_policy(&ACC, &allow_policy("fresh"))
-        .await
-        .unwrap();
+    let created = new_policy(&client, "fresh").await;
     let mut body = created.to_body();
     body.name = "fresh renamed".into();
     client
@@ -560,10 +582,7 @@ async fn coalesced_gets_cost_one_shared_list() {
 #[tokio::test]
 async fn apps_with_policy_reads_the_app_snapshot() {
     let (emulator, client) = demo().await;
-    let policy = client
-        .create_policy(&ACC, &allow_policy("shared"))
-        .await
-        .unwrap();
+    let policy = new_policy(&client, "shared").await;
     attach(&client, demo_ids::INTERNAL_API_APP, &policy.id, Some(5))
         .await
         .unwrap();
@@ -622,10 +641,7 @@ async fn server_errors_are_retried_until_success() {
     // the POST is sent again and exactly one policy results.
     emulator.clear_request_log();
     emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(500), 1));
-    let created = client
-        .create_policy(&ACC, &allow_policy("after 500"))
-        .await
-        .unwrap();
+    let created = new_policy(&client, "after 500").await;
     let named: Vec<Value> = emulator
         .policies(&ACC)
         .into_iter()
@@ -746,15 +762,8 @@ async fn cancellation_ends_a_backoff_wait() {
                 .await
         })
     };
-    while emulator.request_log().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.cancel();
     // The guard is far shorter than the 300 s wait that cancellation must cut short.
-    let result = tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .unwrap()
-        .unwrap();
+    let result = stop_once_sent(&stop, || !emulator.request_log().is_empty(), task).await;
     assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
     assert_eq!(emulator.request_log().len(), 1);
     // Once stopped, nothing more is sent.
@@ -1209,10 +1218,7 @@ fn assert_fresh_read_before_every_put(emulator: &Emulator, app_id: &str) {
 async fn attach_and_detach_write_only_when_needed() {
     let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
-    let policy = client
-        .create_policy(&ACC, &allow_policy("mine"))
-        .await
-        .unwrap();
+    let policy = new_policy(&client, "mine").await;
     let app = attach(&client, app_id, &policy.id, Some(3)).await.unwrap();
     assert!(app.policy_links().contains(&PolicyLink {
         id: policy.id.clone(),
@@ -1315,10 +1321,7 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
     assert_eq!(response["success"], json!(true), "{response}");
     let legacy_id = response["result"]["id"].as_str().unwrap().to_owned();
 
-    let mine = client
-        .create_policy(&ACC, &allow_policy("reusable"))
-        .await
-        .unwrap();
+    let mine = new_policy(&client, "reusable").await;
     let written = client
         .modify_attachments(&ACC, &app.id, |links| {
             assert_eq!(
@@ -1371,10 +1374,7 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
 #[tokio::test]
 async fn attaching_to_a_deleted_app_is_not_found() {
     let (emulator, client) = demo().await;
-    let policy = client
-        .create_policy(&ACC, &allow_policy("orphan"))
-        .await
-        .unwrap();
+    let policy = new_policy(&client, "orphan").await;
     assert!(emulator.delete_app_out_of_band(&ACC, demo_ids::COMPANY_WIKI_APP));
     let err = attach(&client, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
         .await
@@ -1961,10 +1961,7 @@ async fn the_token_never_appears_in_logs_or_errors() {
         )
         .await
         .unwrap();
-    let created = client
-        .create_policy(&ACC, &allow_policy("logged"))
-        .await
-        .unwrap();
+    let created = new_policy(&client, "logged").await;
     attach(&client, demo_ids::INTERNAL_API_APP, &created.id, None)
         .await
         .unwrap();
@@ -2414,14 +2411,7 @@ async fn cancellation_abandons_an_in_flight_read() {
         })
     };
     // The server has the request and will never answer.
-    while seen.lock().unwrap().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.cancel();
-    let result = tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .unwrap()
-        .unwrap();
+    let result = stop_once_sent(&stop, || !seen.lock().unwrap().is_empty(), task).await;
     assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
 }
 
