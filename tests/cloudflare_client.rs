@@ -128,6 +128,13 @@ async fn new_policy(client: &Client, name: &str) -> Policy {
         .unwrap()
 }
 
+/// The one object named `name` among `objects`; fails on none or several.
+fn the_one_named(objects: Vec<Value>, name: &str) -> Value {
+    let mut named: Vec<Value> = objects.into_iter().filter(|o| o["name"] == name).collect();
+    assert_eq!(named.len(), 1, "{named:?}");
+    named.remove(0)
+}
+
 fn allow_policy(name: &str) -> PolicyBody {
     PolicyBody {
         name: name.into(),
@@ -642,13 +649,8 @@ async fn server_errors_are_retried_until_success() {
     emulator.clear_request_log();
     emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(500), 1));
     let created = new_policy(&client, "after 500").await;
-    let named: Vec<Value> = emulator
-        .policies(&ACC)
-        .into_iter()
-        .filter(|p| p["name"] == "after 500")
-        .collect();
-    assert_eq!(named.len(), 1);
-    assert_eq!(named[0]["id"], json!(created.id));
+    let only = the_one_named(emulator.policies(&ACC), "after 500");
+    assert_eq!(only["id"], json!(created.id));
     assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 2);
 
     // Retries are bounded.
@@ -791,13 +793,8 @@ async fn lost_create_responses_never_duplicate() {
         )
         .await
         .unwrap();
-    let named: Vec<Value> = emulator
-        .policies(&ACC)
-        .into_iter()
-        .filter(|p| p["name"] == "dropped once")
-        .collect();
-    assert_eq!(named.len(), 1);
-    assert_eq!(named[0]["id"], json!(policy.id));
+    let only = the_one_named(emulator.policies(&ACC), "dropped once");
+    assert_eq!(only["id"], json!(policy.id));
     assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 1);
 
     emulator.add_fault(fault("POST", APPS, FaultKind::DropAfterCommit, 1));
@@ -805,13 +802,8 @@ async fn lost_create_responses_never_duplicate() {
         .create_app(&ACC, &self_hosted("Dropped App"))
         .await
         .unwrap();
-    let named: Vec<Value> = emulator
-        .apps(&ACC)
-        .into_iter()
-        .filter(|a| a["name"] == "Dropped App")
-        .collect();
-    assert_eq!(named.len(), 1);
-    assert_eq!(named[0]["id"], json!(app.id));
+    let only = the_one_named(emulator.apps(&ACC), "Dropped App");
+    assert_eq!(only["id"], json!(app.id));
     assert_eq!(logged(&emulator, "POST", "/access/apps").len(), 1);
     // The adopted object is in the snapshot like any created one.
     assert_eq!(client.get_app(&ACC, &app.id).await.unwrap().id, app.id);
