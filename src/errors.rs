@@ -39,6 +39,40 @@ pub fn api_error_at(action: &str, err: &ApiError, attribute: Option<AttributePat
     }
 }
 
+/// `?` for API calls in handlers: the error of a call becomes its [`api_error`]
+/// diagnostic, which converts into a handler's `Failure` (or `Diagnostics`), so
+///
+/// ```ignore
+/// let app = api.client.get_app(&account, &id).await.failed_to(|| format!("read Access application {id}"))?;
+/// ```
+///
+/// builds the diagnostic only when the call failed.
+pub trait ApiResultExt<T> {
+    /// The error as [`api_error`] for the action `action()` names.
+    fn failed_to(self, action: impl FnOnce() -> String) -> Result<T, Diagnostic>;
+
+    /// The error as [`api_error_at`], pointing at `attribute`.
+    fn failed_to_at(
+        self,
+        attribute: AttributePath,
+        action: impl FnOnce() -> String,
+    ) -> Result<T, Diagnostic>;
+}
+
+impl<T> ApiResultExt<T> for Result<T, ApiError> {
+    fn failed_to(self, action: impl FnOnce() -> String) -> Result<T, Diagnostic> {
+        self.map_err(|e| api_error(&action(), &e))
+    }
+
+    fn failed_to_at(
+        self,
+        attribute: AttributePath,
+        action: impl FnOnce() -> String,
+    ) -> Result<T, Diagnostic> {
+        self.map_err(|e| api_error_at(&action(), &e, Some(attribute)))
+    }
+}
+
 /// Appends [`api_error`] to `diags`.
 pub fn push_api_error(diags: &mut Diagnostics, action: &str, err: &ApiError) {
     diags.0.push(api_error(action, err));

@@ -10,10 +10,11 @@ use crate::cloudflare::{
     BaseUrlError, Client, ClientConfig, MAX_REQUESTS_PER_SECOND, MIN_REQUESTS_PER_SECOND,
     SecretString, check_base_url,
 };
+use crate::tfplugin::bridge::{BridgeError, TfObject, TfValue};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
-    Attribute, AttributePath, ConfigureRequest, Context, DataSource, Diagnostics, Provider,
-    Resource, Schema, Validator, Value,
+    Attribute, AttributePath, ConfigureRequest, Context, DataSource, Diagnostics, Field, Number,
+    Provider, Resource, Schema, Validator, Value,
 };
 
 use crate::api::ProviderData;
@@ -105,13 +106,46 @@ pub fn provider_schema() -> Schema {
     )
 }
 
-/// Reads an optional string attribute, falling back to an environment variable.
-/// `Err(())` when the attribute is unknown.
-fn string_or_env(config: &Value, name: &str, env: &str) -> Result<Option<String>, ()> {
-    match config.get(name) {
-        Some(Value::Unknown) => Err(()),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        _ => Ok(std::env::var(env).ok().filter(|v| !v.trim().is_empty())),
+crate::tf_object! {
+    /// The provider block, as configured (before any environment fallback). No
+    /// `Debug`: it holds the API token.
+    #[derive(Clone, Default, PartialEq)]
+    pub struct ProviderConfig {
+        pub api_token: Field<String> = "api_token",
+        pub account_id: Field<String> = "account_id",
+        pub base_url: Field<String> = "base_url",
+        pub max_retries: Field<Number> = "max_retries",
+        pub request_timeout: Field<String> = "request_timeout",
+        pub requests_per_second: Field<Number> = "requests_per_second",
+    }
+}
+
+impl ProviderConfig {
+    /// The configuration Terraform sent (a null one sets nothing).
+    fn read(config: &Value) -> Result<ProviderConfig, BridgeError> {
+        if config.is_null() {
+            Ok(ProviderConfig::default())
+        } else {
+            ProviderConfig::from_value(config)
+        }
+    }
+
+    /// The attributes whose value is not known until apply, in declaration order.
+    fn unknown_attributes(&self) -> Vec<&'static str> {
+        let value = self.to_value();
+        Self::ATTRIBUTES
+            .iter()
+            .copied()
+            .filter(|name| value.get(name).is_some_and(Value::is_unknown))
+            .collect()
+    }
+}
+
+/// A known string attribute, or else (null) a non-blank environment variable.
+fn or_env(field: &Field<String>, env: &str) -> Option<String> {
+    match field {
+        Field::Known(s) => Some(s.clone()),
+        _ => std::env::var(env).ok().filter(|v| !v.trim().is_empty()),
     }
 }
 
@@ -127,30 +161,25 @@ impl Provider for CfAccessProvider {
 
     async fn configure(&self, ctx: &Context, req: ConfigureRequest) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let config = &req.config;
-        let mut unknown = Vec::new();
-        let token = string_or_env(config, "api_token", ENV_API_TOKEN).unwrap_or_else(|()| {
-            unknown.push("api_token");
-            None
-        });
-        let account_id = string_or_env(config, "account_id", ENV_ACCOUNT_ID).unwrap_or_else(|()| {
-            unknown.push("account_id");
-            None
-        });
-        let base_url = string_or_env(config, "base_url", ENV_BASE_URL).unwrap_or_else(|()| {
-            unknown.push("base_url");
-            None
-        });
-        for name in ["max_retries", "request_timeout", "requests_per_second"] {
-            if config.get(name).is_some_and(Value::is_unknown) {
-                unknown.push(name);
+        let config = match ProviderConfig::read(&req.config) {
+            Ok(config) => config,
+            Err(e) => {
+                diags.error(
+                    "Provider bug: value does not fit the model",
+                    format!("The provider configuration could not be read: {e}. Please report this issue."),
+                );
+                return diags;
             }
-        }
+        };
+        let unknown = config.unknown_attributes();
         if !unknown.is_empty() {
             tracing::debug!(attributes = ?unknown, "provider configuration holds unknown values; deferring client construction");
             self.data.defer(unknown.join(", "));
             return diags;
         }
+        let token = or_env(&config.api_token, ENV_API_TOKEN);
+        let account_id = or_env(&config.account_id, ENV_ACCOUNT_ID);
+        let base_url = or_env(&config.base_url, ENV_BASE_URL);
 
         let Some(token) = token else {
             diags.attr_error(
@@ -180,7 +209,7 @@ impl Provider for CfAccessProvider {
             &AttributePath::root("base_url"),
             &mut url_diags,
         );
-        if !matches!(config.get("base_url"), Some(Value::String(_))) {
+        if !config.base_url.is_known() {
             // Not in the configuration: say where the value came from.
             for d in &mut url_diags.0 {
                 d.detail.push_str(&format!(
@@ -189,19 +218,13 @@ impl Provider for CfAccessProvider {
             }
         }
         diags.extend(url_diags);
-        if let Some(n) = config.get("max_retries").and_then(Value::as_i64) {
+        if let Some(n) = config.max_retries.known().and_then(Number::as_i64) {
             cc.max_retries = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
         }
-        if let Some(secs) = config
-            .get("request_timeout")
-            .and_then(Value::as_str)
-            .and_then(parse_go_duration)
-        {
+        if let Some(secs) = config.request_timeout.as_str().and_then(parse_go_duration) {
             cc.request_timeout = Duration::from_secs_f64(secs.max(0.001));
         }
-        if let Some(Value::Number(n)) = config.get("requests_per_second")
-            && let Some(rps) = n.as_f64()
-        {
+        if let Some(rps) = config.requests_per_second.known().and_then(Number::as_f64) {
             cc.requests_per_second = rps;
         }
         cc.terraform_version = Some(req.terraform_version.clone()).filter(|v| !v.is_empty());
@@ -239,6 +262,14 @@ mod tests {
         assert_eq!(provider_schema().internal_problems(), Vec::<String>::new());
         let token = provider_schema().attribute("api_token").cloned();
         assert!(token.is_some_and(|a| a.sensitive));
+    }
+
+    #[test]
+    fn the_model_matches_the_schema() {
+        assert_eq!(
+            crate::tfplugin::bridge::check_against_schema::<ProviderConfig>(&provider_schema()),
+            Ok(())
+        );
     }
 
     fn errors_at(

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 
 use cfaccess::cloudflare::{
-    AccountId, ApiError, App, AppFilter, AppId, Client, ClientConfig, Decision, Deleted,
+    AccountId, ApiError, App, AppFilter, AppId, Client, ClientConfig, Decision, Deleted, Policy,
     PolicyBody, PolicyId, PolicyLink, Rule, SecretString,
 };
 use cfaccess_emulator::{
@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "cfat-test-token-7f3a9c1e5b";
+/// The account the scripted servers answer for.
+static SCRIPTED_ACC: LazyLock<AccountId> = LazyLock::new(|| AccountId::new_unchecked("acc"));
 /// The emulator's account, as the client takes it.
 static ACC: LazyLock<AccountId> = LazyLock::new(|| AccountId::new_unchecked(DEFAULT_ACCOUNT_ID));
 
@@ -53,12 +55,84 @@ fn client(emulator: &Emulator) -> Client {
     client_with(emulator, |_| {})
 }
 
+/// The emulator seeded with the downstream demo, and a client of it.
+async fn demo() -> (Emulator, Client) {
+    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
+    let client = client(&emulator);
+    (emulator, client)
+}
+
 fn client_with(emulator: &Emulator, tweak: impl FnOnce(&mut ClientConfig)) -> Client {
     Client::new(
         config(&emulator.base_url(), tweak),
         CancellationToken::new(),
     )
     .unwrap()
+}
+
+/// Paths of the emulator's API as fault globs.
+const POLICIES: &str = "/accounts/*/access/policies";
+const ANY_POLICY: &str = "/accounts/*/access/policies/*";
+const APPS: &str = "/accounts/*/access/apps";
+const ANY_APP: &str = "/accounts/*/access/apps/*";
+
+/// A fault on the next `count` requests of `method` to `path` (a glob, see [`Fault`]).
+fn fault(method: &str, path: impl Into<String>, kind: FaultKind, count: u32) -> Fault {
+    Fault {
+        method: Some(method.into()),
+        path: path.into(),
+        kind,
+        count,
+    }
+}
+
+/// Attaches `policy_id` to `app_id` in the emulator's account.
+async fn attach(
+    client: &Client,
+    app_id: &str,
+    policy_id: &str,
+    precedence: Option<u32>,
+) -> Result<App, ApiError> {
+    client
+        .attach_policy(
+            &ACC,
+            &AppId::new_unchecked(app_id),
+            &PolicyId::new_unchecked(policy_id),
+            precedence,
+        )
+        .await
+}
+
+/// Waits until `sent()` says the request reached the server, stops the client and
+/// returns what `task` ended with, failing after 30 s.
+async fn stop_once_sent<T>(
+    stop: &CancellationToken,
+    sent: impl Fn() -> bool,
+    task: tokio::task::JoinHandle<T>,
+) -> T {
+    while !sent() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Creates an allow policy named `name` in the emulator's account.
+async fn new_policy(client: &Client, name: &str) -> Policy {
+    client
+        .create_policy(&ACC, &allow_policy(name))
+        .await
+        .unwrap()
+}
+
+/// The one object named `name` among `objects`; fails on none or several.
+fn the_one_named(objects: Vec<Value>, name: &str) -> Value {
+    let mut named: Vec<Value> = objects.into_iter().filter(|o| o["name"] == name).collect();
+    assert_eq!(named.len(), 1, "{named:?}");
+    named.remove(0)
 }
 
 fn allow_policy(name: &str) -> PolicyBody {
@@ -135,8 +209,7 @@ fn links_of(app: &Value) -> BTreeMap<String, u64> {
 
 #[tokio::test]
 async fn app_crud_round_trip_keeps_foreign_fields_and_attachments() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
 
     let mut body = self_hosted("Round Trip");
     body["tags"] = json!(["b-tag", "a-tag"]);
@@ -260,8 +333,7 @@ async fn saas_oidc_app_returns_its_secret_once() {
 
 #[tokio::test]
 async fn policy_crud_round_trip() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
 
     let body = linked_policy("mcp can call api", demo_ids::COMPANY_WIKI_APP);
     let created = client.create_policy(&ACC, &body).await.unwrap();
@@ -321,8 +393,7 @@ async fn policy_crud_round_trip() {
 
 #[tokio::test]
 async fn not_found_is_its_own_error() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (_emulator, client) = demo().await;
     let missing = "00000000-0000-4000-8000-000000000000";
     for err in [
         client
@@ -368,8 +439,7 @@ async fn not_found_is_its_own_error() {
 
 #[tokio::test]
 async fn unknown_rule_kinds_survive_read_and_rewrite() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let future_rule = json!({"future_rule": {"alpha": [1, 2, {"b": null}], "beta": "x"}});
     let legacy_okta = json!({"okta": {"connection_id": "c", "email": "e@example.com"}});
     assert!(
@@ -479,10 +549,7 @@ async fn coalesced_gets_cost_one_shared_list() {
     assert!(log.iter().all(|r| r.path.ends_with("/access/policies")));
 
     // Writes keep the snapshot current without further reads.
-    let created = client
-        .create_policy(&ACC, &allow_policy("fresh"))
-        .await
-        .unwrap();
+    let created = new_policy(&client, "fresh").await;
     let mut body = created.to_body();
     body.name = "fresh renamed".into();
     client
@@ -521,28 +588,12 @@ async fn coalesced_gets_cost_one_shared_list() {
 
 #[tokio::test]
 async fn apps_with_policy_reads_the_app_snapshot() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
-    let policy = client
-        .create_policy(&ACC, &allow_policy("shared"))
+    let (emulator, client) = demo().await;
+    let policy = new_policy(&client, "shared").await;
+    attach(&client, demo_ids::INTERNAL_API_APP, &policy.id, Some(5))
         .await
         .unwrap();
-    client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::INTERNAL_API_APP),
-            &policy.id,
-            Some(5),
-        )
-        .await
-        .unwrap();
-    client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
-            &policy.id,
-            None,
-        )
+    attach(&client, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
         .await
         .unwrap();
     let found = client.apps_with_policy(&ACC, &policy.id).await.unwrap();
@@ -579,14 +630,8 @@ async fn apps_with_policy_reads_the_app_snapshot() {
 
 #[tokio::test]
 async fn server_errors_are_retried_until_success() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/policies/*".into(),
-        kind: FaultKind::Status(500),
-        count: 2,
-    });
+    let (emulator, client) = demo().await;
+    emulator.add_fault(fault("GET", ANY_POLICY, FaultKind::Status(500), 2));
     let policy = client
         .get_policy_uncached(
             &ACC,
@@ -602,33 +647,15 @@ async fn server_errors_are_retried_until_success() {
     // A 500 on create: nothing was committed, so after looking (and finding nothing)
     // the POST is sent again and exactly one policy results.
     emulator.clear_request_log();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
-    let created = client
-        .create_policy(&ACC, &allow_policy("after 500"))
-        .await
-        .unwrap();
-    let named: Vec<Value> = emulator
-        .policies(&ACC)
-        .into_iter()
-        .filter(|p| p["name"] == "after 500")
-        .collect();
-    assert_eq!(named.len(), 1);
-    assert_eq!(named[0]["id"], json!(created.id));
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(500), 1));
+    let created = new_policy(&client, "after 500").await;
+    let only = the_one_named(emulator.policies(&ACC), "after 500");
+    assert_eq!(only["id"], json!(created.id));
     assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 2);
 
     // Retries are bounded.
     let bounded = client_with(&emulator, |c| c.max_retries = 2);
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/apps/*".into(),
-        kind: FaultKind::Status(503),
-        count: u32::MAX,
-    });
+    emulator.add_fault(fault("GET", ANY_APP, FaultKind::Status(503), u32::MAX));
     let err = bounded
         .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
         .await
@@ -645,14 +672,14 @@ async fn rate_limited_requests_wait_for_retry_after() {
         c.min_backoff = Duration::from_millis(1);
         c.max_backoff = Duration::from_millis(5);
     });
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/apps/*".into(),
-        kind: FaultKind::RateLimited {
+    emulator.add_fault(fault(
+        "GET",
+        ANY_APP,
+        FaultKind::RateLimited {
             retry_after_secs: 1,
         },
-        count: 1,
-    });
+        1,
+    ));
     let app = client
         .get_app_uncached(&ACC, &AppId::new_unchecked(demo_ids::INTERNAL_API_APP))
         .await
@@ -737,15 +764,8 @@ async fn cancellation_ends_a_backoff_wait() {
                 .await
         })
     };
-    while emulator.request_log().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.cancel();
     // The guard is far shorter than the 300 s wait that cancellation must cut short.
-    let result = tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .unwrap()
-        .unwrap();
+    let result = stop_once_sent(&stop, || !emulator.request_log().is_empty(), task).await;
     assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
     assert_eq!(emulator.request_log().len(), 1);
     // Once stopped, nothing more is sent.
@@ -763,15 +783,9 @@ async fn cancellation_ends_a_backoff_wait() {
 
 #[tokio::test]
 async fn lost_create_responses_never_duplicate() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
 
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::DropAfterCommit, 1));
     let policy = client
         .create_policy(
             &ACC,
@@ -779,32 +793,17 @@ async fn lost_create_responses_never_duplicate() {
         )
         .await
         .unwrap();
-    let named: Vec<Value> = emulator
-        .policies(&ACC)
-        .into_iter()
-        .filter(|p| p["name"] == "dropped once")
-        .collect();
-    assert_eq!(named.len(), 1);
-    assert_eq!(named[0]["id"], json!(policy.id));
+    let only = the_one_named(emulator.policies(&ACC), "dropped once");
+    assert_eq!(only["id"], json!(policy.id));
     assert_eq!(logged(&emulator, "POST", "/access/policies").len(), 1);
 
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/apps".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", APPS, FaultKind::DropAfterCommit, 1));
     let app = client
         .create_app(&ACC, &self_hosted("Dropped App"))
         .await
         .unwrap();
-    let named: Vec<Value> = emulator
-        .apps(&ACC)
-        .into_iter()
-        .filter(|a| a["name"] == "Dropped App")
-        .collect();
-    assert_eq!(named.len(), 1);
-    assert_eq!(named[0]["id"], json!(app.id));
+    let only = the_one_named(emulator.apps(&ACC), "Dropped App");
+    assert_eq!(only["id"], json!(app.id));
     assert_eq!(logged(&emulator, "POST", "/access/apps").len(), 1);
     // The adopted object is in the snapshot like any created one.
     assert_eq!(client.get_app(&ACC, &app.id).await.unwrap().id, app.id);
@@ -812,8 +811,7 @@ async fn lost_create_responses_never_duplicate() {
 
 #[tokio::test]
 async fn an_older_object_with_the_same_name_is_not_adopted() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     // The seeded "Employees" policies are identical in content but older than our
     // request.
     for id in [
@@ -824,12 +822,7 @@ async fn an_older_object_with_the_same_name_is_not_adopted() {
             p["created_at"] = json!("2020-01-01T00:00:00Z");
         }));
     }
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(502),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(502), 1));
     let mut body = allow_policy("Employees");
     body.include = vec![Rule::EmailDomain {
         domain: "example.com".into(),
@@ -841,19 +834,13 @@ async fn an_older_object_with_the_same_name_is_not_adopted() {
 
 #[tokio::test]
 async fn create_recovery_never_adopts_an_object_this_process_created() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let body = allow_policy("twin");
     // Another resource of this process created an identical policy a moment ago.
     let sibling = client.create_policy(&ACC, &body).await.unwrap();
     // Our POST fails with a 500 (nothing committed, but it might have been): the
     // lookup sees only the sibling's policy, which it must leave alone.
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(500), 1));
     let ours = client.create_policy(&ACC, &body).await.unwrap();
     assert_ne!(ours.id, sibling.id, "adopted the sibling's policy");
     let twins: Vec<Value> = emulator
@@ -866,12 +853,7 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
     // The same for applications.
     let app_body = self_hosted("Twin App");
     let sibling = client.create_app(&ACC, &app_body).await.unwrap();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/apps".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", APPS, FaultKind::Status(500), 1));
     // The lookup must not take the sibling; the POST sent again is then refused for
     // the domain the sibling holds, which is the honest outcome.
     match client.create_app(&ACC, &app_body).await {
@@ -883,27 +865,15 @@ async fn create_recovery_never_adopts_an_object_this_process_created() {
 
 #[tokio::test]
 async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     // Another process created the same policy and attached it to an app.
     let elsewhere = client_with(&emulator, |_| {});
     let body = allow_policy("in use");
     let theirs = elsewhere.create_policy(&ACC, &body).await.unwrap();
-    elsewhere
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
-            &theirs.id,
-            None,
-        )
+    attach(&elsewhere, demo_ids::COMPANY_WIKI_APP, &theirs.id, None)
         .await
         .unwrap();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::Status(502),
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::Status(502), 1));
     let ours = client.create_policy(&ACC, &body).await.unwrap();
     assert_ne!(ours.id, theirs.id, "adopted a policy an application uses");
     // The same when the API leaves app_count out: the apps themselves are checked.
@@ -913,20 +883,14 @@ async fn create_recovery_never_adopts_a_policy_attached_to_an_app() {
 
 #[tokio::test]
 async fn create_recovery_with_two_candidates_adopts_neither_and_names_both() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let body = allow_policy("contested");
     // Another process made the same policy just now and has not attached it yet.
     let theirs = client_with(&emulator, |_| {})
         .create_policy(&ACC, &body)
         .await
         .unwrap();
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::DropAfterCommit, 1));
     let err = client.create_policy(&ACC, &body).await.unwrap_err();
     let ours = emulator
         .policies(&ACC)
@@ -979,10 +943,7 @@ async fn without_app_count_the_apps_show_which_candidate_is_in_use() {
     .await;
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
-    let policy = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    let policy = client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
     assert_eq!(policy.id, "ours");
     let lines: Vec<String> = seen
         .lock()
@@ -1024,11 +985,7 @@ async fn an_undecodable_create_response_still_yields_the_id() {
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
     assert_eq!(
-        client
-            .create_policy(&AccountId::new_unchecked("acc"), &body)
-            .await
-            .unwrap()
-            .id,
+        client.create_policy(&SCRIPTED_ACC, &body).await.unwrap().id,
         "made-1"
     );
 
@@ -1039,7 +996,7 @@ async fn an_undecodable_create_response_still_yields_the_id() {
     .await;
     let client = scripted_client(&base);
     let err = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
+        .create_policy(&SCRIPTED_ACC, &body)
         .await
         .unwrap_err();
     assert_eq!(err.created_id(), Some("made-2"), "{err:?}");
@@ -1086,7 +1043,7 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
     let body = everyone_allowed("n");
     let policy = tokio::time::timeout(
         Duration::from_secs(30),
-        client.create_policy(&AccountId::new_unchecked("acc"), &body),
+        client.create_policy(&SCRIPTED_ACC, &body),
     )
     .await
     .expect("the lookup is bounded")
@@ -1097,10 +1054,7 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
     // After that, the stop holds for everything else.
     assert!(
         client
-            .get_policy_uncached(
-                &AccountId::new_unchecked("acc"),
-                &PolicyId::new_unchecked("x")
-            )
+            .get_policy_uncached(&SCRIPTED_ACC, &PolicyId::new_unchecked("x"))
             .await
             .unwrap_err()
             .is_cancelled()
@@ -1111,8 +1065,7 @@ async fn the_lookup_after_a_lost_create_runs_even_when_the_provider_stops() {
 
 #[tokio::test]
 async fn twenty_concurrent_attaches_to_one_app_all_land() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
 
@@ -1135,11 +1088,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         .map(|(i, id)| {
             let client = client.clone();
             let id = id.clone();
-            tokio::spawn(async move {
-                client
-                    .attach_policy(&ACC, &AppId::new_unchecked(app_id), &id, Some(i as u32 + 2))
-                    .await
-            })
+            tokio::spawn(async move { attach(&client, app_id, &id, Some(i as u32 + 2)).await })
         })
         .collect();
     for task in tasks {
@@ -1196,11 +1145,7 @@ async fn twenty_concurrent_attaches_to_one_app_all_land() {
         .map(|id| {
             let client = client.clone();
             let id = id.clone();
-            tokio::spawn(async move {
-                client
-                    .attach_policy(&ACC, &AppId::new_unchecked(app_id), &id, None)
-                    .await
-            })
+            tokio::spawn(async move { attach(&client, app_id, &id, None).await })
         })
         .collect();
     for task in tasks {
@@ -1263,17 +1208,10 @@ fn assert_fresh_read_before_every_put(emulator: &Emulator, app_id: &str) {
 
 #[tokio::test]
 async fn attach_and_detach_write_only_when_needed() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
-    let policy = client
-        .create_policy(&ACC, &allow_policy("mine"))
-        .await
-        .unwrap();
-    let app = client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(3))
-        .await
-        .unwrap();
+    let policy = new_policy(&client, "mine").await;
+    let app = attach(&client, app_id, &policy.id, Some(3)).await.unwrap();
     assert!(app.policy_links().contains(&PolicyLink {
         id: policy.id.clone(),
         precedence: 3
@@ -1281,17 +1219,10 @@ async fn attach_and_detach_write_only_when_needed() {
 
     let writes = emulator.write_count();
     // Same precedence again, or no precedence: already attached.
-    client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(3))
-        .await
-        .unwrap();
-    client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, None)
-        .await
-        .unwrap();
+    attach(&client, app_id, &policy.id, Some(3)).await.unwrap();
+    attach(&client, app_id, &policy.id, None).await.unwrap();
     // Precedence held by another policy: refused before any write.
-    let err = client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(1))
+    let err = attach(&client, app_id, &policy.id, Some(1))
         .await
         .unwrap_err();
     match &err {
@@ -1329,10 +1260,7 @@ async fn attach_and_detach_write_only_when_needed() {
     assert_eq!(emulator.write_count(), writes);
 
     // Moving to a free precedence is one write that keeps the other entry.
-    let moved = client
-        .attach_policy(&ACC, &AppId::new_unchecked(app_id), &policy.id, Some(7))
-        .await
-        .unwrap();
+    let moved = attach(&client, app_id, &policy.id, Some(7)).await.unwrap();
     assert_eq!(
         moved.policy_links(),
         vec![
@@ -1365,8 +1293,7 @@ async fn attach_and_detach_write_only_when_needed() {
 
 #[tokio::test]
 async fn modify_attachments_keeps_foreign_and_legacy_entries() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app = client
         .create_app(&ACC, &self_hosted("Legacy Holder"))
         .await
@@ -1386,10 +1313,7 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
     assert_eq!(response["success"], json!(true), "{response}");
     let legacy_id = response["result"]["id"].as_str().unwrap().to_owned();
 
-    let mine = client
-        .create_policy(&ACC, &allow_policy("reusable"))
-        .await
-        .unwrap();
+    let mine = new_policy(&client, "reusable").await;
     let written = client
         .modify_attachments(&ACC, &app.id, |links| {
             assert_eq!(
@@ -1441,20 +1365,10 @@ async fn modify_attachments_keeps_foreign_and_legacy_entries() {
 
 #[tokio::test]
 async fn attaching_to_a_deleted_app_is_not_found() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
-    let policy = client
-        .create_policy(&ACC, &allow_policy("orphan"))
-        .await
-        .unwrap();
+    let (emulator, client) = demo().await;
+    let policy = new_policy(&client, "orphan").await;
     assert!(emulator.delete_app_out_of_band(&ACC, demo_ids::COMPANY_WIKI_APP));
-    let err = client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::COMPANY_WIKI_APP),
-            &policy.id,
-            None,
-        )
+    let err = attach(&client, demo_ids::COMPANY_WIKI_APP, &policy.id, None)
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -1478,33 +1392,24 @@ async fn policies(client: &Client, prefix: &str, count: usize) -> Vec<String> {
     ids
 }
 
-/// Holds the app's writer busy: the next GET of `app_id` answers after `delay`, and
+/// Holds the app's writer busy: the next GET of `app_id` answers after 300 ms, and
 /// a first attach is started, so requests sent meanwhile queue up as one batch.
 async fn occupy_writer(
     emulator: &Emulator,
     client: &Client,
     app_id: &str,
     policy_id: &str,
-    delay: Duration,
 ) -> tokio::task::JoinHandle<Result<App, ApiError>> {
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: format!("/accounts/*/access/apps/{app_id}"),
-        kind: FaultKind::Latency(delay),
-        count: 1,
-    });
+    let delay = Duration::from_millis(300);
+    emulator.add_fault(fault(
+        "GET",
+        format!("/accounts/*/access/apps/{app_id}"),
+        FaultKind::Latency(delay),
+        1,
+    ));
     let first = {
         let (client, app_id, policy_id) = (client.clone(), app_id.to_owned(), policy_id.to_owned());
-        tokio::spawn(async move {
-            client
-                .attach_policy(
-                    &ACC,
-                    &AppId::new_unchecked(&app_id),
-                    &PolicyId::new_unchecked(&policy_id),
-                    None,
-                )
-                .await
-        })
+        tokio::spawn(async move { attach(&client, &app_id, &policy_id, None).await })
     };
     while logged(emulator, "GET", app_id).is_empty() {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -1579,8 +1484,7 @@ fn put_bodies(emulator: &Emulator, app_id: &str) -> Vec<Vec<Value>> {
 
 #[tokio::test]
 async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_puts() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let apps = [demo_ids::INTERNAL_API_APP, demo_ids::COMPANY_WIKI_APP];
     let ids = policies(&client, "fan-in", 12).await;
     let before: Vec<BTreeMap<String, u64>> = apps
@@ -1593,16 +1497,7 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
         .flat_map(|id| apps.iter().map(move |app| (id.clone(), *app)))
         .map(|(id, app)| {
             let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .attach_policy(
-                        &ACC,
-                        &AppId::new_unchecked(app),
-                        &PolicyId::new_unchecked(&id),
-                        None,
-                    )
-                    .await
-            })
+            tokio::spawn(async move { attach(&client, app, &id, None).await })
         })
         .collect();
     for task in tasks {
@@ -1626,22 +1521,14 @@ async fn fan_in_of_twelve_policies_onto_two_shared_apps_costs_at_most_twelve_put
 
 #[tokio::test]
 async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
     let ids = policies(&client, "batch", 5).await;
     emulator.clear_request_log();
 
     // The first attach holds the writer while four more queue behind it.
-    let first = occupy_writer(
-        &emulator,
-        &client,
-        app_id,
-        &ids[0],
-        Duration::from_millis(300),
-    )
-    .await;
+    let first = occupy_writer(&emulator, &client, app_id, &ids[0]).await;
     let wanted = [(1, Some(5)), (2, Some(1)), (3, Some(6)), (4, None)];
     let requests = wanted.iter().map(|&(i, p)| (ids[i].clone(), p)).collect();
     let tasks = spawn_attaches(&client, &ACC, app_id, requests);
@@ -1674,8 +1561,7 @@ async fn a_clashing_request_fails_alone_and_the_rest_of_its_batch_lands() {
 
 #[tokio::test]
 async fn a_put_refused_for_one_request_is_retried_without_it() {
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let app_id = demo_ids::INTERNAL_API_APP;
     let foreign = demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
     let ids = policies(&client, "refused", 4).await;
@@ -1684,14 +1570,7 @@ async fn a_put_refused_for_one_request_is_retried_without_it() {
     assert!(emulator.delete_policy_out_of_band(&ACC, &gone));
     emulator.clear_request_log();
 
-    let first = occupy_writer(
-        &emulator,
-        &client,
-        app_id,
-        &ids[0],
-        Duration::from_millis(300),
-    )
-    .await;
+    let first = occupy_writer(&emulator, &client, app_id, &ids[0]).await;
     let tasks = spawn_attaches(
         &client,
         &ACC,
@@ -1778,24 +1657,15 @@ async fn a_503_on_a_put_is_retried_from_a_fresh_read_never_with_the_old_body() {
     let other_team = demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
     let mine = policies(&client, "retried", 1).await.remove(0);
     emulator.clear_request_log();
-    emulator.add_fault(Fault {
-        method: Some("PUT".into()),
-        path: format!("/accounts/*/access/apps/{app_id}"),
-        kind: FaultKind::Status(503),
-        count: 1,
-    });
+    emulator.add_fault(fault(
+        "PUT",
+        format!("/accounts/*/access/apps/{app_id}"),
+        FaultKind::Status(503),
+        1,
+    ));
     let attach = {
         let (client, mine) = (client.clone(), mine.clone());
-        tokio::spawn(async move {
-            client
-                .attach_policy(
-                    &ACC,
-                    &AppId::new_unchecked(app_id),
-                    &PolicyId::new_unchecked(&mine),
-                    None,
-                )
-                .await
-        })
+        tokio::spawn(async move { attach(&client, app_id, &mine, None).await })
     };
     // Another writer attaches its policy while we back off after the 503.
     while logged(&emulator, "PUT", app_id).is_empty() {
@@ -1839,12 +1709,12 @@ async fn update_app_with_builds_every_attempt_from_a_fresh_read() {
     let client = client_with_fixed_backoff(&emulator, Duration::from_millis(300));
     let app_id = demo_ids::INTERNAL_API_APP;
     emulator.clear_request_log();
-    emulator.add_fault(Fault {
-        method: Some("PUT".into()),
-        path: format!("/accounts/*/access/apps/{app_id}"),
-        kind: FaultKind::Status(502),
-        count: 1,
-    });
+    emulator.add_fault(fault(
+        "PUT",
+        format!("/accounts/*/access/apps/{app_id}"),
+        FaultKind::Status(502),
+        1,
+    ));
     let reads = Arc::new(Mutex::new(Vec::new()));
     let update = {
         let (client, reads) = (client.clone(), reads.clone());
@@ -1982,16 +1852,13 @@ async fn a_missing_precedence_reads_as_one_more_than_the_highest() {
     .await;
     let client = scripted_client(&base);
     let found = client
-        .apps_with_policy(
-            &AccountId::new_unchecked("acc"),
-            &PolicyId::new_unchecked("bare-1"),
-        )
+        .apps_with_policy(&SCRIPTED_ACC, &PolicyId::new_unchecked("bare-1"))
         .await
         .unwrap();
     assert_eq!(found[0].precedence, 3);
     client
         .attach_policy(
-            &AccountId::new_unchecked("acc"),
+            &SCRIPTED_ACC,
             &AppId::new_unchecked("a1"),
             &PolicyId::new_unchecked("new"),
             None,
@@ -2065,8 +1932,7 @@ fn capture_logs() -> &'static Captured {
 #[tokio::test]
 async fn the_token_never_appears_in_logs_or_errors() {
     let captured = capture_logs();
-    let emulator = emulator_with(Some(Seed::downstream_demo())).await;
-    let client = client(&emulator);
+    let (emulator, client) = demo().await;
     let wrong_token = "cfat-wrong-token-2b8d4f6a";
     let wrong = Client::new(
         ClientConfig {
@@ -2078,18 +1944,8 @@ async fn the_token_never_appears_in_logs_or_errors() {
     .unwrap();
 
     let mut errors: Vec<ApiError> = Vec::new();
-    emulator.add_fault(Fault {
-        method: Some("GET".into()),
-        path: "/accounts/*/access/policies/*".into(),
-        kind: FaultKind::Status(500),
-        count: 1,
-    });
-    emulator.add_fault(Fault {
-        method: Some("POST".into()),
-        path: "/accounts/*/access/policies".into(),
-        kind: FaultKind::DropAfterCommit,
-        count: 1,
-    });
+    emulator.add_fault(fault("GET", ANY_POLICY, FaultKind::Status(500), 1));
+    emulator.add_fault(fault("POST", POLICIES, FaultKind::DropAfterCommit, 1));
     client
         .get_policy_uncached(
             &ACC,
@@ -2097,17 +1953,8 @@ async fn the_token_never_appears_in_logs_or_errors() {
         )
         .await
         .unwrap();
-    let created = client
-        .create_policy(&ACC, &allow_policy("logged"))
-        .await
-        .unwrap();
-    client
-        .attach_policy(
-            &ACC,
-            &AppId::new_unchecked(demo_ids::INTERNAL_API_APP),
-            &created.id,
-            None,
-        )
+    let created = new_policy(&client, "logged").await;
+    attach(&client, demo_ids::INTERNAL_API_APP, &created.id, None)
         .await
         .unwrap();
     errors.push(
@@ -2364,16 +2211,13 @@ async fn requests_carry_auth_user_agent_and_json_content_type() {
     let client = scripted_client(&base);
     assert!(
         client
-            .list_policies(&AccountId::new_unchecked("acc"))
+            .list_policies(&SCRIPTED_ACC)
             .await
             .unwrap()
             .is_empty()
     );
     let body = everyone_allowed("n");
-    client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
@@ -2425,10 +2269,7 @@ async fn throttle_code_971_and_proxy_errors_are_retried() {
     .await;
     let client = scripted_client(&base);
     let policy = client
-        .get_policy_uncached(
-            &AccountId::new_unchecked("acc"),
-            &PolicyId::new_unchecked("p1"),
-        )
+        .get_policy_uncached(&SCRIPTED_ACC, &PolicyId::new_unchecked("p1"))
         .await
         .unwrap();
     assert_eq!(policy.id, "p1");
@@ -2460,11 +2301,9 @@ async fn failures_report_every_code_and_non_json_bodies() {
     .await;
     let client = scripted_client(&base);
     let err = client
-        .update_app_with(
-            &AccountId::new_unchecked("acc"),
-            &AppId::new_unchecked("a1"),
-            |_| Ok(json!({"type": "self_hosted", "name": "n"})),
-        )
+        .update_app_with(&SCRIPTED_ACC, &AppId::new_unchecked("a1"), |_| {
+            Ok(json!({"type": "self_hosted", "name": "n"}))
+        })
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -2478,10 +2317,7 @@ async fn failures_report_every_code_and_non_json_bodies() {
         "{text}"
     );
     let err = client
-        .get_app_uncached(
-            &AccountId::new_unchecked("acc"),
-            &AppId::new_unchecked("a1"),
-        )
+        .get_app_uncached(&SCRIPTED_ACC, &AppId::new_unchecked("a1"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
@@ -2503,16 +2339,13 @@ async fn unknown_rules_are_written_back_byte_for_byte() {
     .await;
     let client = scripted_client(&base);
     let policy = client
-        .get_policy_uncached(
-            &AccountId::new_unchecked("acc"),
-            &PolicyId::new_unchecked("p1"),
-        )
+        .get_policy_uncached(&SCRIPTED_ACC, &PolicyId::new_unchecked("p1"))
         .await
         .unwrap();
     assert!(matches!(policy.include[0], Rule::Other(_)));
     client
         .update_policy(
-            &AccountId::new_unchecked("acc"),
+            &SCRIPTED_ACC,
             &PolicyId::new_unchecked("p1"),
             &policy.to_body(),
         )
@@ -2547,10 +2380,7 @@ async fn a_reset_create_is_found_by_its_name_and_age() {
     .await;
     let client = scripted_client(&base);
     let body = everyone_allowed("n");
-    let policy = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    let policy = client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
     assert_eq!(policy.id, "ours");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
@@ -2568,22 +2398,12 @@ async fn cancellation_abandons_an_in_flight_read() {
         let client = client.clone();
         tokio::spawn(async move {
             client
-                .get_app_uncached(
-                    &AccountId::new_unchecked("acc"),
-                    &AppId::new_unchecked("a1"),
-                )
+                .get_app_uncached(&SCRIPTED_ACC, &AppId::new_unchecked("a1"))
                 .await
         })
     };
     // The server has the request and will never answer.
-    while seen.lock().unwrap().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stop.cancel();
-    let result = tokio::time::timeout(Duration::from_secs(30), task)
-        .await
-        .unwrap()
-        .unwrap();
+    let result = stop_once_sent(&stop, || !seen.lock().unwrap().is_empty(), task).await;
     assert!(matches!(result, Err(ApiError::Cancelled)), "{result:?}");
 }
 
@@ -2610,10 +2430,7 @@ async fn a_create_that_times_out_is_looked_up_not_resent() {
     )
     .unwrap();
     let body = everyone_allowed("n");
-    let policy = client
-        .create_policy(&AccountId::new_unchecked("acc"), &body)
-        .await
-        .unwrap();
+    let policy = client.create_policy(&SCRIPTED_ACC, &body).await.unwrap();
     assert_eq!(policy.id, "slow");
     assert_eq!(seen.lock().unwrap().len(), 2);
 }

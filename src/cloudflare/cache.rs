@@ -105,11 +105,10 @@ impl<T: Clone> KindCache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<(String, T)>, ApiError>>,
     {
-        let slot = self.slot(account);
-        self.ensure_loaded(&slot, load).await?;
-        let data = slot.data();
-        let mut items = data.items.iter().flat_map(|items| items.values());
-        Ok(scan(&mut items))
+        self.with_snapshot(account, load, |items| {
+            scan(&mut items.into_iter().flat_map(HashMap::values))
+        })
+        .await
     }
 
     /// One object, loading the snapshot with `load` if needed.
@@ -118,13 +117,31 @@ impl<T: Clone> KindCache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<(String, T)>, ApiError>>,
     {
+        self.with_snapshot(account, load, |items| {
+            match items.and_then(|items| items.get(id)) {
+                Some(item) => Lookup::Hit(item.clone()),
+                None => Lookup::Miss,
+            }
+        })
+        .await
+    }
+
+    /// Runs `read` over the account's snapshot (loaded with `load` if needed) under a
+    /// short synchronous lock.
+    async fn with_snapshot<F, Fut, R>(
+        &self,
+        account: &str,
+        load: F,
+        read: impl FnOnce(Option<&HashMap<String, T>>) -> R,
+    ) -> Result<R, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<(String, T)>, ApiError>>,
+    {
         let slot = self.slot(account);
         self.ensure_loaded(&slot, load).await?;
         let data = slot.data();
-        Ok(match data.items.as_ref().and_then(|items| items.get(id)) {
-            Some(item) => Lookup::Hit(item.clone()),
-            None => Lookup::Miss,
-        })
+        Ok(read(data.items.as_ref()))
     }
 
     async fn ensure_loaded<F, Fut>(&self, slot: &Slot<T>, load: F) -> Result<(), ApiError>

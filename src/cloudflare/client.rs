@@ -1,6 +1,7 @@
 //! The API client: CRUD for applications and reusable policies.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -352,20 +353,12 @@ impl Client {
         let result = self
             .create_with_recovery(account, &request, CreateTarget::App(body))
             .await?;
-        let id = id_in(result.as_deref());
-        let app: App = match decode(&request, result) {
-            Ok(app) => app,
-            Err(e) => {
-                let id = id.ok_or(e.clone())?;
-                tracing::warn!(app_id = %id, error = %e, "the create response did not decode; reading the application by id");
-                self.get_app_uncached(account, &AppId::new_unchecked(id.clone()))
-                    .await
-                    .map_err(|read| undecodable(id, &request, &e, &read))?
-            }
+        let read_back = |id: String| async move {
+            self.get_app_uncached(account, &AppId::new_unchecked(id))
+                .await
         };
-        self.claim(account, &app.id);
-        self.inner.apps.put(account, &app.id, app.clone());
-        Ok(app)
+        self.created(account, &request, result, &self.inner.apps, read_back)
+            .await
     }
 
     async fn find_created_app(
@@ -484,20 +477,12 @@ impl Client {
         let result = self
             .create_with_recovery(account, &request, CreateTarget::Policy(body))
             .await?;
-        let id = id_in(result.as_deref());
-        let policy: Policy = match decode(&request, result) {
-            Ok(policy) => policy,
-            Err(e) => {
-                let id = id.ok_or(e.clone())?;
-                tracing::warn!(policy_id = %id, error = %e, "the create response did not decode; reading the policy by id");
-                self.get_policy_uncached(account, &PolicyId::new_unchecked(id.clone()))
-                    .await
-                    .map_err(|read| undecodable(id, &request, &e, &read))?
-            }
+        let read_back = |id: String| async move {
+            self.get_policy_uncached(account, &PolicyId::new_unchecked(id))
+                .await
         };
-        self.claim(account, &policy.id);
-        self.inner.policies.put(account, &policy.id, policy.clone());
-        Ok(policy)
+        self.created(account, &request, result, &self.inner.policies, read_back)
+            .await
     }
 
     async fn find_created_policy(
@@ -568,6 +553,37 @@ impl Client {
     }
 
     // ----- ambiguous creates --------------------------------------------------------
+
+    /// The object a create answered with: decoded from the response or, when the body
+    /// does not decode but names an id, read back by that id; then claimed and cached.
+    async fn created<T, F>(
+        &self,
+        account: &AccountId,
+        request: &Request<'_>,
+        result: Option<Box<RawValue>>,
+        cache: &KindCache<T>,
+        read_back: impl FnOnce(String) -> F,
+    ) -> Result<T, ApiError>
+    where
+        T: Created,
+        F: Future<Output = Result<T, ApiError>>,
+    {
+        let id = id_in(result.as_deref());
+        let object: T = match decode(request, result) {
+            Ok(object) => object,
+            Err(e) => {
+                let id = id.ok_or(e.clone())?;
+                let kind = T::KIND;
+                tracing::warn!(kind, %id, error = %e, "the create response did not decode; reading the {kind} by id");
+                read_back(id.clone())
+                    .await
+                    .map_err(|read| undecodable(id, request, &e, &read))?
+            }
+        };
+        self.claim(account, object.id());
+        cache.put(account, object.id(), object.clone());
+        Ok(object)
+    }
 
     /// Looks for the object a lost create may have made; returns it as JSON. Runs to
     /// its end even when the provider is stopping (a committed object that is not
@@ -689,6 +705,27 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// An object [`Client::created`] hands back: what it is called in logs and its id.
+trait Created: DeserializeOwned + Clone {
+    /// `application` or `policy`.
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+}
+
+impl Created for App {
+    const KIND: &'static str = "application";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Created for Policy {
+    const KIND: &'static str = "policy";
+    fn id(&self) -> &str {
+        &self.id
     }
 }
 

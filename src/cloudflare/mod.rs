@@ -41,6 +41,7 @@ pub use models::app::{
     App, AppFilter, AttachedPolicy, AttachmentRef, Deleted, PolicyLink, SaasApp,
 };
 pub use models::app_type::AppType;
+pub use models::domain::{domain_key, same_domain};
 pub use models::policy::{Decision, Policy, PolicyBody};
 pub use models::rule::Rule;
 pub use secret::SecretString;

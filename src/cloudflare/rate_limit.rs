@@ -189,6 +189,12 @@ pub async fn sleep_or_stop(delay: Duration, stop: &CancellationToken) -> Result<
 mod tests {
     use super::*;
 
+    /// Asserts that at least `ms` milliseconds passed since `start`.
+    fn assert_waited(start: Instant, ms: u64) {
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(ms), "{waited:?}");
+    }
+
     #[tokio::test]
     async fn spends_the_burst_then_paces_at_the_rate() {
         let limiter = RateLimiter::new(50.0, 3);
@@ -201,11 +207,7 @@ mod tests {
             limiter.acquire(&stop).await.unwrap();
         }
         // The burst is free; 10 more tokens at 50/s cannot take less than 200 ms.
-        assert!(
-            start.elapsed() >= Duration::from_millis(195),
-            "{:?}",
-            start.elapsed()
-        );
+        assert_waited(start, 195);
     }
 
     #[tokio::test]
@@ -215,7 +217,7 @@ mod tests {
         limiter.pause_for(Duration::from_millis(300));
         let start = Instant::now();
         limiter.acquire(&stop).await.unwrap();
-        assert!(start.elapsed() >= Duration::from_millis(295));
+        assert_waited(start, 295);
         // No rate: unlimited afterwards (nothing to wait for, so no reservation).
         for _ in 0..100 {
             assert!(matches!(limiter.reserve_tokens(1.0), Reservation::Granted));
@@ -250,8 +252,7 @@ mod tests {
         limiter.acquire(&stop).await.unwrap();
         let start = Instant::now();
         let mut permits = limiter.acquire_many(2, &stop).await.unwrap();
-        let waited = start.elapsed();
-        assert!(waited >= Duration::from_millis(95), "{waited:?}");
+        assert_waited(start, 95);
         assert!(permits.spend());
         assert!(permits.spend());
         assert!(!permits.spend());
@@ -260,11 +261,7 @@ mod tests {
         let start = Instant::now();
         drop(permits);
         limiter.acquire(&stop).await.unwrap();
-        assert!(
-            start.elapsed() >= Duration::from_millis(45),
-            "{:?}",
-            start.elapsed()
-        );
+        assert_waited(start, 45);
     }
 
     #[tokio::test]

@@ -24,8 +24,27 @@ macro_rules! wire_string {
     };
 }
 
+/// `Debug` field by field, with the maps of unmodelled fields (`redacted`) shown as
+/// keys only: an unknown field may hold a secret.
+macro_rules! debug_redacted {
+    ($name:ident { $($field:ident),* $(,)? } redacted { $($map:ident),* $(,)? }) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $( .field(stringify!($field), &self.$field) )*
+                    $( .field(
+                        stringify!($map),
+                        &crate::cloudflare::secret::RedactedMap(&self.$map),
+                    ) )*
+                    .finish()
+            }
+        }
+    };
+}
+
 pub mod app;
 pub mod app_type;
+pub mod domain;
 pub(crate) mod lenient;
 pub mod policy;
 pub mod rule;

@@ -93,28 +93,10 @@ pub struct Policy {
     pub extra: Map<String, Value>,
 }
 
-/// Field by field, with `extra` as keys only: an unknown field may hold a secret.
-impl std::fmt::Debug for Policy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Policy")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("decision", &self.decision)
-            .field("include", &self.include)
-            .field("exclude", &self.exclude)
-            .field("require", &self.require)
-            .field("session_duration", &self.session_duration)
-            .field("app_count", &self.app_count)
-            .field("reusable", &self.reusable)
-            .field("created_at", &self.created_at)
-            .field("updated_at", &self.updated_at)
-            .field(
-                "extra",
-                &crate::cloudflare::secret::RedactedMap(&self.extra),
-            )
-            .finish()
-    }
-}
+debug_redacted!(Policy {
+    id, name, decision, include, exclude, require, session_duration, app_count, reusable,
+    created_at, updated_at,
+} redacted { extra });
 
 /// Keys of a policy response that are never part of a request body.
 const POLICY_READ_ONLY: &[&str] = &[
@@ -206,23 +188,9 @@ pub struct PolicyBody {
     pub extra: Map<String, Value>,
 }
 
-/// Field by field, with `extra` as keys only, like [`Policy`].
-impl std::fmt::Debug for PolicyBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PolicyBody")
-            .field("name", &self.name)
-            .field("decision", &self.decision)
-            .field("include", &self.include)
-            .field("exclude", &self.exclude)
-            .field("require", &self.require)
-            .field("session_duration", &self.session_duration)
-            .field(
-                "extra",
-                &crate::cloudflare::secret::RedactedMap(&self.extra),
-            )
-            .finish()
-    }
-}
+debug_redacted!(PolicyBody {
+    name, decision, include, exclude, require, session_duration,
+} redacted { extra });
 
 const POLICY_MANAGED: &[&str] = &[
     "name",
