@@ -368,7 +368,6 @@ fn set_of(v: Option<&Value>) -> BTreeSet<String> {
         .collect()
 }
 
-#[path = "linked_app_policy_fidelity.rs"]
 mod fidelity;
 use fidelity::{
     Findings, Recorded, Stage, common_precedence, configured_precedence, plan_precedence,
@@ -1426,7 +1425,7 @@ impl Resource for LinkedAppPolicyResource {
 }
 
 #[cfg(test)]
-#[path = "linked_app_policy_tests.rs"]
+#[path = "tests/mod.rs"]
 mod handler_tests;
 
 #[cfg(test)]
