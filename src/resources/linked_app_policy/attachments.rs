@@ -8,7 +8,7 @@ use super::attr;
 use super::checks::describe_app;
 use super::fidelity::Positions;
 use crate::api::Api;
-use crate::cloudflare::{App, AppId, AttachmentRef, PolicyId};
+use crate::cloudflare::{ApiError, App, AppId, AttachmentRef, PolicyId};
 use crate::errors;
 use crate::tfplugin::{AttributePath, Context, Diagnostics};
 
@@ -94,19 +94,24 @@ impl Convergence<'_> {
                 .map(|app_id| client.attach_policy(account, app_id, policy_id, precedence)),
         );
         let (detached, attached_now) = futures::future::join(detaches, attaches).await;
+        // `change` completes "Failed to …", e.g. "detach policy P from".
+        let failed = |change: String, app_id: &AppId, e: &ApiError| {
+            errors::api_error_at(
+                &format!("{change} application {}", app_label(names, app_id)),
+                e,
+                Some(path.clone()),
+            )
+        };
         for (app_id, outcome) in extra.iter().zip(detached) {
             match outcome {
                 Ok(_) => {
                     tracing::info!(tf_resource_type = TYPE_NAME, policy_id = policy_id.as_str(), app_id = %app_id, "detached");
                     attached.remove(app_id);
                 }
-                Err(e) => diags.0.push(errors::api_error_at(
-                    &format!(
-                        "detach policy {policy_id} from application {}",
-                        app_label(names, app_id)
-                    ),
+                Err(e) => diags.0.push(failed(
+                    format!("detach policy {policy_id} from"),
+                    app_id,
                     &e,
-                    Some(path.clone()),
                 )),
             }
         }
@@ -123,14 +128,9 @@ impl Convergence<'_> {
                         .map_or(precedence.unwrap_or(u32::MAX), |l| l.precedence);
                     attached.insert(app_id.clone(), at);
                 }
-                Err(e) => diags.0.push(errors::api_error_at(
-                    &format!(
-                        "attach policy {policy_id} to application {}",
-                        app_label(names, app_id)
-                    ),
-                    &e,
-                    Some(path.clone()),
-                )),
+                Err(e) => diags
+                    .0
+                    .push(failed(format!("attach policy {policy_id} to"), app_id, &e)),
             }
         }
         (attached, diags)

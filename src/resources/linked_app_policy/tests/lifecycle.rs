@@ -222,28 +222,27 @@ async fn edge_accepts_the_mcp_token_only_where_the_policy_is_attached() {
     let state = w.converge(None, &cfg).await;
     for target in [API, WIKI] {
         assert_eq!(
-            w.edge(MCP, target, false).await,
-            200,
-            "self-hosted MCP → {target}"
-        );
-        assert_eq!(
-            w.edge(MCP_SAAS, target, true).await,
-            200,
-            "SaaS MCP → {target}"
+            both_tokens_at(&w, target).await,
+            (200, 200),
+            "self-hosted and SaaS MCP → {target}"
         );
     }
     assert_eq!(w.edge(MCP, DOCS, false).await, 403, "no policy on DOCS");
     assert!(w.destroy(&state).await.is_empty());
     for target in [API, WIKI, DOCS] {
         assert_eq!(
-            w.edge(MCP, target, false).await,
-            403,
-            "after destroy → {target}"
-        );
-        assert_eq!(
-            w.edge(MCP_SAAS, target, true).await,
-            403,
+            both_tokens_at(&w, target).await,
+            (403, 403),
             "after destroy → {target}"
         );
     }
+}
+
+/// The edge's answers at `target` to the self-hosted MCP app's token (in the
+/// `Cf-Access-Token` header) and to the SaaS one's (as a bearer token).
+async fn both_tokens_at(w: &World, target: &str) -> (u16, u16) {
+    (
+        w.edge(MCP, target, false).await,
+        w.edge(MCP_SAAS, target, true).await,
+    )
 }
