@@ -15,11 +15,7 @@ async fn delete_detaches_out_of_band_attachments_and_tolerates_a_gone_policy() {
         w.emu
             .set_attachments_out_of_band(ACC, DOCS, vec![(id.clone(), 4)])
     );
-    assert!(w.emu.set_attachments_out_of_band(
-        ACC,
-        WIKI,
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
-    ));
+    w.move_out_of_band(WIKI, &id, 2);
     let diags = w.destroy(&state).await;
     assert!(diags.is_empty(), "{diags:?}");
     assert!(w.our_policies().is_empty());

@@ -39,14 +39,8 @@ async fn failed_second_attach_keeps_what_exists_and_the_next_apply_finishes() {
     assert_eq!(id_of(&state), id);
     assert_eq!(w.our_policies().len(), 1);
     assert_eq!(w.attachments(DOCS), vec![(id.clone(), 1)]);
-    assert_eq!(
-        w.attachments(API),
-        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
-    );
-    assert_eq!(
-        w.attachments(WIKI),
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id, 2)]
-    );
+    w.assert_after_employees(API, &id, 2);
+    w.assert_after_employees(WIKI, &id, 2);
 }
 
 /// A proxy in front of the emulator at `upstream` (its `base_url`) that forwards every
@@ -203,10 +197,7 @@ async fn a_create_whose_answer_does_not_decode_keeps_the_policy_as_partial_state
     let now = w.our_policies();
     assert_eq!(now.len(), 1, "{now:?}");
     assert_ne!(id_of(&state), made_id);
-    assert_eq!(
-        w.attachments(API),
-        vec![(API_EMPLOYEES.to_string(), 1), (id_of(&state), 2)]
-    );
+    w.assert_after_employees(API, &id_of(&state), 2);
 }
 
 #[tokio::test]
@@ -253,10 +244,7 @@ async fn an_update_failing_on_one_target_records_what_the_others_did() {
     // precedence is null, never a value one of them does not hold.
     assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
     assert_eq!(w.attachments(DOCS), vec![(id.clone(), 6)]);
-    assert_eq!(
-        w.attachments(WIKI),
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 5)]
-    );
+    w.assert_after_employees(WIKI, &id, 5);
     assert_eq!(strings(&state, attr::TARGET_APP_IDS), set(&[WIKI, DOCS]));
     assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::Null));
     let p = w.plan(Some(&state), &cfg).await;
@@ -270,16 +258,9 @@ async fn an_update_failing_on_one_target_records_what_the_others_did() {
     w.emu.clear_request_log();
     let state = w.converge(Some(&state), &cfg).await;
     assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(6)));
-    assert_eq!(
-        w.attachments(WIKI),
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 6)]
-    );
+    w.assert_after_employees(WIKI, &id, 6);
     assert_eq!(w.attachments(DOCS), vec![(id, 6)]);
     assert_eq!(w.attachments(API), vec![(API_EMPLOYEES.to_string(), 1)]);
-    let puts: Vec<String> = w
-        .writes()
-        .into_iter()
-        .filter(|l| l.starts_with("PUT"))
-        .collect();
+    let puts = w.puts();
     assert_eq!(puts.len(), 1, "only WIKI is written: {puts:?}");
 }

@@ -43,14 +43,8 @@ async fn create_attaches_after_existing_policies_and_replans_empty() {
             .is_some_and(|b| b.get("session_duration").is_none())
     );
 
-    assert_eq!(
-        w.attachments(API),
-        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
-    );
-    assert_eq!(
-        w.attachments(WIKI),
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
-    );
+    w.assert_after_employees(API, &id, 2);
+    w.assert_after_employees(WIKI, &id, 2);
     assert_eq!(w.our_policies().len(), 1);
 
     assert!(w.destroy(&state).await.is_empty());
@@ -94,10 +88,7 @@ async fn update_changes_only_the_difference() {
         .collect();
     uids.sort();
     assert_eq!(uids, vec![MCP_SAAS, MCP]);
-    assert_eq!(
-        w.attachments(API),
-        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 2)]
-    );
+    w.assert_after_employees(API, &id, 2);
     assert_eq!(w.attachments(WIKI), vec![(WIKI_EMPLOYEES.to_string(), 1)]);
     assert_eq!(w.attachments(DOCS), vec![(id.clone(), 1)]);
     // API was neither read-modified nor written: only WIKI and DOCS changed.
@@ -126,10 +117,7 @@ async fn update_changes_only_the_difference() {
         "app_count kept: targets unchanged"
     );
     let state = w.converge(Some(&state), &cfg).await;
-    assert_eq!(
-        w.attachments(API),
-        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 7)]
-    );
+    w.assert_after_employees(API, &id, 7);
     assert_eq!(w.attachments(DOCS), vec![(id.clone(), 7)]);
 
     // Clearing session_duration omits it from the PUT (the API then has none).

@@ -114,6 +114,27 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// Asserts `app`'s policy list: its seeded employees policy first, then policy
+    /// `id` at `at`.
+    #[track_caller]
+    fn assert_after_employees(&self, app: &str, id: &str, at: u64) {
+        assert_eq!(
+            self.attachments(app),
+            vec![(employees_of(app).to_string(), 1), (id.to_string(), at)]
+        );
+    }
+
+    /// Moves policy `id` to `at` on `app` outside Terraform, behind the app's seeded
+    /// employees policy.
+    #[track_caller]
+    fn move_out_of_band(&self, app: &str, id: &str, at: u32) {
+        assert!(self.emu.set_attachments_out_of_band(
+            ACC,
+            app,
+            vec![(employees_of(app).to_string(), 1), (id.to_string(), at)]
+        ));
+    }
+
     fn our_policies(&self) -> Vec<serde_json::Value> {
         self.emu
             .policies(ACC)
@@ -127,6 +148,14 @@ impl World {
 
     fn writes(&self) -> Vec<String> {
         harness::writes(&self.emu)
+    }
+
+    /// The PUTs among [`World::writes`].
+    fn puts(&self) -> Vec<String> {
+        self.writes()
+            .into_iter()
+            .filter(|l| l.starts_with("PUT"))
+            .collect()
     }
 
     async fn edge(&self, login_app: &str, target_app: &str, bearer: bool) -> u16 {
@@ -149,6 +178,15 @@ impl World {
             req.header("Cf-Access-Token", token)
         };
         req.send().await.expect("edge").status().as_u16()
+    }
+}
+
+/// The seeded employees policy of `app` (API or WIKI), first in its list.
+fn employees_of(app: &str) -> &'static str {
+    match app {
+        API => API_EMPLOYEES,
+        WIKI => WIKI_EMPLOYEES,
+        other => panic!("{other} has no seeded policy"),
     }
 }
 

@@ -18,29 +18,15 @@ async fn a_configured_precedence_is_read_back_and_a_move_is_drift() {
 
     // Moved on one target: the targets disagree, read null, the plan moves it back
     // there and writes nothing else.
-    assert!(w.emu.set_attachments_out_of_band(
-        ACC,
-        WIKI,
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 5)]
-    ));
+    w.move_out_of_band(WIKI, &id, 5);
     let p = w.plan(Some(&state), &cfg).await;
     assert_eq!(p.prior.get(attr::PRECEDENCE), Some(&Value::Null));
     assert_eq!(p.planned.get(attr::PRECEDENCE), Some(&Value::int(3)));
     w.emu.clear_request_log();
     let state = w.converge(Some(&state), &cfg).await;
-    assert_eq!(
-        w.attachments(WIKI),
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 3)]
-    );
-    assert_eq!(
-        w.attachments(API),
-        vec![(API_EMPLOYEES.to_string(), 1), (id.clone(), 3)]
-    );
-    let app_puts: Vec<String> = w
-        .writes()
-        .into_iter()
-        .filter(|l| l.starts_with("PUT"))
-        .collect();
+    w.assert_after_employees(WIKI, &id, 3);
+    w.assert_after_employees(API, &id, 3);
+    let app_puts = w.puts();
     assert_eq!(app_puts.len(), 1, "only WIKI is written: {app_puts:?}");
 
     // Moved on both: read as the new common value, repaired the same way.
@@ -98,11 +84,7 @@ async fn an_omitted_precedence_is_the_providers_choice_and_never_drift() {
     let id = id_of(&state);
     assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(2)));
     // Moved out of band: the refresh reads the new place, the plan is empty.
-    assert!(w.emu.set_attachments_out_of_band(
-        ACC,
-        WIKI,
-        vec![(WIKI_EMPLOYEES.to_string(), 1), (id.clone(), 4)]
-    ));
+    w.move_out_of_band(WIKI, &id, 4);
     let p = w.plan(Some(&state), &cfg).await;
     assert_eq!(p.prior.get(attr::PRECEDENCE), Some(&Value::Null));
     assert!(!p.has_changes());
