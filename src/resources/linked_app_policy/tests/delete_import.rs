@@ -6,10 +6,7 @@ use super::*;
 #[tokio::test]
 async fn delete_detaches_out_of_band_attachments_and_tolerates_a_gone_policy() {
     let w = World::new().await;
-    let state = w
-        .converge(None, &config("p", &[MCP], Some(&[API]), &[]))
-        .await;
-    let id = id_of(&state);
+    let (state, id) = w.create(&config("p", &[MCP], Some(&[API]), &[])).await;
     // Attached out of band to DOCS (after Terraform last read it) and to WIKI.
     assert!(
         w.emu
@@ -29,10 +26,7 @@ async fn delete_detaches_out_of_band_attachments_and_tolerates_a_gone_policy() {
 #[tokio::test]
 async fn delete_tries_again_after_a_conflict_once_retries_are_spent() {
     let w = World::new().await;
-    let state = w
-        .converge(None, &config("p", &[MCP], Some(&[API]), &[]))
-        .await;
-    let id = id_of(&state);
+    let (state, id) = w.create(&config("p", &[MCP], Some(&[API]), &[])).await;
     // max_retries = 1: the client's two attempts both get 409, as when someone attaches
     // the policy again between our detach and the DELETE.
     w.emu.add_fault(Fault {

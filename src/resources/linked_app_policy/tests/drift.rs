@@ -11,8 +11,7 @@ async fn every_drift_shows_in_plan_and_apply_repairs_it() {
         Some(&[API, WIKI]),
         &[(attr::SESSION_DURATION, Value::string("24h"))],
     );
-    let mut state = w.converge(None, &cfg).await;
-    let id = id_of(&state);
+    let (mut state, id) = w.create(&cfg).await;
     let expected_include = json!([{"linked_app_token": {"app_uid": MCP}}]);
 
     type Mutation = Box<dyn Fn(&World, &str)>;

@@ -211,8 +211,7 @@ async fn an_update_failing_on_one_target_records_what_the_others_did() {
             &[(attr::PRECEDENCE, Value::int(p))],
         )
     };
-    let state = w.converge(None, &pinned(5, &[API, WIKI])).await;
-    let id = id_of(&state);
+    let (state, id) = w.create(&pinned(5, &[API, WIKI])).await;
 
     // One update: detach from API, move on WIKI, attach to DOCS, all sent at once;
     // the move on WIKI is refused.

@@ -7,8 +7,7 @@ use super::*;
 async fn create_attaches_after_existing_policies_and_replans_empty() {
     let w = World::new().await;
     let cfg = config("mcp to api+wiki", &[MCP], Some(&[API, WIKI]), &[]);
-    let state = w.converge(None, &cfg).await;
-    let id = id_of(&state);
+    let (state, id) = w.create(&cfg).await;
 
     assert_eq!(
         state.get(attr::DECISION),
@@ -56,10 +55,9 @@ async fn create_attaches_after_existing_policies_and_replans_empty() {
 #[tokio::test]
 async fn update_changes_only_the_difference() {
     let w = World::new().await;
-    let state = w
-        .converge(None, &config("p", &[MCP], Some(&[API, WIKI]), &[]))
+    let (state, id) = w
+        .create(&config("p", &[MCP], Some(&[API, WIKI]), &[]))
         .await;
-    let id = id_of(&state);
     w.emu.clear_request_log();
 
     // Drop WIKI, add DOCS, rename, add a linked app, set a session duration.
@@ -142,8 +140,7 @@ async fn update_changes_only_the_difference() {
 async fn unmanaged_attachments_are_left_alone() {
     let w = World::new().await;
     let cfg = config("unmanaged", &[MCP], None, &[]);
-    let state = w.converge(None, &cfg).await;
-    let id = id_of(&state);
+    let (state, id) = w.create(&cfg).await;
     assert_eq!(state.get(attr::TARGET_APP_IDS), Some(&Value::Null));
     assert!(
         w.emu

@@ -93,6 +93,13 @@ impl World {
         self.flow.converge(state, config).await
     }
 
+    /// A create that must converge: the state and the policy's id.
+    async fn create(&self, config: &Value) -> (Value, String) {
+        let state = self.converge(None, config).await;
+        let id = id_of(&state);
+        (state, id)
+    }
+
     async fn destroy(&self, state: &Value) -> Diagnostics {
         self.flow.destroy(state).await
     }

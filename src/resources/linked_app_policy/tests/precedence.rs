@@ -12,8 +12,7 @@ async fn a_configured_precedence_is_read_back_and_a_move_is_drift() {
         Some(&[API, WIKI]),
         &[(attr::PRECEDENCE, Value::int(3))],
     );
-    let state = w.converge(None, &cfg).await;
-    let id = id_of(&state);
+    let (state, id) = w.create(&cfg).await;
     assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(3)));
 
     // Moved on one target: the targets disagree, read null, the plan moves it back
@@ -80,8 +79,7 @@ async fn a_configured_precedence_is_read_back_and_a_move_is_drift() {
 async fn an_omitted_precedence_is_the_providers_choice_and_never_drift() {
     let w = World::new().await;
     let cfg = config("free", &[MCP], Some(&[API, WIKI]), &[]);
-    let state = w.converge(None, &cfg).await;
-    let id = id_of(&state);
+    let (state, id) = w.create(&cfg).await;
     assert_eq!(state.get(attr::PRECEDENCE), Some(&Value::int(2)));
     // Moved out of band: the refresh reads the new place, the plan is empty.
     w.move_out_of_band(WIKI, &id, 4);
