@@ -1,4 +1,4 @@
-//! Managed resources, one file each: schema, validation, plan and CRUD together.
+//! Managed resources, one module (or folder) each: schema, validation, plan and CRUD.
 
 mod import_id;
 pub mod linked_app_policy;
@@ -10,14 +10,14 @@ mod test_harness;
 use std::sync::Arc;
 
 use crate::api::ProviderData;
-use crate::tfplugin::Resource;
+use crate::tfplugin::{Resource, Typed};
 
 /// Every resource type the provider serves.
 pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
     vec![
-        Arc::new(linked_app_policy::LinkedAppPolicyResource::new(
+        Arc::new(Typed(linked_app_policy::LinkedAppPolicyResource::new(
             data.clone(),
-        )),
+        ))),
         Arc::new(mcp_server_app::McpServerAppResource::new(data.clone())),
     ]
 }
