@@ -310,29 +310,15 @@ impl Client {
         let apps: Vec<App> = self
             .list_all(apps_path(account), Vec::new(), |a: &App| &a.id)
             .await?;
-        Ok(apps
-            .into_iter()
-            .map(|app| (app.id.to_string(), app))
-            .collect())
+        Ok(keyed(apps))
     }
 
     /// One application. With coalescing on, served from the account's app snapshot
     /// (listed once); ids missing from it fall back to a direct GET.
     pub async fn get_app(&self, account: &AccountId, id: &AppId) -> Result<App, ApiError> {
-        if self.inner.coalesce {
-            match self
-                .inner
-                .apps
-                .get(account, id, || self.load_all_apps(account))
-                .await
-            {
-                Ok(Lookup::Hit(app)) => return Ok(app),
-                Ok(Lookup::Miss) => {}
-                Err(ApiError::Cancelled) => return Err(ApiError::Cancelled),
-                Err(e) => {
-                    tracing::warn!(error = %e, "listing applications failed; reading one by one")
-                }
-            }
+        let load = || self.load_all_apps(account);
+        if let Some(app) = self.cached(&self.inner.apps, account, id, load).await? {
+            return Ok(app);
         }
         self.get_app_uncached(account, id).await
     }
@@ -428,28 +414,14 @@ impl Client {
         &self,
         account: &AccountId,
     ) -> Result<Vec<(String, Policy)>, ApiError> {
-        Ok(self
-            .list_policies(account)
-            .await?
-            .into_iter()
-            .map(|p| (p.id.to_string(), p))
-            .collect())
+        Ok(keyed(self.list_policies(account).await?))
     }
 
     /// One reusable policy, coalesced like [`Client::get_app`].
     pub async fn get_policy(&self, account: &AccountId, id: &PolicyId) -> Result<Policy, ApiError> {
-        if self.inner.coalesce {
-            match self
-                .inner
-                .policies
-                .get(account, id, || self.load_all_policies(account))
-                .await
-            {
-                Ok(Lookup::Hit(policy)) => return Ok(policy),
-                Ok(Lookup::Miss) => {}
-                Err(ApiError::Cancelled) => return Err(ApiError::Cancelled),
-                Err(e) => tracing::warn!(error = %e, "listing policies failed; reading one by one"),
-            }
+        let load = || self.load_all_policies(account);
+        if let Some(policy) = self.cached(&self.inner.policies, account, id, load).await? {
+            return Ok(policy);
         }
         self.get_policy_uncached(account, id).await
     }
@@ -552,6 +524,36 @@ impl Client {
         Ok(outcome)
     }
 
+    /// With coalescing on, the object from the account's snapshot of its kind (listed
+    /// once with `load`). `None` when coalescing is off, the snapshot lacks the id, or
+    /// the list failed: the caller then reads the object by a direct GET.
+    async fn cached<T, F, Fut>(
+        &self,
+        cache: &KindCache<T>,
+        account: &AccountId,
+        id: &str,
+        load: F,
+    ) -> Result<Option<T>, ApiError>
+    where
+        T: AccessObject,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<(String, T)>, ApiError>>,
+    {
+        if !self.inner.coalesce {
+            return Ok(None);
+        }
+        match cache.get(account, id, load).await {
+            Ok(Lookup::Hit(object)) => Ok(Some(object)),
+            Ok(Lookup::Miss) => Ok(None),
+            Err(ApiError::Cancelled) => Err(ApiError::Cancelled),
+            Err(e) => {
+                let kinds = T::KINDS;
+                tracing::warn!(error = %e, "listing {kinds} failed; reading one by one");
+                Ok(None)
+            }
+        }
+    }
+
     // ----- ambiguous creates --------------------------------------------------------
 
     /// The object a create answered with: decoded from the response or, when the body
@@ -565,7 +567,7 @@ impl Client {
         read_back: impl FnOnce(String) -> F,
     ) -> Result<T, ApiError>
     where
-        T: Created,
+        T: AccessObject,
         F: Future<Output = Result<T, ApiError>>,
     {
         let id = id_in(result.as_deref());
@@ -708,25 +710,38 @@ impl Client {
     }
 }
 
-/// An object [`Client::created`] hands back: what it is called in logs and its id.
-trait Created: DeserializeOwned + Clone {
+/// An application or a policy, as [`Client::created`] and [`Client::cached`] hand
+/// them back: what it is called in logs and its id.
+trait AccessObject: DeserializeOwned + Clone {
     /// `application` or `policy`.
     const KIND: &'static str;
+    /// `applications` or `policies`.
+    const KINDS: &'static str;
     fn id(&self) -> &str;
 }
 
-impl Created for App {
+impl AccessObject for App {
     const KIND: &'static str = "application";
+    const KINDS: &'static str = "applications";
     fn id(&self) -> &str {
         &self.id
     }
 }
 
-impl Created for Policy {
+impl AccessObject for Policy {
     const KIND: &'static str = "policy";
+    const KINDS: &'static str = "policies";
     fn id(&self) -> &str {
         &self.id
     }
+}
+
+/// `objects` keyed by id, as a snapshot holds them.
+fn keyed<T: AccessObject>(objects: Vec<T>) -> Vec<(String, T)> {
+    objects
+        .into_iter()
+        .map(|object| (object.id().to_owned(), object))
+        .collect()
 }
 
 /// The `id` of a create's `result`, read on its own so it survives a body that does
