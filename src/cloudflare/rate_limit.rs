@@ -249,19 +249,21 @@ mod tests {
         let limiter = RateLimiter::new(20.0, 1);
         let stop = CancellationToken::new();
         // Empty the bucket, so two tokens cost two refill periods (100 ms at 20/s).
-        limiter.acquire(&stop).await.unwrap();
+        // Every wait below is measured from before the bucket emptied: lower bounds
+        // that a loaded machine can only lengthen.
         let start = Instant::now();
+        limiter.acquire(&stop).await.unwrap();
         let mut permits = limiter.acquire_many(2, &stop).await.unwrap();
         assert_waited(start, 95);
         assert!(permits.spend());
         assert!(permits.spend());
         assert!(!permits.spend());
         // The two tokens were both taken up front: the next single token waits its
-        // own full period behind them, not less.
-        let start = Instant::now();
+        // own full period behind them, not less. Measured from the empty bucket, so a
+        // test thread descheduled in between cannot shorten the wait it sees.
         drop(permits);
         limiter.acquire(&stop).await.unwrap();
-        assert_waited(start, 45);
+        assert_waited(start, 145);
     }
 
     #[tokio::test]
