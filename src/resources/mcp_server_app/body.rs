@@ -1,0 +1,227 @@
+//! The request bodies of create and update.
+
+use super::*;
+
+pub(super) fn json_strings(items: &Option<Vec<String>>) -> Json {
+    Json::Array(
+        items
+            .iter()
+            .flatten()
+            .map(|s| Json::String(s.clone()))
+            .collect(),
+    )
+}
+
+/// `policies` for a create: `{id, precedence}` links, precedence = 1-based position.
+pub(super) fn policy_links_for(ids: &[String]) -> Vec<PolicyLink> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| PolicyLink {
+            id: PolicyId::new_unchecked(id.as_str()),
+            precedence: u32::try_from(i + 1).unwrap_or(u32::MAX),
+        })
+        .collect()
+}
+
+/// Writes the managed `saas_app` fields into `saas_app` (an object as read, or empty).
+pub(super) fn put_saas_fields(saas_app: &mut Map<String, Json>, saas: &SaasModel) {
+    saas_app.insert("auth_type".into(), json!("oidc"));
+    saas_app.insert("redirect_uris".into(), json_strings(&saas.redirect_uris));
+    saas_app.insert("grant_types".into(), json_strings(&saas.grant_types));
+    saas_app.insert("scopes".into(), json_strings(&saas.scopes));
+    if let Some(lifetime) = &saas.access_token_lifetime {
+        saas_app.insert("access_token_lifetime".into(), json!(lifetime));
+    }
+    saas_app.insert(
+        "allow_pkce_without_client_secret".into(),
+        json!(saas.allow_pkce_without_client_secret.unwrap_or(false)),
+    );
+}
+
+/// Writes the members of `oauth` that are set into `target` (the object as read, or
+/// empty); members left unset keep what `target` holds, unknown members included.
+pub(super) fn put_oauth_fields(target: &mut Map<String, Json>, oauth: &OAuthModel) {
+    if let Some(enabled) = oauth.enabled {
+        target.insert("enabled".into(), json!(enabled));
+    }
+    let mut nested = |key: &str, fill: &dyn Fn(&mut Map<String, Json>)| {
+        let mut obj = match target.remove(key) {
+            Some(Json::Object(map)) => map,
+            _ => Map::new(),
+        };
+        fill(&mut obj);
+        target.insert(key.into(), Json::Object(obj));
+    };
+    if let Some(dcr) = &oauth.dynamic_client_registration {
+        nested("dynamic_client_registration", &|obj| {
+            if let Some(enabled) = dcr.enabled {
+                obj.insert("enabled".into(), json!(enabled));
+            }
+            if dcr.allowed_uris.is_some() {
+                obj.insert("allowed_uris".into(), json_strings(&dcr.allowed_uris));
+            }
+            if let Some(b) = dcr.allow_any_on_localhost {
+                obj.insert("allow_any_on_localhost".into(), json!(b));
+            }
+            if let Some(b) = dcr.allow_any_on_loopback {
+                obj.insert("allow_any_on_loopback".into(), json!(b));
+            }
+        });
+    }
+    if let Some(grant) = &oauth.grant {
+        nested("grant", &|obj| {
+            if let Some(d) = &grant.access_token_lifetime {
+                obj.insert("access_token_lifetime".into(), json!(d));
+            }
+            if let Some(d) = &grant.session_duration {
+                obj.insert("session_duration".into(), json!(d));
+            }
+        });
+    }
+}
+
+/// The model the create and update bodies are built from: `planned`, with
+/// `oauth_configuration` reduced to what the configuration sets (its members, and
+/// `enabled` as planned), or `None` when the configuration leaves it out, whatever the
+/// plan shows (the prior object of an application that does not manage it). What is
+/// sent follows the configuration, never a value only shown in the plan.
+pub fn to_send(planned: &Model, config: &Value) -> Model {
+    let oauth_configuration = config
+        .get(attr::OAUTH_CONFIGURATION)
+        .and_then(OAuthModel::from_value)
+        .map(|mut oauth| {
+            oauth.enabled = planned
+                .oauth_configuration
+                .as_ref()
+                .and_then(|p| p.enabled)
+                .or(oauth.enabled);
+            oauth
+        });
+    Model {
+        oauth_configuration,
+        ..planned.clone()
+    }
+}
+
+/// The POST body for `planned` (built by [`to_send`]). Only fields the user manages are sent, so everything
+/// else takes the API's defaults (among them `service_auth_401_redirect`, which suits
+/// an MCP server fronted by a login page). `policies` is included so the application
+/// never exists, even briefly, without its policies, and one request does it all.
+pub fn create_body(planned: &Model) -> Json {
+    let mut body = Map::new();
+    let app_type = planned.app_type.as_deref().unwrap_or(SELF_HOSTED);
+    body.insert("type".into(), json!(app_type));
+    body.insert(
+        "name".into(),
+        json!(planned.name.clone().unwrap_or_default()),
+    );
+    if app_type == SELF_HOSTED {
+        if let Some(domain) = &planned.domain {
+            body.insert("domain".into(), json!(domain));
+        }
+        if let Some(sd) = &planned.session_duration {
+            body.insert("session_duration".into(), json!(sd));
+        }
+        if let Some(oauth) = &planned.oauth_configuration {
+            let mut obj = Map::new();
+            put_oauth_fields(&mut obj, oauth);
+            body.insert("oauth_configuration".into(), Json::Object(obj));
+        }
+    }
+    if planned.allowed_idps.is_some() {
+        body.insert("allowed_idps".into(), json_strings(&planned.allowed_idps));
+    }
+    body.insert(
+        "auto_redirect_to_identity".into(),
+        json!(planned.auto_redirect_to_identity.unwrap_or(false)),
+    );
+    if app_type == SAAS {
+        let mut saas_app = Map::new();
+        put_saas_fields(&mut saas_app, &planned.saas.clone().unwrap_or_default());
+        body.insert("saas_app".into(), Json::Object(saas_app));
+    }
+    if let Some(ids) = planned.policy_ids.as_ref().filter(|ids| !ids.is_empty()) {
+        let links = serde_json::to_value(policy_links_for(ids)).unwrap_or(Json::Array(vec![]));
+        body.insert("policies".into(), links);
+    }
+    Json::Object(body)
+}
+
+/// Replaces `old` by `new` in the public hosts derived from the domain, so a domain
+/// change does not leave `destinations` / `self_hosted_domains` pointing at the old
+/// host (the API derives one from the other).
+pub(super) fn move_domain(body: &mut Map<String, Json>, old: &str, new: &str) {
+    if let Some(Json::Array(dests)) = body.get_mut("destinations") {
+        for d in dests.iter_mut() {
+            let public = d
+                .get("type")
+                .and_then(Json::as_str)
+                .is_none_or(|t| t == "public");
+            if public
+                && d.get("uri").and_then(Json::as_str).map(domain_key) == Some(domain_key(old))
+                && let Some(obj) = d.as_object_mut()
+            {
+                obj.insert("uri".into(), json!(new));
+            }
+        }
+    }
+    if let Some(Json::Array(domains)) = body.get_mut("self_hosted_domains") {
+        for d in domains.iter_mut() {
+            if d.as_str().map(domain_key) == Some(domain_key(old)) {
+                *d = json!(new);
+            }
+        }
+    }
+}
+
+/// The PUT body for `planned` (built by [`to_send`]): the application exactly as read (fields we do not manage included,
+/// `policies` left out so attachments are untouched), with our fields overwritten.
+pub fn update_body(app: &App, planned: &Model) -> Json {
+    let mut body = match app.to_update_body() {
+        Json::Object(map) => map,
+        _ => Map::new(),
+    };
+    if let Some(name) = &planned.name {
+        body.insert("name".into(), json!(name));
+    }
+    if app.app_type == AppType::SelfHosted {
+        if let Some(domain) = &planned.domain {
+            if let Some(old) = app.domain.as_deref()
+                && domain_key(old) != domain_key(domain)
+            {
+                move_domain(&mut body, old, domain);
+            }
+            body.insert("domain".into(), json!(domain));
+        }
+        if let Some(sd) = &planned.session_duration {
+            body.insert("session_duration".into(), json!(sd));
+        }
+        // Omitted from the configuration: sent back exactly as read.
+        if let Some(oauth) = &planned.oauth_configuration {
+            let mut obj = match body.remove("oauth_configuration") {
+                Some(Json::Object(map)) => map,
+                _ => Map::new(),
+            };
+            put_oauth_fields(&mut obj, oauth);
+            body.insert("oauth_configuration".into(), Json::Object(obj));
+        }
+    }
+    // Null means "all identity providers", which the API spells as an empty list (or
+    // leaves out).
+    if planned.allowed_idps.is_some() || body.contains_key("allowed_idps") {
+        body.insert("allowed_idps".into(), json_strings(&planned.allowed_idps));
+    }
+    body.insert(
+        "auto_redirect_to_identity".into(),
+        json!(planned.auto_redirect_to_identity.unwrap_or(false)),
+    );
+    if app.app_type == AppType::Saas {
+        let mut saas_app = match body.remove("saas_app") {
+            Some(Json::Object(map)) => map,
+            _ => Map::new(),
+        };
+        put_saas_fields(&mut saas_app, &planned.saas.clone().unwrap_or_default());
+        body.insert("saas_app".into(), Json::Object(saas_app));
+    }
+    Json::Object(body)
+}

@@ -1,0 +1,386 @@
+//! One normalisation path from an API application to state.
+
+use super::*;
+
+pub(super) fn domain_key(d: &str) -> String {
+    d.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// A set as the API returns it: empty = null (unset), same members as the basis = the
+/// basis (its order), otherwise the API's members.
+pub(super) fn normalise_set(api: &[String], basis: Option<&Vec<String>>) -> Option<Vec<String>> {
+    if api.is_empty() {
+        return basis.filter(|b| b.is_empty()).cloned();
+    }
+    let api_set: BTreeSet<&str> = api.iter().map(String::as_str).collect();
+    match basis {
+        Some(b) if b.iter().map(String::as_str).collect::<BTreeSet<_>>() == api_set => {
+            Some(b.clone())
+        }
+        _ => {
+            let mut unique: Vec<String> = Vec::new();
+            for item in api {
+                if !unique.contains(item) {
+                    unique.push(item.clone());
+                }
+            }
+            Some(unique)
+        }
+    }
+}
+
+/// A list the API may reorder without meaning anything by it: the same elements as the
+/// basis → the basis.
+pub(super) fn normalise_unordered_list(
+    api: &[String],
+    basis: Option<&Vec<String>>,
+) -> Option<Vec<String>> {
+    if api.is_empty() {
+        return basis.filter(|b| b.is_empty()).cloned();
+    }
+    if let Some(b) = basis {
+        let mut x = b.clone();
+        let mut y = api.to_vec();
+        x.sort();
+        y.sort();
+        if x == y {
+            return Some(b.clone());
+        }
+    }
+    Some(api.to_vec())
+}
+
+/// How `policy_ids` is derived from the attachments read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PolicyScope {
+    /// Normal read: the managed ids that are still attached, in precedence order.
+    Managed(Vec<String>),
+    /// Import: every attached policy except these (Linked App Token service-auth
+    /// policies, owned by `cfaccess_linked_app_policy`).
+    Imported { excluded: HashSet<String> },
+}
+
+pub(super) fn policy_ids_for_state(app: &App, scope: &PolicyScope) -> Option<Vec<String>> {
+    let attached = app.policy_ids_by_precedence().into_iter().map(String::from);
+    let ids: Vec<String> = match scope {
+        PolicyScope::Managed(managed) => attached.filter(|id| managed.contains(id)).collect(),
+        PolicyScope::Imported { excluded } => {
+            attached.filter(|id| !excluded.contains(id)).collect()
+        }
+    };
+    (!ids.is_empty()).then_some(ids)
+}
+
+/// Why an application cannot be represented by this resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unsupported {
+    /// `type` other than self_hosted/saas.
+    Type(String),
+    /// A saas app whose `saas_app.auth_type` is not oidc (SAML).
+    AuthType(String),
+}
+
+impl Unsupported {
+    pub(super) fn diagnostic(&self, app_id: &str) -> (String, String) {
+        match self {
+            Unsupported::Type(t) => (
+                "Unsupported application type".to_string(),
+                format!(
+                    "Access application {app_id} has type {t:?}; cfaccess_mcp_server_app manages \
+                     only \"self_hosted\" and \"saas\" (OIDC) applications. Use the \
+                     cfaccess_access_application data source to refer to it instead."
+                ),
+            ),
+            Unsupported::AuthType(a) => (
+                "Unsupported SaaS application".to_string(),
+                format!(
+                    "Access application {app_id} is a SaaS application with auth_type {a:?}; \
+                     cfaccess_mcp_server_app manages only OIDC SaaS applications (auth_type \
+                     \"oidc\"). Use the cfaccess_access_application data source to refer to it \
+                     instead."
+                ),
+            ),
+        }
+    }
+}
+
+/// Checks that `app` is a type this resource manages.
+pub fn check_supported(app: &App) -> Result<(), Unsupported> {
+    match &app.app_type {
+        AppType::SelfHosted => Ok(()),
+        AppType::Saas => {
+            // The API assumes SAML when auth_type is missing.
+            let auth = app
+                .saas_app
+                .as_ref()
+                .and_then(|s| s.auth_type.clone())
+                .unwrap_or_else(|| "saml".to_string());
+            if auth == "oidc" {
+                Ok(())
+            } else {
+                Err(Unsupported::AuthType(auth))
+            }
+        }
+        other => Err(Unsupported::Type(other.to_string())),
+    }
+}
+
+/// A member the API may return as null: null (or absent) means "not reported", so the
+/// basis value stays (the plan after a write, the prior state on a read); a concrete
+/// value, even a different one, is taken as it is, so real drift shows.
+pub(super) fn or_basis<T: Clone>(api: Option<T>, basis: Option<&T>) -> Option<T> {
+    api.or_else(|| basis.cloned())
+}
+
+/// `oauth_configuration` for the state. Read only when the basis has it (the
+/// configuration sets it, or the state held it already), or on import when the
+/// application has one; `None` otherwise, whatever the application holds. Every member
+/// of the response may be null: see [`or_basis`].
+pub(super) fn oauth_for_state(
+    app: &App,
+    basis: Option<&OAuthModel>,
+    importing: bool,
+) -> Option<OAuthModel> {
+    let api = app.oauth_configuration();
+    let basis = match basis {
+        Some(b) => b.clone(),
+        None if importing && api.is_some() => OAuthModel::default(),
+        None => return None,
+    };
+    let Some(api) = api else {
+        // Removed from the application (outside Terraform): Managed OAuth is off.
+        return Some(OAuthModel {
+            enabled: Some(false),
+            ..OAuthModel::default()
+        });
+    };
+    let dynamic_client_registration = match api.dynamic_client_registration {
+        Some(a) => {
+            let b = basis
+                .dynamic_client_registration
+                .clone()
+                .unwrap_or_default();
+            Some(DcrModel {
+                enabled: or_basis(a.enabled, b.enabled.as_ref()),
+                allowed_uris: match a.allowed_uris {
+                    Some(uris) => normalise_unordered_list(&uris, b.allowed_uris.as_ref()),
+                    None => b.allowed_uris.clone(),
+                },
+                allow_any_on_localhost: or_basis(
+                    a.allow_any_on_localhost,
+                    b.allow_any_on_localhost.as_ref(),
+                ),
+                allow_any_on_loopback: or_basis(
+                    a.allow_any_on_loopback,
+                    b.allow_any_on_loopback.as_ref(),
+                ),
+            })
+        }
+        None => basis.dynamic_client_registration.clone(),
+    };
+    let grant = match api.grant {
+        Some(a) => {
+            let b = basis.grant.clone().unwrap_or_default();
+            let duration = |api: Option<String>, basis: Option<&String>| {
+                or_basis(
+                    keep_equivalent_duration(api.as_deref(), basis.map(String::as_str)),
+                    basis,
+                )
+            };
+            Some(GrantModel {
+                access_token_lifetime: duration(
+                    a.access_token_lifetime,
+                    b.access_token_lifetime.as_ref(),
+                ),
+                session_duration: duration(a.session_duration, b.session_duration.as_ref()),
+            })
+        }
+        None => basis.grant.clone(),
+    };
+    Some(OAuthModel {
+        // Cloudflare documents `true` for an object without `enabled`.
+        enabled: Some(or_basis(api.enabled, basis.enabled.as_ref()).unwrap_or(true)),
+        dynamic_client_registration,
+        grant,
+    })
+}
+
+/// The state for `app`. `basis` is the prior state (read), the plan (create, update)
+/// or the empty model (import): wherever the API value only rewrites the basis value,
+/// the basis value is kept. `secret` is a client secret from a create response.
+pub fn state_from_app(
+    app: &App,
+    basis: &Model,
+    account_id: &str,
+    secret: Option<String>,
+    scope: &PolicyScope,
+) -> Result<Model, Unsupported> {
+    check_supported(app)?;
+    let app_type = app.app_type.as_str().to_owned();
+    let saas_type = app.app_type == AppType::Saas;
+    let headers = token_headers(&app_type);
+    let basis_saas = basis.saas.clone().unwrap_or_default();
+
+    let domain = if saas_type {
+        // SaaS apps may carry a generated domain (the OIDC endpoint host); it is not
+        // something the user sets.
+        None
+    } else {
+        match (&app.domain, &basis.domain) {
+            (Some(a), Some(b)) if domain_key(a) == domain_key(b) => Some(b.clone()),
+            (a, _) => a.clone(),
+        }
+    };
+    let session_duration = if saas_type {
+        None
+    } else {
+        keep_equivalent_duration(
+            app.session_duration.as_deref(),
+            basis.session_duration.as_deref(),
+        )
+    };
+    let saas = if saas_type {
+        let api = app.saas_app.clone().unwrap_or_default();
+        let scopes: Vec<String> = api
+            .scopes
+            .iter()
+            .filter(|s| {
+                s.as_str() != SERVER_ADDED_SCOPE
+                    || basis_saas
+                        .scopes
+                        .as_ref()
+                        .is_some_and(|b| b.iter().any(|x| x == SERVER_ADDED_SCOPE))
+            })
+            .cloned()
+            .collect();
+        Some(SaasModel {
+            redirect_uris: normalise_unordered_list(
+                &api.redirect_uris,
+                basis_saas.redirect_uris.as_ref(),
+            ),
+            grant_types: normalise_set(&api.grant_types, basis_saas.grant_types.as_ref()),
+            scopes: normalise_set(&scopes, basis_saas.scopes.as_ref()),
+            access_token_lifetime: keep_equivalent_duration(
+                api.access_token_lifetime.as_deref(),
+                basis_saas.access_token_lifetime.as_deref(),
+            ),
+            allow_pkce_without_client_secret: Some(
+                api.allow_pkce_without_client_secret.unwrap_or(false),
+            ),
+        })
+    } else {
+        None
+    };
+    let oauth_configuration = if saas_type {
+        None
+    } else {
+        let importing = matches!(scope, PolicyScope::Imported { .. });
+        oauth_for_state(app, basis.oauth_configuration.as_ref(), importing)
+    };
+    let client_id = if saas_type {
+        app.saas_app
+            .as_ref()
+            .and_then(|s| s.client_id.clone())
+            .or_else(|| basis.client_id.clone())
+    } else {
+        None
+    };
+    let client_secret = if saas_type {
+        secret.or_else(|| basis.client_secret.clone())
+    } else {
+        None
+    };
+    Ok(Model {
+        id: Some(app.id.to_string()),
+        uid: Some(app.uid.clone().unwrap_or_else(|| app.id.to_string())),
+        aud: app.aud.clone().or_else(|| basis.aud.clone()),
+        name: app.name.clone().or_else(|| basis.name.clone()),
+        app_type: Some(app_type),
+        domain,
+        session_duration,
+        allowed_idps: normalise_set(&app.allowed_idps, basis.allowed_idps.as_ref()),
+        auto_redirect_to_identity: Some(app.auto_redirect_to_identity.unwrap_or(false)),
+        policy_ids: policy_ids_for_state(app, scope),
+        saas,
+        oauth_configuration,
+        account_id: Some(account_id.to_string()),
+        client_id,
+        client_secret,
+        inbound_token_header: headers.map(|h| h.0.to_string()),
+        downstream_token_header: headers.map(|h| h.1.to_string()),
+        downstream_token_prefix: headers.map(|h| h.2.to_string()),
+    })
+}
+
+/// [`state_from_app`] for the answer to a create or update, `basis` being the plan and
+/// `planned` / `config` the values Terraform sent with it. For `oauth_configuration`:
+/// - an answer without the object (absent or null: an API or fake that does not echo
+///   it) says nothing about it, so the planned object stays;
+/// - the write sent only what the configuration sets (see [`to_send`]), so it cannot
+///   have changed the rest: every part the configuration leaves out stays as planned
+///   where the plan knows it; a later refresh reads the API's value.
+pub fn state_after_write(
+    app: &App,
+    basis: &Model,
+    account_id: &str,
+    secret: Option<String>,
+    scope: &PolicyScope,
+    config: &Value,
+    planned: &Value,
+) -> Result<Model, Unsupported> {
+    let mut state = state_from_app(app, basis, account_id, secret, scope)?;
+    if state.app_type.as_deref() == Some(SELF_HOSTED) {
+        if app.oauth_configuration().is_none() && basis.oauth_configuration.is_some() {
+            state.oauth_configuration = basis.oauth_configuration.clone();
+        }
+        let planned_oauth = planned
+            .get(attr::OAUTH_CONFIGURATION)
+            .unwrap_or(&Value::Null);
+        let mut sent = config
+            .get(attr::OAUTH_CONFIGURATION)
+            .cloned()
+            .unwrap_or(Value::Null);
+        // `enabled` is sent whenever the object is: planned `true` when omitted.
+        if matches!(sent, Value::Object(_))
+            && let Some(enabled) = planned_oauth.get(attr::ENABLED)
+        {
+            sent.set(attr::ENABLED, enabled.clone());
+        }
+        let mut oauth = state
+            .oauth_configuration
+            .as_ref()
+            .map_or(Value::Null, OAuthModel::to_value);
+        keep_unsent(&mut oauth, planned_oauth, &sent);
+        state.oauth_configuration = OAuthModel::from_value(&oauth);
+    }
+    Ok(state)
+}
+
+/// Sets every part of `state` that `sent` (the configuration) leaves null to its
+/// `planned` value, where the plan knows it; parts the configuration sets keep what
+/// the API answered.
+pub(super) fn keep_unsent(state: &mut Value, planned: &Value, sent: &Value) {
+    if sent.is_null() {
+        if planned.is_wholly_known() {
+            *state = planned.clone();
+        } else if let Value::Object(members) = planned
+            && matches!(state, Value::Object(_))
+        {
+            for (name, member) in members {
+                if let Some(slot) = state.get_mut(name) {
+                    keep_unsent(slot, member, &Value::Null);
+                }
+            }
+        }
+        return;
+    }
+    if let Value::Object(members) = sent
+        && matches!(state, Value::Object(_))
+    {
+        for (name, member) in members {
+            if let Some(slot) = state.get_mut(name) {
+                keep_unsent(slot, planned.get(name).unwrap_or(&Value::Null), member);
+            }
+        }
+    }
+}
