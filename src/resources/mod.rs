@@ -10,7 +10,7 @@ mod test_harness;
 use std::sync::Arc;
 
 use crate::api::ProviderData;
-use crate::tfplugin::Resource;
+use crate::tfplugin::{Resource, Typed};
 
 /// Every resource type the provider serves.
 pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
@@ -18,6 +18,8 @@ pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
         Arc::new(linked_app_policy::LinkedAppPolicyResource::new(
             data.clone(),
         )),
-        Arc::new(mcp_server_app::McpServerAppResource::new(data.clone())),
+        Arc::new(Typed(mcp_server_app::McpServerAppResource::new(
+            data.clone(),
+        ))),
     ]
 }

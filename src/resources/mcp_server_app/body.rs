@@ -2,14 +2,25 @@
 
 use super::*;
 
-pub(super) fn json_strings(items: &Option<Vec<String>>) -> Json {
+/// A JSON array of `items` (empty when null or unknown).
+pub(super) fn json_strings(items: Option<&[String]>) -> Json {
     Json::Array(
         items
+            .unwrap_or_default()
             .iter()
-            .flatten()
             .map(|s| Json::String(s.clone()))
             .collect(),
     )
+}
+
+/// [`json_strings`] of a list field.
+pub(super) fn json_list(items: &Field<Vec<String>>) -> Json {
+    json_strings(items.known().map(Vec::as_slice))
+}
+
+/// [`json_strings`] of a set field.
+pub(super) fn json_set(items: &Field<Set<String>>) -> Json {
+    json_strings(items.known().map(|s| s.as_slice()))
 }
 
 /// `policies` for a create: `{id, precedence}` links, precedence = 1-based position.
@@ -26,22 +37,27 @@ pub(super) fn policy_links_for(ids: &[String]) -> Vec<PolicyLink> {
 /// Writes the managed `saas_app` fields into `saas_app` (an object as read, or empty).
 pub(super) fn put_saas_fields(saas_app: &mut Map<String, Json>, saas: &SaasModel) {
     saas_app.insert("auth_type".into(), json!("oidc"));
-    saas_app.insert("redirect_uris".into(), json_strings(&saas.redirect_uris));
-    saas_app.insert("grant_types".into(), json_strings(&saas.grant_types));
-    saas_app.insert("scopes".into(), json_strings(&saas.scopes));
-    if let Some(lifetime) = &saas.access_token_lifetime {
+    saas_app.insert("redirect_uris".into(), json_list(&saas.redirect_uris));
+    saas_app.insert("grant_types".into(), json_set(&saas.grant_types));
+    saas_app.insert("scopes".into(), json_set(&saas.scopes));
+    if let Some(lifetime) = saas.access_token_lifetime.known() {
         saas_app.insert("access_token_lifetime".into(), json!(lifetime));
     }
     saas_app.insert(
         "allow_pkce_without_client_secret".into(),
-        json!(saas.allow_pkce_without_client_secret.unwrap_or(false)),
+        json!(
+            *saas
+                .allow_pkce_without_client_secret
+                .known()
+                .unwrap_or(&false)
+        ),
     );
 }
 
 /// Writes the members of `oauth` that are set into `target` (the object as read, or
 /// empty); members left unset keep what `target` holds, unknown members included.
 pub(super) fn put_oauth_fields(target: &mut Map<String, Json>, oauth: &OAuthModel) {
-    if let Some(enabled) = oauth.enabled {
+    if let Some(enabled) = oauth.enabled.known() {
         target.insert("enabled".into(), json!(enabled));
     }
     let mut nested = |key: &str, fill: &dyn Fn(&mut Map<String, Json>)| {
@@ -52,28 +68,28 @@ pub(super) fn put_oauth_fields(target: &mut Map<String, Json>, oauth: &OAuthMode
         fill(&mut obj);
         target.insert(key.into(), Json::Object(obj));
     };
-    if let Some(dcr) = &oauth.dynamic_client_registration {
+    if let Some(dcr) = oauth.dynamic_client_registration.known() {
         nested("dynamic_client_registration", &|obj| {
-            if let Some(enabled) = dcr.enabled {
+            if let Some(enabled) = dcr.enabled.known() {
                 obj.insert("enabled".into(), json!(enabled));
             }
-            if dcr.allowed_uris.is_some() {
-                obj.insert("allowed_uris".into(), json_strings(&dcr.allowed_uris));
+            if dcr.allowed_uris.is_known() {
+                obj.insert("allowed_uris".into(), json_list(&dcr.allowed_uris));
             }
-            if let Some(b) = dcr.allow_any_on_localhost {
+            if let Some(b) = dcr.allow_any_on_localhost.known() {
                 obj.insert("allow_any_on_localhost".into(), json!(b));
             }
-            if let Some(b) = dcr.allow_any_on_loopback {
+            if let Some(b) = dcr.allow_any_on_loopback.known() {
                 obj.insert("allow_any_on_loopback".into(), json!(b));
             }
         });
     }
-    if let Some(grant) = &oauth.grant {
+    if let Some(grant) = oauth.grant.known() {
         nested("grant", &|obj| {
-            if let Some(d) = &grant.access_token_lifetime {
+            if let Some(d) = grant.access_token_lifetime.known() {
                 obj.insert("access_token_lifetime".into(), json!(d));
             }
-            if let Some(d) = &grant.session_duration {
+            if let Some(d) = grant.session_duration.known() {
                 obj.insert("session_duration".into(), json!(d));
             }
         });
@@ -85,18 +101,21 @@ pub(super) fn put_oauth_fields(target: &mut Map<String, Json>, oauth: &OAuthMode
 /// `enabled` as planned), or `None` when the configuration leaves it out, whatever the
 /// plan shows (the prior object of an application that does not manage it). What is
 /// sent follows the configuration, never a value only shown in the plan.
-pub fn to_send(planned: &Model, config: &Value) -> Model {
-    let oauth_configuration = config
-        .get(attr::OAUTH_CONFIGURATION)
-        .and_then(OAuthModel::from_value)
-        .map(|mut oauth| {
-            oauth.enabled = planned
+pub fn to_send(planned: &Model, config: &Model) -> Model {
+    let oauth_configuration = match config.oauth_configuration.known() {
+        Some(oauth) => {
+            let mut oauth = oauth.clone();
+            if let Some(enabled) = planned
                 .oauth_configuration
-                .as_ref()
-                .and_then(|p| p.enabled)
-                .or(oauth.enabled);
-            oauth
-        });
+                .known()
+                .and_then(|p| p.enabled.known())
+            {
+                oauth.enabled = Field::Known(*enabled);
+            }
+            Field::Known(oauth)
+        }
+        None => Field::Null,
+    };
     Model {
         oauth_configuration,
         ..planned.clone()
@@ -109,38 +128,41 @@ pub fn to_send(planned: &Model, config: &Value) -> Model {
 /// never exists, even briefly, without its policies, and one request does it all.
 pub fn create_body(planned: &Model) -> Json {
     let mut body = Map::new();
-    let app_type = planned.app_type.as_deref().unwrap_or(SELF_HOSTED);
+    let app_type = planned.app_type.as_str().unwrap_or(SELF_HOSTED);
     body.insert("type".into(), json!(app_type));
     body.insert(
         "name".into(),
-        json!(planned.name.clone().unwrap_or_default()),
+        json!(planned.name.as_str().unwrap_or_default()),
     );
     if app_type == SELF_HOSTED {
-        if let Some(domain) = &planned.domain {
+        if let Some(domain) = planned.domain.known() {
             body.insert("domain".into(), json!(domain));
         }
-        if let Some(sd) = &planned.session_duration {
+        if let Some(sd) = planned.session_duration.known() {
             body.insert("session_duration".into(), json!(sd));
         }
-        if let Some(oauth) = &planned.oauth_configuration {
+        if let Some(oauth) = planned.oauth_configuration.known() {
             let mut obj = Map::new();
             put_oauth_fields(&mut obj, oauth);
             body.insert("oauth_configuration".into(), Json::Object(obj));
         }
     }
-    if planned.allowed_idps.is_some() {
-        body.insert("allowed_idps".into(), json_strings(&planned.allowed_idps));
+    if planned.allowed_idps.is_known() {
+        body.insert("allowed_idps".into(), json_set(&planned.allowed_idps));
     }
     body.insert(
         "auto_redirect_to_identity".into(),
-        json!(planned.auto_redirect_to_identity.unwrap_or(false)),
+        json!(*planned.auto_redirect_to_identity.known().unwrap_or(&false)),
     );
     if app_type == SAAS {
         let mut saas_app = Map::new();
-        put_saas_fields(&mut saas_app, &planned.saas.clone().unwrap_or_default());
+        put_saas_fields(
+            &mut saas_app,
+            &planned.saas.known().cloned().unwrap_or_default(),
+        );
         body.insert("saas_app".into(), Json::Object(saas_app));
     }
-    if let Some(ids) = planned.policy_ids.as_ref().filter(|ids| !ids.is_empty()) {
+    if let Some(ids) = planned.policy_ids.known().filter(|ids| !ids.is_empty()) {
         let links = serde_json::to_value(policy_links_for(ids)).unwrap_or(Json::Array(vec![]));
         body.insert("policies".into(), links);
     }
@@ -181,11 +203,11 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
         Json::Object(map) => map,
         _ => Map::new(),
     };
-    if let Some(name) = &planned.name {
+    if let Some(name) = planned.name.known() {
         body.insert("name".into(), json!(name));
     }
     if app.app_type == AppType::SelfHosted {
-        if let Some(domain) = &planned.domain {
+        if let Some(domain) = planned.domain.known() {
             if let Some(old) = app.domain.as_deref()
                 && domain_key(old) != domain_key(domain)
             {
@@ -193,11 +215,11 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
             }
             body.insert("domain".into(), json!(domain));
         }
-        if let Some(sd) = &planned.session_duration {
+        if let Some(sd) = planned.session_duration.known() {
             body.insert("session_duration".into(), json!(sd));
         }
         // Omitted from the configuration: sent back exactly as read.
-        if let Some(oauth) = &planned.oauth_configuration {
+        if let Some(oauth) = planned.oauth_configuration.known() {
             let mut obj = match body.remove("oauth_configuration") {
                 Some(Json::Object(map)) => map,
                 _ => Map::new(),
@@ -208,19 +230,22 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
     }
     // Null means "all identity providers", which the API spells as an empty list (or
     // leaves out).
-    if planned.allowed_idps.is_some() || body.contains_key("allowed_idps") {
-        body.insert("allowed_idps".into(), json_strings(&planned.allowed_idps));
+    if planned.allowed_idps.is_known() || body.contains_key("allowed_idps") {
+        body.insert("allowed_idps".into(), json_set(&planned.allowed_idps));
     }
     body.insert(
         "auto_redirect_to_identity".into(),
-        json!(planned.auto_redirect_to_identity.unwrap_or(false)),
+        json!(*planned.auto_redirect_to_identity.known().unwrap_or(&false)),
     );
     if app.app_type == AppType::Saas {
         let mut saas_app = match body.remove("saas_app") {
             Some(Json::Object(map)) => map,
             _ => Map::new(),
         };
-        put_saas_fields(&mut saas_app, &planned.saas.clone().unwrap_or_default());
+        put_saas_fields(
+            &mut saas_app,
+            &planned.saas.known().cloned().unwrap_or_default(),
+        );
         body.insert("saas_app".into(), Json::Object(saas_app));
     }
     Json::Object(body)

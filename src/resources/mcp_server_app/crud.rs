@@ -15,6 +15,11 @@ impl McpServerAppResource {
         McpServerAppResource { data }
     }
 
+    /// The client and account for a resource whose `account_id` is `account`.
+    fn api(&self, account: &Field<String>) -> Result<Api, Diagnostics> {
+        self.data.api(&account.to_value())
+    }
+
     /// Ids of the attached Linked App Token policies, which import leaves out of
     /// `policy_ids`: [`Policy::is_linked_app_token`](crate::cloudflare::Policy::is_linked_app_token),
     /// the definition `cfaccess_linked_app_policy` imports by, so exactly the policies
@@ -45,33 +50,28 @@ impl McpServerAppResource {
 
     /// Plan-time checks against the API: every listed policy exists and suits the app
     /// type. Attachments need no check: ours are placed around everyone else's.
-    async fn check_policies_against_api(&self, req: &PlanRequest, diags: &mut Diagnostics) {
+    pub(super) async fn check_policies_against_api(
+        &self,
+        plan: &Plan<Model>,
+        diags: &mut Diagnostics,
+    ) {
         if !self.data.is_ready() {
             return;
         }
-        let Some(wanted_value) = req.planned.get(attr::POLICY_IDS) else {
+        // The raw plan: a list holding unknown ids still has known ones to check.
+        let Some(wanted_value) = plan.raw_planned().get(attr::POLICY_IDS) else {
             return;
         };
-        let account_value = if req.is_create() {
-            req.config
-                .get(attr::ACCOUNT_ID)
-                .cloned()
-                .unwrap_or(Value::Null)
-        } else {
-            req.prior
-                .get(attr::ACCOUNT_ID)
-                .cloned()
-                .unwrap_or(Value::Null)
+        let account = match &plan.prior {
+            None => &plan.config.account_id,
+            Some(prior) => &prior.account_id,
         };
-        if account_value.is_unknown() {
+        if account.is_unknown() {
             return;
         }
-        let api = match self.data.api(&account_value) {
+        let api = match self.api(account) {
             Ok(api) => api,
-            Err(d) => {
-                diags.extend(d);
-                return;
-            }
+            Err(d) => return diags.extend(d),
         };
         // Only known ids can be checked; unknown ones are checked at apply.
         let ids: Vec<(usize, String)> = wanted_value
@@ -81,16 +81,53 @@ impl McpServerAppResource {
             .enumerate()
             .filter_map(|(i, el)| el.as_str().map(|id| (i, id.to_string())))
             .collect();
-        let recorded = if req.is_create() {
+        let recorded = if plan.is_create() {
             None
         } else {
-            recorded::load::<Recorded>(&req.private)
+            recorded::load::<Recorded>(&plan.private)
         };
         let mut found = Findings::new(Stage::Plan(recorded.as_ref()));
-        let saas = Model::from_value(&req.planned).is_saas();
+        let saas = plan.planned.is_saas();
         check_policies(&api.client, &api.account_id, &ids, saas, &mut found).await;
         diags.extend(found.diags);
     }
+}
+
+/// The application id of a state.
+fn app_id_of(state: &Model) -> Result<AppId, Diagnostics> {
+    state.id.as_str().map(AppId::new_unchecked).ok_or_else(|| {
+        let mut d = Diagnostics::new();
+        d.error(
+            "Missing application id in state",
+            "The state of this cfaccess_mcp_server_app has no id; remove it from state and import it again.",
+        );
+        d
+    })
+}
+
+/// The plan, tracking the application `id` the API created although its answer could
+/// not be used, so Terraform can destroy it.
+fn tracked(plan: &Model, id: &str, account: &AccountId) -> Model {
+    Model {
+        id: Field::Known(id.to_owned()),
+        uid: Field::Known(id.to_owned()),
+        account_id: Field::Known(account.to_string()),
+        ..known_only(plan)
+    }
+}
+
+/// The policy checks before a write (`Stage::Apply`): their errors stop it.
+async fn check_before_write(
+    api: &Api,
+    ids: &[(usize, String)],
+    saas: bool,
+) -> Result<(), Diagnostics> {
+    let mut found = Findings::new(Stage::Apply);
+    check_policies(&api.client, &api.account_id, ids, saas, &mut found).await;
+    if found.diags.has_errors() {
+        return Err(found.diags);
+    }
+    Ok(())
 }
 
 /// What Terraform last saved of an application (create, update, import): a check
@@ -105,7 +142,13 @@ pub(super) struct Recorded {
 impl Recorded {
     fn of(state: &Model) -> Recorded {
         Recorded {
-            policy_ids: state.policy_ids.iter().flatten().cloned().collect(),
+            policy_ids: state
+                .policy_ids
+                .known()
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -167,7 +210,9 @@ pub(super) async fn check_policies(
 }
 
 #[async_trait]
-impl Resource for McpServerAppResource {
+impl TypedResource for McpServerAppResource {
+    type Model = Model;
+
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }
@@ -180,78 +225,49 @@ impl Resource for McpServerAppResource {
         validate_config(config, diags);
     }
 
-    async fn modify_plan(&self, _ctx: &Context, req: &mut PlanRequest, diags: &mut Diagnostics) {
-        plan_fixed_values(req);
-        self.data.plan_default_account(req);
-        self.check_policies_against_api(req, diags).await;
+    async fn modify_plan(&self, _ctx: &Context, plan: &mut Plan<Model>, diags: &mut Diagnostics) {
+        plan_fixed_values(plan);
+        if plan.is_create()
+            && plan.planned.account_id.is_unknown()
+            && let Ok(api) = self.data.api(&Value::Null)
+        {
+            // Shows the provider's account rather than "(known after apply)".
+            plan.planned.account_id = Field::Known(api.account_id.to_string());
+        }
+        self.check_policies_against_api(plan, diags).await;
     }
 
-    async fn create(
-        &self,
-        _ctx: &Context,
-        config: &Value,
-        planned: &Value,
-        _private: &[u8],
-    ) -> ApplyResult {
-        let mut diagnostics = Diagnostics::new();
-        let account_value = config.get(attr::ACCOUNT_ID).cloned().unwrap_or(Value::Null);
-        let api = match self.data.api(&account_value) {
-            Ok(api) => api,
-            Err(d) => {
-                return ApplyResult {
-                    diagnostics: d,
-                    ..Default::default()
-                };
-            }
-        };
-        let plan = Model::from_value(planned);
-        let wanted = plan.policy_ids.clone().unwrap_or_default();
+    async fn create(&self, _ctx: &Context, req: Create<Model>) -> Outcome<Saved<Model>, Model> {
+        let Create {
+            config,
+            planned: plan,
+            ..
+        } = req;
+        let api = self.api(&config.account_id)?;
+        let wanted = plan.policy_ids.known().cloned().unwrap_or_default();
         // Checked again before the POST, as update does: ids unknown at plan time (a
         // policy created in the same run) could not be checked then.
         let ids: Vec<(usize, String)> = wanted.iter().cloned().enumerate().collect();
-        let mut found = Findings::new(Stage::Apply);
-        check_policies(
-            &api.client,
-            &api.account_id,
-            &ids,
-            plan.is_saas(),
-            &mut found,
-        )
-        .await;
-        if found.diags.has_errors() {
-            return ApplyResult {
-                diagnostics: found.diags,
-                ..Default::default()
-            };
-        }
-        let body = create_body(&to_send(&plan, config));
-        let name = plan.name.clone().unwrap_or_default();
+        check_before_write(&api, &ids, plan.is_saas()).await?;
+        let body = create_body(&to_send(&plan, &config));
+        let name = plan.name.as_str().unwrap_or_default();
         let mut app = match api.client.create_app(&api.account_id, &body).await {
             Ok(app) => app,
             Err(e) => {
-                diagnostics.0.push(errors::api_error(
+                let failure = Failure::from(errors::api_error(
                     &format!("create Access application {name:?}"),
                     &e,
                 ));
                 // The application exists although its answer could not be read: keep
                 // its id so Terraform tracks (and can destroy) it.
-                let new_state = e.created_id().map(|id| {
-                    Model {
-                        id: Some(id.to_owned()),
-                        uid: Some(id.to_owned()),
-                        account_id: Some(api.account_id.to_string()),
-                        ..plan.clone()
-                    }
-                    .to_value()
+                return Err(match e.created_id() {
+                    Some(id) => failure.with_partial(tracked(&plan, id, &api.account_id), None),
+                    None => failure,
                 });
-                return ApplyResult {
-                    new_state,
-                    diagnostics,
-                    ..Default::default()
-                };
             }
         };
         tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app.id, app_type = %app.app_type, "created Access application");
+        let mut diagnostics = Diagnostics::new();
         let secret = app
             .saas_app
             .as_ref()
@@ -280,182 +296,97 @@ impl Resource for McpServerAppResource {
                 )),
             }
         }
-        let state = match state_after_write(
-            &app,
-            &plan,
-            &api.account_id,
-            secret,
-            &PolicyScope::Managed(wanted),
-            config,
-            planned,
-        ) {
-            Ok(state) => state,
+        let scope = PolicyScope::Managed(wanted);
+        match state_after_write(&app, &plan, &api.account_id, secret, &scope, &config, &plan) {
+            Ok(state) => {
+                let private = recorded::store(&Recorded::of(&state));
+                Ok(Saved::new(state)
+                    .with_private(private)
+                    .with_warnings(diagnostics))
+            }
             Err(unsupported) => {
                 // The API answered with another type than we sent; keep the id so
                 // Terraform tracks (and can destroy) the object.
-                let (summary, detail) = unsupported.diagnostic(&app.id);
+                let (summary, detail) = unsupported.diagnostic(app.id.as_str());
                 diagnostics.error(summary, detail);
-                Model {
-                    id: Some(app.id.to_string()),
-                    uid: Some(app.id.to_string()),
-                    account_id: Some(api.account_id.to_string()),
-                    ..plan.clone()
-                }
+                let state = tracked(&plan, app.id.as_str(), &api.account_id);
+                let private = recorded::store(&Recorded::of(&state));
+                Err(Failure::from(diagnostics).with_partial(state, Some(private)))
             }
-        };
-        ApplyResult {
-            new_state: Some(state.to_value()),
-            private: recorded::store(&Recorded::of(&state)),
-            diagnostics,
         }
     }
 
     async fn read(
         &self,
         _ctx: &Context,
-        current: &Value,
+        prior: Model,
         private: &[u8],
-        _mode: crate::tfplugin::ReadMode,
-    ) -> ReadResult {
-        let mut diagnostics = Diagnostics::new();
-        let prior = Model::from_value(current);
-        let account_value = current
-            .get(attr::ACCOUNT_ID)
-            .cloned()
-            .unwrap_or(Value::Null);
-        let api = match self.data.api(&account_value) {
-            Ok(api) => api,
-            Err(d) => {
-                return ReadResult {
-                    new_state: Some(current.clone()),
-                    private: private.to_vec(),
-                    diagnostics: d,
-                };
-            }
-        };
-        let Some(app_id) = prior.id.clone() else {
-            diagnostics.error("Missing application id in state", "The state of this cfaccess_mcp_server_app has no id; remove it from state and import it again.");
-            return ReadResult {
-                new_state: Some(current.clone()),
-                private: private.to_vec(),
-                diagnostics,
-            };
-        };
-        let app = match api
-            .client
-            .get_app(&api.account_id, &AppId::new_unchecked(app_id.as_str()))
-            .await
-        {
+        mode: ReadMode,
+    ) -> Outcome<Option<Saved<Model>>, Model> {
+        let api = self.api(&prior.account_id)?;
+        let app_id = app_id_of(&prior)?;
+        let app = match api.client.get_app(&api.account_id, &app_id).await {
             Ok(app) => app,
             Err(e) if e.is_not_found() => {
                 tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "application gone; removing from state");
-                return ReadResult {
-                    new_state: None,
-                    private: Vec::new(),
-                    diagnostics,
-                };
+                return Ok(None);
             }
             Err(e) => {
-                diagnostics.0.push(errors::api_error(
-                    &format!("read Access application {app_id}"),
-                    &e,
-                ));
-                return ReadResult {
-                    new_state: Some(current.clone()),
-                    private: private.to_vec(),
-                    diagnostics,
-                };
+                return Err(
+                    errors::api_error(&format!("read Access application {app_id}"), &e).into(),
+                );
             }
         };
-        // `name` is required, so only an import hands read a state without it.
-        let importing = prior.name.is_none();
+        let importing = matches!(mode, ReadMode::Import);
         let scope = if importing {
-            match self
+            let excluded = self
                 .linked_app_policy_ids(&api.client, &api.account_id, &app)
                 .await
-            {
-                Ok(excluded) => PolicyScope::Imported { excluded },
-                Err(e) => {
-                    diagnostics.0.push(errors::api_error(
+                .map_err(|e| {
+                    errors::api_error(
                         &format!("read the policies attached to application {app_id}"),
                         &e,
-                    ));
-                    return ReadResult {
-                        new_state: Some(current.clone()),
-                        private: private.to_vec(),
-                        diagnostics,
-                    };
-                }
-            }
+                    )
+                })?;
+            PolicyScope::Imported { excluded }
         } else {
-            PolicyScope::Managed(prior.policy_ids.clone().unwrap_or_default())
+            PolicyScope::Managed(prior.policy_ids.known().cloned().unwrap_or_default())
         };
-        match state_from_app(&app, &prior, &api.account_id, None, &scope) {
-            Ok(state) => {
-                // An import is recorded as it reads; a state saved before records were
-                // kept is recorded as Terraform saved it (before this refresh).
-                let private = if importing {
-                    recorded::store(&Recorded::of(&state))
-                } else if recorded::load::<Recorded>(private).is_none() {
-                    recorded::store(&Recorded::of(&prior))
-                } else {
-                    private.to_vec()
-                };
-                ReadResult {
-                    new_state: Some(state.to_value()),
-                    private,
-                    diagnostics,
-                }
-            }
-            Err(unsupported) => {
-                let (summary, detail) = unsupported.diagnostic(&app_id);
-                diagnostics.error(summary, detail);
-                ReadResult {
-                    new_state: Some(current.clone()),
-                    private: private.to_vec(),
-                    diagnostics,
-                }
-            }
-        }
+        let state = state_from_app(&app, &prior, &api.account_id, None, &scope).map_err(|u| {
+            let (summary, detail) = u.diagnostic(app_id.as_str());
+            Failure::error(summary, detail)
+        })?;
+        // An import is recorded as it reads; a state saved before records were kept is
+        // recorded as Terraform saved it (before this refresh).
+        let private = if importing {
+            recorded::store(&Recorded::of(&state))
+        } else if recorded::load::<Recorded>(private).is_none() {
+            recorded::store(&Recorded::of(&prior))
+        } else {
+            private.to_vec()
+        };
+        Ok(Some(Saved::new(state).with_private(private)))
     }
 
-    async fn update(
-        &self,
-        _ctx: &Context,
-        prior: &Value,
-        config: &Value,
-        planned: &Value,
-        private: &[u8],
-    ) -> ApplyResult {
-        let mut diagnostics = Diagnostics::new();
-        let prior_model = Model::from_value(prior);
-        let plan = Model::from_value(planned);
-        let keep_prior = |diagnostics: Diagnostics| ApplyResult {
-            new_state: Some(prior.clone()),
-            private: private.to_vec(),
-            diagnostics,
-        };
-        let account_value = prior.get(attr::ACCOUNT_ID).cloned().unwrap_or(Value::Null);
-        let api = match self.data.api(&account_value) {
-            Ok(api) => api,
-            Err(d) => return keep_prior(d),
-        };
-        let Some(app_id) = prior_model.id.clone() else {
-            diagnostics.error("Missing application id in state", "The state of this cfaccess_mcp_server_app has no id; remove it from state and import it again.");
-            return keep_prior(diagnostics);
-        };
+    async fn update(&self, _ctx: &Context, req: Update<Model>) -> Outcome<Saved<Model>, Model> {
+        let Update {
+            prior,
+            config,
+            planned: plan,
+            ..
+        } = req;
+        let api = self.api(&prior.account_id)?;
+        let app_id = app_id_of(&prior)?;
         let client = &api.client;
         let account = &api.account_id;
 
         // A direct read (not the snapshot) for the checks before any write and to tell
         // whether anything needs writing; the PUT itself is built on the writer's own
         // fresh read below, so this read never feeds a body.
-        let current = match client
-            .get_app_uncached(account, &AppId::new_unchecked(app_id.as_str()))
+        let current = client
+            .get_app_uncached(account, &app_id)
             .await
-        {
-            Ok(app) => app,
-            Err(e) => {
+            .map_err(|e| {
                 let action = if e.is_not_found() {
                     format!(
                         "update Access application {app_id}: it was deleted outside Terraform (run terraform apply again to re-create it)"
@@ -463,12 +394,10 @@ impl Resource for McpServerAppResource {
                 } else {
                     format!("read Access application {app_id} before updating it")
                 };
-                diagnostics.0.push(errors::api_error(&action, &e));
-                return keep_prior(diagnostics);
-            }
-        };
-        let previous = prior_model.policy_ids.clone().unwrap_or_default();
-        let wanted = plan.policy_ids.clone().unwrap_or_default();
+                errors::api_error(&action, &e)
+            })?;
+        let previous = prior.policy_ids.known().cloned().unwrap_or_default();
+        let wanted = plan.policy_ids.known().cloned().unwrap_or_default();
         // Checked again before any write (a policy may have been deleted since the
         // plan, or was unknown then): the ones not attached now, which a read of the
         // application does not vouch for.
@@ -479,57 +408,40 @@ impl Resource for McpServerAppResource {
             .filter(|(_, id)| !attached.contains(*id))
             .map(|(i, id)| (i, id.clone()))
             .collect();
-        let mut found = Findings::new(Stage::Apply);
-        check_policies(client, account, &unvouched, plan.is_saas(), &mut found).await;
-        if found.diags.has_errors() {
-            diagnostics.extend(found.diags);
-            return keep_prior(diagnostics);
-        }
+        check_before_write(&api, &unvouched, plan.is_saas()).await?;
         let attachments_change =
             reconcile_attachments(&mut current.policy_links(), &previous, &wanted);
 
-        let send = to_send(&plan, config);
-        let body = update_body(&current, &send);
+        let mut diagnostics = Diagnostics::new();
+        let send = to_send(&plan, &config);
         let mut app = current.clone();
-        if body != current.to_update_body() {
+        if update_body(&current, &send) != current.to_update_body() {
             // Built again from the writer's own fresh read, so nothing another writer
             // changed since `current` is overwritten (and a retry reads again).
             let rebuild = |fresh: &App| Ok(update_body(fresh, &send));
-            match client
-                .update_app_with(account, &AppId::new_unchecked(app_id.as_str()), rebuild)
+            app = client
+                .update_app_with(account, &app_id, rebuild)
                 .await
+                .map_err(|e| {
+                    errors::api_error(&format!("update Access application {app_id}"), &e)
+                })?;
+            tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
+            // The PUT carried no `policies`, so the attachments are as read; an answer
+            // that leaves them out says nothing about them: read again rather than
+            // record them as gone.
+            let shown: HashSet<&str> = app.policies.iter().map(|p| p.id.as_str()).collect();
+            if !attachments_change
+                && current
+                    .policies
+                    .iter()
+                    .any(|p| !shown.contains(p.id.as_str()))
             {
-                Ok(updated) => {
-                    tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
-                    app = updated;
-                    // The PUT carried no `policies`, so the attachments are as read; an
-                    // answer that leaves them out says nothing about them: read again
-                    // rather than record them as gone.
-                    let shown: HashSet<&str> = app.policies.iter().map(|p| p.id.as_str()).collect();
-                    if !attachments_change
-                        && current
-                            .policies
-                            .iter()
-                            .any(|p| !shown.contains(p.id.as_str()))
-                    {
-                        match client
-                            .get_app_uncached(account, &AppId::new_unchecked(app_id.as_str()))
-                            .await
-                        {
-                            Ok(fresh) => app = fresh,
-                            Err(e) => diagnostics.0.push(errors::api_error(
-                                &format!("read application {app_id} after updating it"),
-                                &e,
-                            )),
-                        }
-                    }
-                }
-                Err(e) => {
-                    diagnostics.0.push(errors::api_error(
-                        &format!("update Access application {app_id}"),
+                match client.get_app_uncached(account, &app_id).await {
+                    Ok(fresh) => app = fresh,
+                    Err(e) => diagnostics.0.push(errors::api_error(
+                        &format!("read application {app_id} after updating it"),
                         &e,
-                    ));
-                    return keep_prior(diagnostics);
+                    )),
                 }
             }
         }
@@ -537,7 +449,7 @@ impl Resource for McpServerAppResource {
         let mut scope_ids = wanted.clone();
         if attachments_change {
             let result = client
-                .modify_attachments(account, &AppId::new_unchecked(app_id.as_str()), |links| {
+                .modify_attachments(account, &app_id, |links| {
                     Ok(reconcile_attachments(links, &previous, &wanted))
                 })
                 .await;
@@ -560,86 +472,52 @@ impl Resource for McpServerAppResource {
         }
 
         let basis = Model {
-            client_secret: prior_model.client_secret.clone(),
+            client_secret: prior.client_secret.clone(),
             ..plan.clone()
         };
-        match state_after_write(
-            &app,
-            &basis,
-            account,
-            None,
-            &PolicyScope::Managed(scope_ids),
-            config,
-            planned,
-        ) {
-            Ok(state) => ApplyResult {
-                new_state: Some(state.to_value()),
-                private: recorded::store(&Recorded::of(&state)),
-                diagnostics,
-            },
+        let scope = PolicyScope::Managed(scope_ids);
+        match state_after_write(&app, &basis, account, None, &scope, &config, &plan) {
+            Ok(state) => {
+                let private = recorded::store(&Recorded::of(&state));
+                Ok(Saved::new(state)
+                    .with_private(private)
+                    .with_warnings(diagnostics))
+            }
             Err(unsupported) => {
-                let (summary, detail) = unsupported.diagnostic(&app_id);
+                let (summary, detail) = unsupported.diagnostic(app_id.as_str());
                 diagnostics.error(summary, detail);
-                keep_prior(diagnostics)
+                Err(diagnostics.into())
             }
         }
     }
 
-    async fn delete(&self, _ctx: &Context, prior: &Value, _private: &[u8]) -> Diagnostics {
-        let mut diagnostics = Diagnostics::new();
-        let account_value = prior.get(attr::ACCOUNT_ID).cloned().unwrap_or(Value::Null);
-        let api = match self.data.api(&account_value) {
-            Ok(api) => api,
-            Err(d) => return d,
+    async fn delete(
+        &self,
+        _ctx: &Context,
+        prior: Model,
+        _private: &[u8],
+    ) -> Outcome<Diagnostics, Model> {
+        let api = self.api(&prior.account_id)?;
+        let Some(app_id) = prior.id.as_str().map(AppId::new_unchecked) else {
+            return Ok(Diagnostics::new());
         };
-        let Some(app_id) = get_str(prior, attr::ID) else {
-            return diagnostics;
-        };
-        match api
+        let outcome = api
             .client
-            .delete_app(&api.account_id, &AppId::new_unchecked(app_id.as_str()))
+            .delete_app(&api.account_id, &app_id)
             .await
-        {
-            Ok(outcome) => {
-                tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, ?outcome, "deleted Access application");
-            }
-            Err(e) => diagnostics.0.push(errors::api_error(
-                &format!("delete Access application {app_id}"),
-                &e,
-            )),
-        }
-        diagnostics
+            .map_err(|e| errors::api_error(&format!("delete Access application {app_id}"), &e))?;
+        tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, ?outcome, "deleted Access application");
+        Ok(Diagnostics::new())
     }
 
-    async fn import(&self, _ctx: &Context, id: &str) -> ImportResult {
-        let mut diagnostics = Diagnostics::new();
-        let (account, app_id) = match import_id::parse(id, "app") {
-            Ok(parsed) => parsed,
-            Err(d) => {
-                return ImportResult {
-                    diagnostics: d,
-                    ..Default::default()
-                };
-            }
-        };
-        let account_value = Value::opt_string(account);
-        let api = match self.data.api(&account_value) {
-            Ok(api) => api,
-            Err(d) => {
-                return ImportResult {
-                    diagnostics: d,
-                    ..Default::default()
-                };
-            }
-        };
-        let app = match api
-            .client
-            .get_app(&api.account_id, &AppId::new_unchecked(app_id.as_str()))
-            .await
-        {
+    async fn import(&self, _ctx: &Context, id: &str) -> Outcome<Saved<Model>, Model> {
+        let (account, app_id) = import_id::parse(id, "app")?;
+        let api = self.data.api(&Value::opt_string(account))?;
+        let app_id = AppId::new_unchecked(app_id.as_str());
+        let app = match api.client.get_app(&api.account_id, &app_id).await {
             Ok(app) => app,
             Err(e) if e.is_not_found() => {
-                diagnostics.error(
+                return Err(Failure::error(
                     "Cannot import non-existent application",
                     format!(
                         "No Access application {app_id} exists in account {}. Check the id (the \
@@ -647,41 +525,26 @@ impl Resource for McpServerAppResource {
                          account.",
                         api.account_id
                     ),
-                );
-                return ImportResult {
-                    diagnostics,
-                    ..Default::default()
-                };
+                ));
             }
             Err(e) => {
-                diagnostics.0.push(errors::api_error(
+                return Err(errors::api_error(
                     &format!("read Access application {app_id} to import it"),
                     &e,
-                ));
-                return ImportResult {
-                    diagnostics,
-                    ..Default::default()
-                };
+                )
+                .into());
             }
         };
-        if let Err(unsupported) = check_supported(&app) {
-            let (summary, detail) = unsupported.diagnostic(&app_id);
-            diagnostics.error(summary, detail);
-            return ImportResult {
-                diagnostics,
-                ..Default::default()
-            };
-        }
+        check_supported(&app).map_err(|u| {
+            let (summary, detail) = u.diagnostic(app_id.as_str());
+            Failure::error(summary, detail)
+        })?;
         tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "importing Access application");
-        // Read fills the rest; a state without `name` tells it this is an import.
-        let state = Value::object([
-            (attr::ID, Value::string(app_id)),
-            (attr::ACCOUNT_ID, Value::string(api.account_id)),
-        ]);
-        ImportResult {
-            state: Some(state),
-            private: Vec::new(),
-            diagnostics,
-        }
+        // Read (in import mode) fills the rest.
+        Ok(Saved::new(Model {
+            id: Field::Known(app_id.to_string()),
+            account_id: Field::Known(api.account_id.to_string()),
+            ..Model::default()
+        }))
     }
 }

@@ -39,15 +39,16 @@ use serde_json::{Map, Value as Json, json};
 
 use super::import_id;
 use super::recorded::{self, Findings, Stage};
-use crate::api::ProviderData;
+use crate::api::{Api, ProviderData};
 use crate::cloudflare::{AccountId, ApiError, App, AppId, AppType, PolicyId, PolicyLink};
 use crate::common::account::validate_account_id;
 use crate::common::duration::keep_equivalent_duration;
 use crate::errors;
+use crate::tfplugin::bridge::{Set, TfValue};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
-    ApplyResult, Attribute, AttributePath, Context, Diagnostics, ImportResult, Nesting,
-    PlanModifier, PlanRequest, ReadResult, Resource, Schema, Validator, Value,
+    Attribute, AttributePath, Context, Create, Diagnostics, Failure, Field, Nesting, Outcome, Plan,
+    PlanModifier, ReadMode, Saved, Schema, TypedResource, Update, Validator, Value,
 };
 
 /// Terraform type name.
@@ -338,62 +339,74 @@ pub(super) fn oauth_configuration_attribute() -> Attribute {
     .description(d::OAUTH_CONFIGURATION)
 }
 
-/// The `saas` nested object.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SaasModel {
-    pub redirect_uris: Option<Vec<String>>,
-    pub grant_types: Option<Vec<String>>,
-    pub scopes: Option<Vec<String>>,
-    pub access_token_lifetime: Option<String>,
-    pub allow_pkce_without_client_secret: Option<bool>,
+// ----- model ------------------------------------------------------------------------------
+
+crate::tf_object! {
+    /// The `saas` nested object.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct SaasModel {
+        pub redirect_uris: Field<Vec<String>> = attr::REDIRECT_URIS,
+        pub grant_types: Field<Set<String>> = attr::GRANT_TYPES,
+        pub scopes: Field<Set<String>> = attr::SCOPES,
+        pub access_token_lifetime: Field<String> = attr::ACCESS_TOKEN_LIFETIME,
+        pub allow_pkce_without_client_secret: Field<bool> = attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET,
+    }
 }
 
-/// `oauth_configuration.dynamic_client_registration`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DcrModel {
-    pub enabled: Option<bool>,
-    pub allowed_uris: Option<Vec<String>>,
-    pub allow_any_on_localhost: Option<bool>,
-    pub allow_any_on_loopback: Option<bool>,
+crate::tf_object! {
+    /// `oauth_configuration.dynamic_client_registration`.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct DcrModel {
+        pub enabled: Field<bool> = attr::ENABLED,
+        pub allowed_uris: Field<Vec<String>> = attr::ALLOWED_URIS,
+        pub allow_any_on_localhost: Field<bool> = attr::ALLOW_ANY_ON_LOCALHOST,
+        pub allow_any_on_loopback: Field<bool> = attr::ALLOW_ANY_ON_LOOPBACK,
+    }
 }
 
-/// `oauth_configuration.grant`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct GrantModel {
-    pub access_token_lifetime: Option<String>,
-    pub session_duration: Option<String>,
+crate::tf_object! {
+    /// `oauth_configuration.grant`.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct GrantModel {
+        pub access_token_lifetime: Field<String> = attr::ACCESS_TOKEN_LIFETIME,
+        pub session_duration: Field<String> = attr::SESSION_DURATION,
+    }
 }
 
-/// The `oauth_configuration` nested object (Managed OAuth).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct OAuthModel {
-    pub enabled: Option<bool>,
-    pub dynamic_client_registration: Option<DcrModel>,
-    pub grant: Option<GrantModel>,
+crate::tf_object! {
+    /// The `oauth_configuration` nested object (Managed OAuth).
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct OAuthModel {
+        pub enabled: Field<bool> = attr::ENABLED,
+        pub dynamic_client_registration: Field<DcrModel> = attr::DYNAMIC_CLIENT_REGISTRATION,
+        pub grant: Field<GrantModel> = attr::GRANT,
+    }
 }
 
-/// The resource's state, mirroring the schema. Unknown values read as `None`.
-/// `Debug` is written by hand so that `client_secret` never prints.
-#[derive(Clone, Default, PartialEq)]
-pub struct Model {
-    pub id: Option<String>,
-    pub uid: Option<String>,
-    pub aud: Option<String>,
-    pub name: Option<String>,
-    pub app_type: Option<String>,
-    pub domain: Option<String>,
-    pub session_duration: Option<String>,
-    pub allowed_idps: Option<Vec<String>>,
-    pub auto_redirect_to_identity: Option<bool>,
-    pub policy_ids: Option<Vec<String>>,
-    pub saas: Option<SaasModel>,
-    pub oauth_configuration: Option<OAuthModel>,
-    pub account_id: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub inbound_token_header: Option<String>,
-    pub downstream_token_header: Option<String>,
-    pub downstream_token_prefix: Option<String>,
+crate::tf_object! {
+    /// The resource's state, configuration and plan, mirroring the schema. `Debug` is
+    /// written by hand so that `client_secret` never prints.
+    #[derive(Clone, Default, PartialEq)]
+    pub struct Model {
+        pub id: Field<String> = attr::ID,
+        pub uid: Field<String> = attr::UID,
+        pub aud: Field<String> = attr::AUD,
+        pub name: Field<String> = attr::NAME,
+        pub app_type: Field<String> = attr::TYPE,
+        pub domain: Field<String> = attr::DOMAIN,
+        pub session_duration: Field<String> = attr::SESSION_DURATION,
+        pub allowed_idps: Field<Set<String>> = attr::ALLOWED_IDPS,
+        pub auto_redirect_to_identity: Field<bool> = attr::AUTO_REDIRECT_TO_IDENTITY,
+        pub policy_ids: Field<Vec<String>> = attr::POLICY_IDS,
+        pub saas: Field<SaasModel> = attr::SAAS,
+        pub oauth_configuration: Field<OAuthModel> = attr::OAUTH_CONFIGURATION,
+        pub account_id: Field<String> = attr::ACCOUNT_ID,
+        pub client_id: Field<String> = attr::CLIENT_ID,
+        pub client_secret: Field<String> = attr::CLIENT_SECRET,
+        pub inbound_token_header: Field<String> = attr::INBOUND_TOKEN_HEADER,
+        pub downstream_token_header: Field<String> = attr::DOWNSTREAM_TOKEN_HEADER,
+        pub downstream_token_prefix: Field<String> = attr::DOWNSTREAM_TOKEN_PREFIX,
+    }
 }
 
 impl std::fmt::Debug for Model {
@@ -410,6 +423,7 @@ impl std::fmt::Debug for Model {
             .field("auto_redirect_to_identity", &self.auto_redirect_to_identity)
             .field("policy_ids", &self.policy_ids)
             .field("saas", &self.saas)
+            .field("oauth_configuration", &self.oauth_configuration)
             .field("account_id", &self.account_id)
             .field("client_id", &self.client_id)
             .field(
@@ -423,229 +437,24 @@ impl std::fmt::Debug for Model {
     }
 }
 
-pub(super) fn get_str(v: &Value, name: &str) -> Option<String> {
-    v.get(name).and_then(Value::as_str).map(str::to_string)
-}
-
-pub(super) fn get_strings(v: &Value, name: &str) -> Option<Vec<String>> {
-    v.get(name)
-        .filter(|x| x.elements().is_some())
-        .map(Value::known_strings)
-}
-
-pub(super) fn opt_str_value(s: &Option<String>) -> Value {
-    Value::opt_string(s.clone())
-}
-
-pub(super) fn opt_set_value(v: &Option<Vec<String>>) -> Value {
-    v.as_ref()
-        .map_or(Value::Null, |items| Value::string_set(items.clone()))
-}
-
-pub(super) fn opt_list_value(v: &Option<Vec<String>>) -> Value {
-    v.as_ref()
-        .map_or(Value::Null, |items| Value::string_list(items.clone()))
-}
-
-pub(super) fn opt_bool_value(b: Option<bool>) -> Value {
-    b.map_or(Value::Null, Value::Bool)
-}
-
-impl SaasModel {
-    pub fn from_value(v: &Value) -> Option<SaasModel> {
-        if !matches!(v, Value::Object(_)) {
-            return None;
-        }
-        Some(SaasModel {
-            redirect_uris: get_strings(v, attr::REDIRECT_URIS),
-            grant_types: get_strings(v, attr::GRANT_TYPES),
-            scopes: get_strings(v, attr::SCOPES),
-            access_token_lifetime: get_str(v, attr::ACCESS_TOKEN_LIFETIME),
-            allow_pkce_without_client_secret: v
-                .get(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET)
-                .and_then(Value::as_bool),
-        })
-    }
-
-    pub fn to_value(&self) -> Value {
-        Value::object([
-            (attr::REDIRECT_URIS, opt_list_value(&self.redirect_uris)),
-            (attr::GRANT_TYPES, opt_set_value(&self.grant_types)),
-            (attr::SCOPES, opt_set_value(&self.scopes)),
-            (
-                attr::ACCESS_TOKEN_LIFETIME,
-                opt_str_value(&self.access_token_lifetime),
-            ),
-            (
-                attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET,
-                opt_bool_value(self.allow_pkce_without_client_secret),
-            ),
-        ])
-    }
-}
-
-impl DcrModel {
-    pub fn from_value(v: &Value) -> Option<DcrModel> {
-        if !matches!(v, Value::Object(_)) {
-            return None;
-        }
-        Some(DcrModel {
-            enabled: v.get(attr::ENABLED).and_then(Value::as_bool),
-            allowed_uris: get_strings(v, attr::ALLOWED_URIS),
-            allow_any_on_localhost: v.get(attr::ALLOW_ANY_ON_LOCALHOST).and_then(Value::as_bool),
-            allow_any_on_loopback: v.get(attr::ALLOW_ANY_ON_LOOPBACK).and_then(Value::as_bool),
-        })
-    }
-
-    pub fn to_value(&self) -> Value {
-        Value::object([
-            (attr::ENABLED, opt_bool_value(self.enabled)),
-            (attr::ALLOWED_URIS, opt_list_value(&self.allowed_uris)),
-            (
-                attr::ALLOW_ANY_ON_LOCALHOST,
-                opt_bool_value(self.allow_any_on_localhost),
-            ),
-            (
-                attr::ALLOW_ANY_ON_LOOPBACK,
-                opt_bool_value(self.allow_any_on_loopback),
-            ),
-        ])
-    }
-}
-
-impl GrantModel {
-    pub fn from_value(v: &Value) -> Option<GrantModel> {
-        if !matches!(v, Value::Object(_)) {
-            return None;
-        }
-        Some(GrantModel {
-            access_token_lifetime: get_str(v, attr::ACCESS_TOKEN_LIFETIME),
-            session_duration: get_str(v, attr::SESSION_DURATION),
-        })
-    }
-
-    pub fn to_value(&self) -> Value {
-        Value::object([
-            (
-                attr::ACCESS_TOKEN_LIFETIME,
-                opt_str_value(&self.access_token_lifetime),
-            ),
-            (
-                attr::SESSION_DURATION,
-                opt_str_value(&self.session_duration),
-            ),
-        ])
-    }
-}
-
-impl OAuthModel {
-    pub fn from_value(v: &Value) -> Option<OAuthModel> {
-        if !matches!(v, Value::Object(_)) {
-            return None;
-        }
-        Some(OAuthModel {
-            enabled: v.get(attr::ENABLED).and_then(Value::as_bool),
-            dynamic_client_registration: v
-                .get(attr::DYNAMIC_CLIENT_REGISTRATION)
-                .and_then(DcrModel::from_value),
-            grant: v.get(attr::GRANT).and_then(GrantModel::from_value),
-        })
-    }
-
-    pub fn to_value(&self) -> Value {
-        Value::object([
-            (attr::ENABLED, opt_bool_value(self.enabled)),
-            (
-                attr::DYNAMIC_CLIENT_REGISTRATION,
-                self.dynamic_client_registration
-                    .as_ref()
-                    .map_or(Value::Null, DcrModel::to_value),
-            ),
-            (
-                attr::GRANT,
-                self.grant
-                    .as_ref()
-                    .map_or(Value::Null, GrantModel::to_value),
-            ),
-        ])
-    }
-}
-
 impl Model {
-    pub fn from_value(v: &Value) -> Model {
-        Model {
-            id: get_str(v, attr::ID),
-            uid: get_str(v, attr::UID),
-            aud: get_str(v, attr::AUD),
-            name: get_str(v, attr::NAME),
-            app_type: get_str(v, attr::TYPE),
-            domain: get_str(v, attr::DOMAIN),
-            session_duration: get_str(v, attr::SESSION_DURATION),
-            allowed_idps: get_strings(v, attr::ALLOWED_IDPS),
-            auto_redirect_to_identity: v
-                .get(attr::AUTO_REDIRECT_TO_IDENTITY)
-                .and_then(Value::as_bool),
-            policy_ids: get_strings(v, attr::POLICY_IDS),
-            saas: v.get(attr::SAAS).and_then(SaasModel::from_value),
-            oauth_configuration: v
-                .get(attr::OAUTH_CONFIGURATION)
-                .and_then(OAuthModel::from_value),
-            account_id: get_str(v, attr::ACCOUNT_ID),
-            client_id: get_str(v, attr::CLIENT_ID),
-            client_secret: get_str(v, attr::CLIENT_SECRET),
-            inbound_token_header: get_str(v, attr::INBOUND_TOKEN_HEADER),
-            downstream_token_header: get_str(v, attr::DOWNSTREAM_TOKEN_HEADER),
-            downstream_token_prefix: get_str(v, attr::DOWNSTREAM_TOKEN_PREFIX),
+    fn is_saas(&self) -> bool {
+        self.app_type.as_str() == Some(SAAS)
+    }
+}
+
+/// `m` with every unknown value (at any depth) null: a plan's "known after apply"
+/// parts that no answer filled, in a state that must be wholly known.
+fn known_only<M: TfValue + Default>(m: &M) -> M {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Unknown => *v = Value::Null,
+            Value::Object(members) => members.values_mut().for_each(strip),
+            _ => {}
         }
     }
-
-    pub fn to_value(&self) -> Value {
-        Value::object([
-            (attr::ID, opt_str_value(&self.id)),
-            (attr::UID, opt_str_value(&self.uid)),
-            (attr::AUD, opt_str_value(&self.aud)),
-            (attr::NAME, opt_str_value(&self.name)),
-            (attr::TYPE, opt_str_value(&self.app_type)),
-            (attr::DOMAIN, opt_str_value(&self.domain)),
-            (
-                attr::SESSION_DURATION,
-                opt_str_value(&self.session_duration),
-            ),
-            (attr::ALLOWED_IDPS, opt_set_value(&self.allowed_idps)),
-            (
-                attr::AUTO_REDIRECT_TO_IDENTITY,
-                opt_bool_value(self.auto_redirect_to_identity),
-            ),
-            (attr::POLICY_IDS, opt_list_value(&self.policy_ids)),
-            (
-                attr::SAAS,
-                self.saas.as_ref().map_or(Value::Null, SaasModel::to_value),
-            ),
-            (
-                attr::OAUTH_CONFIGURATION,
-                self.oauth_configuration
-                    .as_ref()
-                    .map_or(Value::Null, OAuthModel::to_value),
-            ),
-            (attr::ACCOUNT_ID, opt_str_value(&self.account_id)),
-            (attr::CLIENT_ID, opt_str_value(&self.client_id)),
-            (attr::CLIENT_SECRET, opt_str_value(&self.client_secret)),
-            (
-                attr::INBOUND_TOKEN_HEADER,
-                opt_str_value(&self.inbound_token_header),
-            ),
-            (
-                attr::DOWNSTREAM_TOKEN_HEADER,
-                opt_str_value(&self.downstream_token_header),
-            ),
-            (
-                attr::DOWNSTREAM_TOKEN_PREFIX,
-                opt_str_value(&self.downstream_token_prefix),
-            ),
-        ])
-    }
-
-    fn is_saas(&self) -> bool {
-        self.app_type.as_deref() == Some(SAAS)
-    }
+    let mut v = m.to_value();
+    strip(&mut v);
+    // Only unknowns became null, so the value still fits the model.
+    M::from_value(&v).unwrap_or_default()
 }

@@ -5,88 +5,84 @@ use super::*;
 /// The plan values this resource owns (see the module docs of `plan`: Optional+Computed
 /// attributes left out of the configuration otherwise keep their prior value, which
 /// would hide drift of a value we default).
-pub fn plan_fixed_values(req: &mut PlanRequest) {
-    if req.planned.is_null() {
-        return;
-    }
-    let creating = req.is_create();
-    let app_type = config_type(&req.config);
-    let planned = &mut req.planned;
-    match &app_type {
-        Some(t) => planned.set(attr::TYPE, Value::string(t.clone())),
-        None => planned.set(attr::TYPE, Value::Unknown),
-    }
+pub fn plan_fixed_values(plan: &mut Plan<Model>) {
+    let creating = plan.is_create();
+    let app_type = match &plan.config.app_type {
+        Field::Known(t) => Some(t.clone()),
+        Field::Unknown => None,
+        Field::Null => Some(SELF_HOSTED.to_string()),
+    };
+    // A nested object holding a list with unknown elements reads as unknown lists; it
+    // is left as the generic plan made it rather than written back without them.
+    let oauth_whole = plan
+        .raw_config()
+        .get(attr::OAUTH_CONFIGURATION)
+        .is_none_or(|raw| *raw == plan.config.oauth_configuration.to_value());
+    let saas_whole = plan.raw_planned().get(attr::SAAS) == Some(&plan.planned.saas.to_value());
+    let prior_type = plan.prior.as_ref().and_then(|p| p.app_type.as_str());
+    let planned = &mut plan.planned;
+    planned.app_type = app_type.clone().map_or(Field::Unknown, Field::Known);
     // The generic rules compared `type` before it was set here (it was unknown then),
     // so the replacement decision for `type` is made again from the final value.
     let type_path = AttributePath::root(attr::TYPE);
-    req.requires_replace.retain(|p| p != &type_path);
-    let prior_type = req.prior.get(attr::TYPE).and_then(Value::as_str);
+    plan.requires_replace.retain(|p| p != &type_path);
     if !creating && app_type.as_deref().is_none_or(|t| Some(t) != prior_type) {
-        req.requires_replace.push(type_path);
+        plan.requires_replace.push(type_path);
     }
     let headers = app_type.as_deref().and_then(token_headers);
-    for (name, value) in [
-        (attr::INBOUND_TOKEN_HEADER, headers.map(|h| h.0)),
-        (attr::DOWNSTREAM_TOKEN_HEADER, headers.map(|h| h.1)),
-        (attr::DOWNSTREAM_TOKEN_PREFIX, headers.map(|h| h.2)),
-    ] {
-        planned.set(name, value.map_or(Value::Unknown, Value::string));
+    let header = |pick: fn((&'static str, &'static str, &'static str)) -> &'static str| {
+        headers.map_or(Field::Unknown, |h| Field::Known(pick(h).to_string()))
+    };
+    planned.inbound_token_header = header(|h| h.0);
+    planned.downstream_token_header = header(|h| h.1);
+    planned.downstream_token_prefix = header(|h| h.2);
+    if plan.config.auto_redirect_to_identity.is_null() {
+        planned.auto_redirect_to_identity = Field::Known(false);
     }
-    if req
-        .config
-        .get(attr::AUTO_REDIRECT_TO_IDENTITY)
-        .is_none_or(Value::is_null)
-    {
-        planned.set(attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(false));
-    }
-    if req.config.get(attr::SAAS).is_none_or(Value::is_null) {
-        planned.set(attr::SAAS, Value::Null);
+    if plan.config.saas.is_null() {
+        planned.saas = Field::Null;
     }
     // The prior object is shown while the configuration omits it, unless the
     // application is (re)created or becomes another type.
-    let oauth_prior =
-        if !creating && app_type.as_deref() == Some(SELF_HOSTED) && prior_type == Some(SELF_HOSTED)
+    let oauth_prior = match &plan.prior {
+        Some(prior)
+            if app_type.as_deref() == Some(SELF_HOSTED) && prior_type == Some(SELF_HOSTED) =>
         {
-            req.prior.get(attr::OAUTH_CONFIGURATION)
-        } else {
-            None
-        };
-    plan_oauth_configuration(
-        req.config.get(attr::OAUTH_CONFIGURATION),
-        oauth_prior,
-        planned,
-    );
-    let pkce_unset = req
-        .config
-        .get(attr::SAAS)
-        .and_then(|s| s.get(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET))
-        .is_none_or(Value::is_null);
-    if pkce_unset
-        && let Some(saas) = planned.get_mut(attr::SAAS)
-        && matches!(saas, Value::Object(_))
-    {
-        saas.set(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET, Value::Bool(false));
+            prior.oauth_configuration.known()
+        }
+        _ => None,
+    };
+    if oauth_whole {
+        planned.oauth_configuration =
+            plan_oauth_configuration(&plan.config.oauth_configuration, oauth_prior);
     }
-    let same_type = !creating
-        && app_type.is_some()
-        && req.prior.get(attr::TYPE).and_then(Value::as_str) == app_type.as_deref();
+    let pkce_unset = plan
+        .config
+        .saas
+        .known()
+        .is_none_or(|s| s.allow_pkce_without_client_secret.is_null());
+    if pkce_unset
+        && saas_whole
+        && let Some(saas) = planned.saas.known_mut()
+    {
+        saas.allow_pkce_without_client_secret = Field::Known(false);
+    }
+    let same_type = !creating && app_type.is_some() && prior_type == app_type.as_deref();
     match app_type.as_deref() {
         Some(SAAS) => {
-            planned.set(attr::SESSION_DURATION, Value::Null);
-            if same_type {
+            planned.session_duration = Field::Null;
+            if same_type && let Some(prior) = &plan.prior {
                 // Stable for the application's life; the secret is never re-issued
                 // (and stays null after an import).
-                for name in [attr::CLIENT_ID, attr::CLIENT_SECRET] {
-                    let prior = req.prior.get(name).cloned().unwrap_or(Value::Null);
-                    if !(name == attr::CLIENT_ID && prior.is_null()) {
-                        planned.set(name, prior);
-                    }
+                if !prior.client_id.is_null() {
+                    planned.client_id = prior.client_id.clone();
                 }
+                planned.client_secret = prior.client_secret.clone();
             }
         }
         Some(SELF_HOSTED) => {
-            planned.set(attr::CLIENT_ID, Value::Null);
-            planned.set(attr::CLIENT_SECRET, Value::Null);
+            planned.client_id = Field::Null;
+            planned.client_secret = Field::Null;
         }
         _ => {}
     }
@@ -100,29 +96,22 @@ pub fn plan_fixed_values(req: &mut PlanRequest) {
 /// taken from the prior state, or unknown when there is no prior object (the API fills
 /// it at apply), and an omitted `enabled` planned `true`.
 pub(super) fn plan_oauth_configuration(
-    config: Option<&Value>,
-    prior: Option<&Value>,
-    planned: &mut Value,
-) {
-    let config = config.unwrap_or(&Value::Null);
-    let prior = prior.filter(|p| matches!(p, Value::Object(_)));
-    if config.is_null() {
-        planned.set(
-            attr::OAUTH_CONFIGURATION,
-            prior.cloned().unwrap_or(Value::Null),
-        );
-        return;
-    }
-    if config.is_unknown() {
-        planned.set(attr::OAUTH_CONFIGURATION, Value::Unknown);
-        return;
-    }
-    let mut value = config.clone();
-    fill_omitted_members(&mut value, prior);
-    if config.get(attr::ENABLED).is_none_or(Value::is_null) {
+    config: &Field<OAuthModel>,
+    prior: Option<&OAuthModel>,
+) -> Field<OAuthModel> {
+    let config = match config {
+        Field::Null => return prior.cloned().into(),
+        Field::Unknown => return Field::Unknown,
+        Field::Known(c) => c,
+    };
+    let mut value = config.to_value();
+    let prior = prior.map(TfValue::to_value);
+    fill_omitted_members(&mut value, prior.as_ref());
+    if config.enabled.is_null() {
         value.set(attr::ENABLED, Value::Bool(true));
     }
-    planned.set(attr::OAUTH_CONFIGURATION, value);
+    // Built from known members and unknowns only, so it always fits the model.
+    Field::from_value(&value).unwrap_or(Field::Unknown)
 }
 
 /// Replaces every null member of the configuration object `value` by the prior

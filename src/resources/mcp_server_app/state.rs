@@ -128,29 +128,39 @@ pub fn check_supported(app: &App) -> Result<(), Unsupported> {
 /// A member the API may return as null: null (or absent) means "not reported", so the
 /// basis value stays (the plan after a write, the prior state on a read); a concrete
 /// value, even a different one, is taken as it is, so real drift shows.
-pub(super) fn or_basis<T: Clone>(api: Option<T>, basis: Option<&T>) -> Option<T> {
-    api.or_else(|| basis.cloned())
+pub(super) fn or_basis<T: Clone>(api: Option<T>, basis: &Field<T>) -> Field<T> {
+    api.or_else(|| basis.known().cloned()).into()
+}
+
+/// A list field's known elements, the basis of a normalisation.
+fn list_basis(f: &Field<Vec<String>>) -> Option<&Vec<String>> {
+    f.known()
+}
+
+/// A set field's known members, the basis of a normalisation.
+fn set_basis(f: &Field<Set<String>>) -> Option<&Vec<String>> {
+    f.known().map(|s| &s.0)
 }
 
 /// `oauth_configuration` for the state. Read only when the basis has it (the
 /// configuration sets it, or the state held it already), or on import when the
-/// application has one; `None` otherwise, whatever the application holds. Every member
+/// application has one; null otherwise, whatever the application holds. Every member
 /// of the response may be null: see [`or_basis`].
 pub(super) fn oauth_for_state(
     app: &App,
     basis: Option<&OAuthModel>,
     importing: bool,
-) -> Option<OAuthModel> {
+) -> Field<OAuthModel> {
     let api = app.oauth_configuration();
     let basis = match basis {
         Some(b) => b.clone(),
         None if importing && api.is_some() => OAuthModel::default(),
-        None => return None,
+        None => return Field::Null,
     };
     let Some(api) = api else {
         // Removed from the application (outside Terraform): Managed OAuth is off.
-        return Some(OAuthModel {
-            enabled: Some(false),
+        return Field::Known(OAuthModel {
+            enabled: Field::Known(false),
             ..OAuthModel::default()
         });
     };
@@ -158,48 +168,48 @@ pub(super) fn oauth_for_state(
         Some(a) => {
             let b = basis
                 .dynamic_client_registration
-                .clone()
+                .known()
+                .cloned()
                 .unwrap_or_default();
-            Some(DcrModel {
-                enabled: or_basis(a.enabled, b.enabled.as_ref()),
+            Field::Known(DcrModel {
+                enabled: or_basis(a.enabled, &b.enabled),
                 allowed_uris: match a.allowed_uris {
-                    Some(uris) => normalise_unordered_list(&uris, b.allowed_uris.as_ref()),
-                    None => b.allowed_uris.clone(),
-                },
+                    Some(uris) => normalise_unordered_list(&uris, list_basis(&b.allowed_uris)),
+                    None => b.allowed_uris.known().cloned(),
+                }
+                .into(),
                 allow_any_on_localhost: or_basis(
                     a.allow_any_on_localhost,
-                    b.allow_any_on_localhost.as_ref(),
+                    &b.allow_any_on_localhost,
                 ),
-                allow_any_on_loopback: or_basis(
-                    a.allow_any_on_loopback,
-                    b.allow_any_on_loopback.as_ref(),
-                ),
+                allow_any_on_loopback: or_basis(a.allow_any_on_loopback, &b.allow_any_on_loopback),
             })
         }
-        None => basis.dynamic_client_registration.clone(),
+        None => basis.dynamic_client_registration.known().cloned().into(),
     };
     let grant = match api.grant {
         Some(a) => {
-            let b = basis.grant.clone().unwrap_or_default();
-            let duration = |api: Option<String>, basis: Option<&String>| {
+            let b = basis.grant.known().cloned().unwrap_or_default();
+            let duration = |api: Option<String>, basis: &Field<String>| {
                 or_basis(
-                    keep_equivalent_duration(api.as_deref(), basis.map(String::as_str)),
+                    keep_equivalent_duration(api.as_deref(), basis.as_str()),
                     basis,
                 )
             };
-            Some(GrantModel {
-                access_token_lifetime: duration(
-                    a.access_token_lifetime,
-                    b.access_token_lifetime.as_ref(),
-                ),
-                session_duration: duration(a.session_duration, b.session_duration.as_ref()),
+            Field::Known(GrantModel {
+                access_token_lifetime: duration(a.access_token_lifetime, &b.access_token_lifetime),
+                session_duration: duration(a.session_duration, &b.session_duration),
             })
         }
-        None => basis.grant.clone(),
+        None => basis.grant.known().cloned().into(),
     };
-    Some(OAuthModel {
+    Field::Known(OAuthModel {
         // Cloudflare documents `true` for an object without `enabled`.
-        enabled: Some(or_basis(api.enabled, basis.enabled.as_ref()).unwrap_or(true)),
+        enabled: Field::Known(
+            or_basis(api.enabled, &basis.enabled)
+                .into_known()
+                .unwrap_or(true),
+        ),
         dynamic_client_registration,
         grant,
     })
@@ -219,14 +229,14 @@ pub fn state_from_app(
     let app_type = app.app_type.as_str().to_owned();
     let saas_type = app.app_type == AppType::Saas;
     let headers = token_headers(&app_type);
-    let basis_saas = basis.saas.clone().unwrap_or_default();
+    let basis_saas = basis.saas.known().cloned().unwrap_or_default();
 
     let domain = if saas_type {
         // SaaS apps may carry a generated domain (the OIDC endpoint host); it is not
         // something the user sets.
         None
     } else {
-        match (&app.domain, &basis.domain) {
+        match (&app.domain, basis.domain.known()) {
             (Some(a), Some(b)) if domain_key(a) == domain_key(b) => Some(b.clone()),
             (a, _) => a.clone(),
         }
@@ -236,84 +246,96 @@ pub fn state_from_app(
     } else {
         keep_equivalent_duration(
             app.session_duration.as_deref(),
-            basis.session_duration.as_deref(),
+            basis.session_duration.as_str(),
         )
     };
     let saas = if saas_type {
         let api = app.saas_app.clone().unwrap_or_default();
+        let keep_server_scope = set_basis(&basis_saas.scopes)
+            .is_some_and(|b| b.iter().any(|x| x == SERVER_ADDED_SCOPE));
         let scopes: Vec<String> = api
             .scopes
             .iter()
-            .filter(|s| {
-                s.as_str() != SERVER_ADDED_SCOPE
-                    || basis_saas
-                        .scopes
-                        .as_ref()
-                        .is_some_and(|b| b.iter().any(|x| x == SERVER_ADDED_SCOPE))
-            })
+            .filter(|s| s.as_str() != SERVER_ADDED_SCOPE || keep_server_scope)
             .cloned()
             .collect();
-        Some(SaasModel {
+        Field::Known(SaasModel {
             redirect_uris: normalise_unordered_list(
                 &api.redirect_uris,
-                basis_saas.redirect_uris.as_ref(),
-            ),
-            grant_types: normalise_set(&api.grant_types, basis_saas.grant_types.as_ref()),
-            scopes: normalise_set(&scopes, basis_saas.scopes.as_ref()),
+                list_basis(&basis_saas.redirect_uris),
+            )
+            .into(),
+            grant_types: normalise_set(&api.grant_types, set_basis(&basis_saas.grant_types))
+                .map(Set)
+                .into(),
+            scopes: normalise_set(&scopes, set_basis(&basis_saas.scopes))
+                .map(Set)
+                .into(),
             access_token_lifetime: keep_equivalent_duration(
                 api.access_token_lifetime.as_deref(),
-                basis_saas.access_token_lifetime.as_deref(),
-            ),
-            allow_pkce_without_client_secret: Some(
+                basis_saas.access_token_lifetime.as_str(),
+            )
+            .into(),
+            allow_pkce_without_client_secret: Field::Known(
                 api.allow_pkce_without_client_secret.unwrap_or(false),
             ),
         })
     } else {
-        None
+        Field::Null
     };
     let oauth_configuration = if saas_type {
-        None
+        Field::Null
     } else {
         let importing = matches!(scope, PolicyScope::Imported { .. });
-        oauth_for_state(app, basis.oauth_configuration.as_ref(), importing)
+        oauth_for_state(app, basis.oauth_configuration.known(), importing)
     };
     let client_id = if saas_type {
         app.saas_app
             .as_ref()
             .and_then(|s| s.client_id.clone())
-            .or_else(|| basis.client_id.clone())
+            .or_else(|| basis.client_id.known().cloned())
     } else {
         None
     };
     let client_secret = if saas_type {
-        secret.or_else(|| basis.client_secret.clone())
+        secret.or_else(|| basis.client_secret.known().cloned())
     } else {
         None
     };
     Ok(Model {
-        id: Some(app.id.to_string()),
-        uid: Some(app.uid.clone().unwrap_or_else(|| app.id.to_string())),
-        aud: app.aud.clone().or_else(|| basis.aud.clone()),
-        name: app.name.clone().or_else(|| basis.name.clone()),
-        app_type: Some(app_type),
-        domain,
-        session_duration,
-        allowed_idps: normalise_set(&app.allowed_idps, basis.allowed_idps.as_ref()),
-        auto_redirect_to_identity: Some(app.auto_redirect_to_identity.unwrap_or(false)),
-        policy_ids: policy_ids_for_state(app, scope),
+        id: Field::Known(app.id.to_string()),
+        uid: Field::Known(app.uid.clone().unwrap_or_else(|| app.id.to_string())),
+        aud: app
+            .aud
+            .clone()
+            .or_else(|| basis.aud.known().cloned())
+            .into(),
+        name: app
+            .name
+            .clone()
+            .or_else(|| basis.name.known().cloned())
+            .into(),
+        app_type: Field::Known(app_type),
+        domain: domain.into(),
+        session_duration: session_duration.into(),
+        allowed_idps: normalise_set(&app.allowed_idps, set_basis(&basis.allowed_idps))
+            .map(Set)
+            .into(),
+        auto_redirect_to_identity: Field::Known(app.auto_redirect_to_identity.unwrap_or(false)),
+        policy_ids: policy_ids_for_state(app, scope).into(),
         saas,
         oauth_configuration,
-        account_id: Some(account_id.to_string()),
-        client_id,
-        client_secret,
-        inbound_token_header: headers.map(|h| h.0.to_string()),
-        downstream_token_header: headers.map(|h| h.1.to_string()),
-        downstream_token_prefix: headers.map(|h| h.2.to_string()),
+        account_id: Field::Known(account_id.to_string()),
+        client_id: client_id.into(),
+        client_secret: client_secret.into(),
+        inbound_token_header: headers.map(|h| h.0.to_string()).into(),
+        downstream_token_header: headers.map(|h| h.1.to_string()).into(),
+        downstream_token_prefix: headers.map(|h| h.2.to_string()).into(),
     })
 }
 
 /// [`state_from_app`] for the answer to a create or update, `basis` being the plan and
-/// `planned` / `config` the values Terraform sent with it. For `oauth_configuration`:
+/// `planned` / `config` the models Terraform sent with it. For `oauth_configuration`:
 /// - an answer without the object (absent or null: an API or fake that does not echo
 ///   it) says nothing about it, so the planned object stays;
 /// - the write sent only what the configuration sets (see [`to_send`]), so it cannot
@@ -325,33 +347,26 @@ pub fn state_after_write(
     account_id: &str,
     secret: Option<String>,
     scope: &PolicyScope,
-    config: &Value,
-    planned: &Value,
+    config: &Model,
+    planned: &Model,
 ) -> Result<Model, Unsupported> {
     let mut state = state_from_app(app, basis, account_id, secret, scope)?;
-    if state.app_type.as_deref() == Some(SELF_HOSTED) {
-        if app.oauth_configuration().is_none() && basis.oauth_configuration.is_some() {
-            state.oauth_configuration = basis.oauth_configuration.clone();
+    if state.app_type.as_str() == Some(SELF_HOSTED) {
+        if app.oauth_configuration().is_none() && basis.oauth_configuration.is_known() {
+            state.oauth_configuration = known_only(&basis.oauth_configuration);
         }
-        let planned_oauth = planned
-            .get(attr::OAUTH_CONFIGURATION)
-            .unwrap_or(&Value::Null);
-        let mut sent = config
-            .get(attr::OAUTH_CONFIGURATION)
-            .cloned()
-            .unwrap_or(Value::Null);
+        let planned_oauth = planned.oauth_configuration.to_value();
+        let mut sent = config.oauth_configuration.to_value();
         // `enabled` is sent whenever the object is: planned `true` when omitted.
         if matches!(sent, Value::Object(_))
             && let Some(enabled) = planned_oauth.get(attr::ENABLED)
         {
             sent.set(attr::ENABLED, enabled.clone());
         }
-        let mut oauth = state
-            .oauth_configuration
-            .as_ref()
-            .map_or(Value::Null, OAuthModel::to_value);
-        keep_unsent(&mut oauth, planned_oauth, &sent);
-        state.oauth_configuration = OAuthModel::from_value(&oauth);
+        let mut oauth = state.oauth_configuration.to_value();
+        keep_unsent(&mut oauth, &planned_oauth, &sent);
+        // Only planned (known) values were copied in, so the model holds them.
+        state.oauth_configuration = Field::from_value(&oauth).unwrap_or(Field::Null);
     }
     Ok(state)
 }

@@ -2,11 +2,12 @@
 //! mode. Every "terraform command" gets a freshly configured provider, as a new plugin
 //! process would (the client's read snapshot lives for one process).
 use super::super::*;
-use super::support::{config as cfg, proposed};
+use super::support::{config as cfg, get_str, get_strings, proposed};
 use crate::provider::{CfAccessProvider, provider_schema};
 use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
 use crate::tfplugin::validate::validate_config as run_validators;
 use crate::tfplugin::{ConfigureRequest, Provider};
+use crate::tfplugin::{PlanRequest, Resource};
 use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit, Seed, demo_ids};
 use tokio_util::sync::CancellationToken;
 
@@ -772,18 +773,9 @@ async fn a_policy_deleted_outside_terraform_warns_at_plan_and_stops_the_apply() 
     );
     assert_eq!(emu.write_count(), writes, "nothing written");
     assert_eq!(emu_links(&emu, &id), links(&[(ALLOW_1, 1)]));
-    // A destroy plans nothing to check and deletes.
-    let mut destroy = PlanRequest {
-        prior: refreshed.clone(),
-        config: Value::Null,
-        planned: Value::Null,
-        requires_replace: vec![],
-        private,
-    };
-    let mut d = Diagnostics::new();
-    p.resource.modify_plan(&ctx(), &mut destroy, &mut d).await;
-    assert!(d.is_empty(), "{d:?}");
-    let d = p.resource.delete(&ctx(), &refreshed, &[]).await;
+    // A destroy plans nothing to check (the framework never calls modify_plan for
+    // one) and deletes.
+    let d = p.resource.delete(&ctx(), &refreshed, &private).await;
     assert!(!d.has_errors(), "{d:?}");
     assert!(emu.app(DEFAULT_ACCOUNT_ID, &id).is_none());
 }
@@ -1060,7 +1052,7 @@ async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {
             &ctx(),
             &fill_nulls(&schema(), &imported),
             &[],
-            crate::tfplugin::ReadMode::Refresh,
+            crate::tfplugin::ReadMode::Import,
         )
         .await;
     assert!(!read.diagnostics.has_errors(), "{:?}", read.diagnostics);

@@ -1,6 +1,6 @@
 //! Managed OAuth (`oauth_configuration`): validation, plan, state and request bodies.
 use super::super::*;
-use super::support::{all_diags, config, paths, plan};
+use super::support::{all_diags, config, model, paths, plan};
 use crate::tfplugin::plan::fill_nulls;
 
 const APP_ID: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
@@ -199,7 +199,7 @@ fn plan_fills_omitted_members_from_prior_or_leaves_them_unknown() {
                                         "allow_any_on_localhost": null, "allow_any_on_loopback": false},
         "grant": {"access_token_lifetime": "15m", "session_duration": null}
     })));
-    let plan_model = Model::from_value(&create);
+    let plan_model = model(&create);
     let state = state_from_app(&app, &plan_model, ACCOUNT, None, &managed())
         .unwrap()
         .to_value();
@@ -244,21 +244,21 @@ fn plan_fills_omitted_members_from_prior_or_leaves_them_unknown() {
 #[test]
 fn what_is_sent_follows_the_configuration_not_the_plan() {
     let prior_oauth = Model {
-        oauth_configuration: Some(OAuthModel {
-            enabled: Some(true),
-            dynamic_client_registration: Some(DcrModel {
-                enabled: Some(true),
-                allowed_uris: Some(vec!["https://a/cb".into()]),
-                allow_any_on_localhost: Some(true),
-                allow_any_on_loopback: None,
+        oauth_configuration: Field::Known(OAuthModel {
+            enabled: Field::Known(true),
+            dynamic_client_registration: Field::Known(DcrModel {
+                enabled: Field::Known(true),
+                allowed_uris: Field::Known(vec!["https://a/cb".into()]),
+                allow_any_on_localhost: Field::Known(true),
+                allow_any_on_loopback: Field::Null,
             }),
-            grant: None,
+            grant: Field::Null,
         }),
         ..Model::default()
     };
     // Omitted: the object shown in the plan is not sent.
-    let send = to_send(&prior_oauth, &with_oauth(Value::Null));
-    assert_eq!(send.oauth_configuration, None);
+    let send = to_send(&prior_oauth, &model(&with_oauth(Value::Null)));
+    assert_eq!(send.oauth_configuration, Field::Null);
     assert!(create_body(&send).get("oauth_configuration").is_none());
     // Set: the configured members, and `enabled` as planned; members only filled
     // from the prior state are not sent.
@@ -267,18 +267,18 @@ fn what_is_sent_follows_the_configuration_not_the_plan() {
         dcr(Value::string_list(["https://a/cb"]), Value::Null),
         Value::Null,
     ));
-    let send = to_send(&prior_oauth, &cfg);
+    let send = to_send(&prior_oauth, &model(&cfg));
     assert_eq!(
         send.oauth_configuration,
-        Some(OAuthModel {
-            enabled: Some(true),
-            dynamic_client_registration: Some(DcrModel {
-                enabled: Some(true),
-                allowed_uris: Some(vec!["https://a/cb".into()]),
-                allow_any_on_localhost: None,
-                allow_any_on_loopback: None,
+        Field::Known(OAuthModel {
+            enabled: Field::Known(true),
+            dynamic_client_registration: Field::Known(DcrModel {
+                enabled: Field::Known(true),
+                allowed_uris: Field::Known(vec!["https://a/cb".into()]),
+                allow_any_on_localhost: Field::Null,
+                allow_any_on_loopback: Field::Null,
             }),
-            grant: None,
+            grant: Field::Null,
         })
     );
 }
@@ -296,7 +296,7 @@ fn state_is_managed_only_when_configured_or_imported() {
         &managed(),
     )
     .unwrap();
-    assert_eq!(st.oauth_configuration, None);
+    assert_eq!(st.oauth_configuration, Field::Null);
     // Import adopts it when the app has one, and only then.
     let imported = PolicyScope::Imported {
         excluded: HashSet::new(),
@@ -304,17 +304,17 @@ fn state_is_managed_only_when_configured_or_imported() {
     let st = state_from_app(&app_with(Some(api)), &basis_none, ACCOUNT, None, &imported).unwrap();
     assert_eq!(
         st.oauth_configuration,
-        Some(OAuthModel {
-            enabled: Some(true),
-            dynamic_client_registration: None,
-            grant: Some(GrantModel {
-                access_token_lifetime: None,
-                session_duration: Some("24h".into()),
+        Field::Known(OAuthModel {
+            enabled: Field::Known(true),
+            dynamic_client_registration: Field::Null,
+            grant: Field::Known(GrantModel {
+                access_token_lifetime: Field::Null,
+                session_duration: Field::Known("24h".into()),
             }),
         })
     );
     let st = state_from_app(&app_with(None), &basis_none, ACCOUNT, None, &imported).unwrap();
-    assert_eq!(st.oauth_configuration, None);
+    assert_eq!(st.oauth_configuration, Field::Null);
 }
 
 /// [`state_after_write`] with the configuration `oauth_configuration = config_oauth`
@@ -327,8 +327,8 @@ fn after_write(app: &App, planned: &Model, config_oauth: Value) -> Model {
         ACCOUNT,
         None,
         &managed(),
-        &cfg,
-        &fill_nulls(&schema(), &planned.to_value()),
+        &model(&cfg),
+        &model(&fill_nulls(&schema(), &planned.to_value())),
     )
     .unwrap()
 }
@@ -336,18 +336,18 @@ fn after_write(app: &App, planned: &Model, config_oauth: Value) -> Model {
 /// A plan for `oauth_configuration` with a member of every kind set.
 fn full_plan() -> Model {
     Model {
-        app_type: Some(SELF_HOSTED.into()),
-        oauth_configuration: Some(OAuthModel {
-            enabled: Some(false),
-            dynamic_client_registration: Some(DcrModel {
-                enabled: Some(true),
-                allowed_uris: Some(vec!["https://client.example.com/cb".into()]),
-                allow_any_on_localhost: Some(true),
-                allow_any_on_loopback: Some(false),
+        app_type: Field::Known(SELF_HOSTED.into()),
+        oauth_configuration: Field::Known(OAuthModel {
+            enabled: Field::Known(false),
+            dynamic_client_registration: Field::Known(DcrModel {
+                enabled: Field::Known(true),
+                allowed_uris: Field::Known(vec!["https://client.example.com/cb".into()]),
+                allow_any_on_localhost: Field::Known(true),
+                allow_any_on_loopback: Field::Known(false),
             }),
-            grant: Some(GrantModel {
-                access_token_lifetime: Some("15m".into()),
-                session_duration: Some("336h".into()),
+            grant: Field::Known(GrantModel {
+                access_token_lifetime: Field::Known("15m".into()),
+                session_duration: Field::Known("336h".into()),
             }),
         }),
         ..Model::default()
@@ -356,9 +356,7 @@ fn full_plan() -> Model {
 
 /// `full_plan`'s object as a configuration.
 fn full_config() -> Value {
-    full_plan()
-        .oauth_configuration
-        .map_or(Value::Null, |o| o.to_value())
+    full_plan().oauth_configuration.to_value()
 }
 
 #[test]
@@ -378,11 +376,16 @@ fn a_write_answer_without_the_oauth_key_keeps_the_plan_and_a_read_does_not() {
     // OAuth removed, which shows as drift.
     for app in [&absent, &null] {
         let st = state_from_app(app, &planned, ACCOUNT, None, &managed()).unwrap();
-        assert_eq!(st.oauth_configuration.and_then(|o| o.enabled), Some(false));
+        assert_eq!(
+            st.oauth_configuration
+                .into_known()
+                .and_then(|o| o.enabled.into_known()),
+            Some(false)
+        );
     }
     // Not configured and not planned: nothing kept, whatever the answer.
     let st = after_write(&absent, &Model::default(), Value::Null);
-    assert_eq!(st.oauth_configuration, None);
+    assert_eq!(st.oauth_configuration, Field::Null);
 }
 
 #[test]
@@ -410,10 +413,12 @@ fn null_members_in_a_write_answer_keep_the_plan() {
         &planned,
         full_config(),
     );
-    let o = st.oauth_configuration.unwrap();
-    assert_eq!(o.enabled, Some(true));
+    let o = st.oauth_configuration.into_known().unwrap();
+    assert_eq!(o.enabled, Field::Known(true));
     assert_eq!(
-        o.grant.and_then(|g| g.access_token_lifetime),
+        o.grant
+            .into_known()
+            .and_then(|g| g.access_token_lifetime.into_known()),
         Some("5m".to_string())
     );
 }
@@ -431,8 +436,8 @@ fn parts_the_configuration_leaves_out_stay_as_planned_after_a_write() {
     // changed between plan and apply stays as planned until the next refresh;
     // `enabled` (sent, planned `true`) and the grant are the API's.
     let mut planned = full_plan();
-    if let Some(o) = planned.oauth_configuration.as_mut() {
-        o.enabled = Some(true);
+    if let Some(o) = planned.oauth_configuration.known_mut() {
+        o.enabled = Field::Known(true);
     }
     let cfg = oauth(
         Value::Null,
@@ -451,17 +456,17 @@ fn parts_the_configuration_leaves_out_stay_as_planned_after_a_write() {
 #[test]
 fn state_reads_nulls_defaults_and_rewrites_without_drift() {
     let basis = Model {
-        oauth_configuration: Some(OAuthModel {
-            enabled: Some(true),
-            dynamic_client_registration: Some(DcrModel {
-                enabled: Some(false),
-                allowed_uris: Some(vec!["https://b/cb".into(), "https://a/cb".into()]),
-                allow_any_on_localhost: Some(true),
-                allow_any_on_loopback: None,
+        oauth_configuration: Field::Known(OAuthModel {
+            enabled: Field::Known(true),
+            dynamic_client_registration: Field::Known(DcrModel {
+                enabled: Field::Known(false),
+                allowed_uris: Field::Known(vec!["https://b/cb".into(), "https://a/cb".into()]),
+                allow_any_on_localhost: Field::Known(true),
+                allow_any_on_loopback: Field::Null,
             }),
-            grant: Some(GrantModel {
-                access_token_lifetime: Some("15m".into()),
-                session_duration: Some("336h".into()),
+            grant: Field::Known(GrantModel {
+                access_token_lifetime: Field::Known("15m".into()),
+                session_duration: Field::Known("336h".into()),
             }),
         }),
         ..Model::default()
@@ -472,12 +477,12 @@ fn state_reads_nulls_defaults_and_rewrites_without_drift() {
         "grant": {"access_token_lifetime": "0.25h", "session_duration": "336h0m0s"}
     })));
     let st = state_from_app(&app, &basis, ACCOUNT, None, &managed()).unwrap();
-    let mut want = basis.oauth_configuration.clone().unwrap();
+    let mut want = basis.oauth_configuration.clone().into_known().unwrap();
     // Unset by the user: the API's value.
-    if let Some(d) = want.dynamic_client_registration.as_mut() {
-        d.allow_any_on_loopback = Some(true);
+    if let Some(d) = want.dynamic_client_registration.known_mut() {
+        d.allow_any_on_loopback = Field::Known(true);
     }
-    assert_eq!(st.oauth_configuration, Some(want));
+    assert_eq!(st.oauth_configuration, Field::Known(want));
 
     // A member the API returns as null (or leaves out) is not reported: the prior
     // value stays, at every level.
@@ -500,29 +505,34 @@ fn state_reads_nulls_defaults_and_rewrites_without_drift() {
     let st = state_from_app(&drifted, &basis, ACCOUNT, None, &managed())
         .unwrap()
         .oauth_configuration
+        .into_known()
         .unwrap();
-    assert_eq!(st.enabled, Some(false));
-    let d = st.dynamic_client_registration.unwrap();
-    assert_eq!(d.enabled, Some(true));
-    assert_eq!(d.allowed_uris, Some(vec!["https://a/cb".to_string()]));
-    assert_eq!(d.allow_any_on_localhost, Some(false));
-    let g = st.grant.unwrap();
-    assert_eq!(g.access_token_lifetime, Some("1h".to_string()));
+    assert_eq!(st.enabled, Field::Known(false));
+    let d = st.dynamic_client_registration.into_known().unwrap();
+    assert_eq!(d.enabled, Field::Known(true));
+    assert_eq!(
+        d.allowed_uris,
+        Field::Known(vec!["https://a/cb".to_string()])
+    );
+    assert_eq!(d.allow_any_on_localhost, Field::Known(false));
+    let g = st.grant.into_known().unwrap();
+    assert_eq!(g.access_token_lifetime, Field::Known("1h".to_string()));
     let emptied = app_with(Some(
         json!({"dynamic_client_registration": {"allowed_uris": []}}),
     ));
     let st = state_from_app(&emptied, &basis, ACCOUNT, None, &managed()).unwrap();
     assert_eq!(
         st.oauth_configuration
-            .and_then(|o| o.dynamic_client_registration)
+            .into_known()
+            .and_then(|o| o.dynamic_client_registration.into_known())
             .map(|d| d.allowed_uris),
-        Some(None)
+        Some(Field::Null)
     );
     let removed = state_from_app(&app_with(None), &basis, ACCOUNT, None, &managed()).unwrap();
     assert_eq!(
         removed.oauth_configuration,
-        Some(OAuthModel {
-            enabled: Some(false),
+        Field::Known(OAuthModel {
+            enabled: Field::Known(false),
             ..OAuthModel::default()
         })
     );
@@ -531,16 +541,16 @@ fn state_reads_nulls_defaults_and_rewrites_without_drift() {
 #[test]
 fn bodies_send_only_what_is_set_and_keep_the_rest_as_read() {
     let plan = Model {
-        name: Some("mcp".into()),
-        app_type: Some(SELF_HOSTED.into()),
-        domain: Some("mcp.example.com".into()),
-        oauth_configuration: Some(OAuthModel {
-            enabled: Some(true),
-            dynamic_client_registration: Some(DcrModel {
-                allowed_uris: Some(vec!["https://a/cb".into()]),
+        name: Field::Known("mcp".into()),
+        app_type: Field::Known(SELF_HOSTED.into()),
+        domain: Field::Known("mcp.example.com".into()),
+        oauth_configuration: Field::Known(OAuthModel {
+            enabled: Field::Known(true),
+            dynamic_client_registration: Field::Known(DcrModel {
+                allowed_uris: Field::Known(vec!["https://a/cb".into()]),
                 ..DcrModel::default()
             }),
-            grant: None,
+            grant: Field::Null,
         }),
         ..Model::default()
     };
@@ -550,7 +560,7 @@ fn bodies_send_only_what_is_set_and_keep_the_rest_as_read() {
         json!({"enabled": true, "dynamic_client_registration": {"allowed_uris": ["https://a/cb"]}})
     );
     let without = create_body(&Model {
-        oauth_configuration: None,
+        oauth_configuration: Field::Null,
         ..plan.clone()
     });
     assert!(without.get("oauth_configuration").is_none());
@@ -576,7 +586,7 @@ fn bodies_send_only_what_is_set_and_keep_the_rest_as_read() {
     let body = update_body(
         &current,
         &Model {
-            oauth_configuration: None,
+            oauth_configuration: Field::Null,
             ..plan
         },
     );

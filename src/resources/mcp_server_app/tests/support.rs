@@ -2,6 +2,7 @@
 use super::super::*;
 use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
 use crate::tfplugin::validate::validate_config as run_validators;
+use crate::tfplugin::{PlanRequest, Resource, Typed};
 
 /// A configuration object: every schema attribute, null unless given.
 pub(super) fn config(pairs: Vec<(&str, Value)>) -> Value {
@@ -40,7 +41,8 @@ pub(super) fn proposed(prior: &Value, cfg: &Value) -> Value {
     out
 }
 
-/// The plan as the server computes it offline: generic rules, then this resource's.
+/// The plan as the server computes it offline: generic rules, then this resource's
+/// (through the framework, with an unconfigured provider: no API checks).
 pub(super) fn plan(prior: &Value, cfg: &Value) -> PlanRequest {
     let (planned, requires_replace) =
         plan_resource_change(&schema(), prior, &proposed(prior, cfg), cfg);
@@ -51,6 +53,33 @@ pub(super) fn plan(prior: &Value, cfg: &Value) -> PlanRequest {
         requires_replace,
         private: Vec::new(),
     };
-    plan_fixed_values(&mut req);
+    let resource = Typed(McpServerAppResource::new(Arc::new(ProviderData::new())));
+    let mut diags = Diagnostics::new();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(resource.modify_plan(
+            &crate::resources::test_harness::ctx(),
+            &mut req,
+            &mut diags,
+        ));
+    assert!(!diags.has_errors(), "{diags:?}");
     req
+}
+
+/// Attribute `name` of `v` as a string.
+pub(super) fn get_str(v: &Value, name: &str) -> Option<String> {
+    v.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The known strings of collection attribute `name` of `v`.
+pub(super) fn get_strings(v: &Value, name: &str) -> Option<Vec<String>> {
+    v.get(name)
+        .filter(|x| x.elements().is_some())
+        .map(Value::known_strings)
+}
+
+/// The model of `v` (a value of the schema's type).
+pub(super) fn model(v: &Value) -> Model {
+    Model::from_value(v).expect("value fits the model")
 }

@@ -1,5 +1,5 @@
 use super::super::*;
-use super::support::{all_diags, config, paths, plan};
+use super::support::{all_diags, config, model, paths, plan};
 
 const POLICY_A: &str = "a38ab4d4-336d-4f49-9e97-eff8550c13fa";
 const POLICY_B: &str = "5d0c2e1e-1a0a-4a34-9d53-8d7a4a0b7f11";
@@ -80,6 +80,14 @@ fn schema_is_consistent() {
             .attribute(attr::ACCOUNT_ID)
             .unwrap()
             .requires_replace()
+    );
+}
+
+#[test]
+fn the_model_matches_the_schema() {
+    assert_eq!(
+        crate::tfplugin::bridge::check_against_schema::<Model>(&schema()),
+        Ok(())
     );
 }
 
@@ -314,8 +322,8 @@ fn create_plan_predicts_what_it_can() {
 
 /// State after creating `cfg` against `app`, as create computes it.
 fn created_state(cfg: &Value, app: &App, secret: Option<&str>) -> Value {
-    let planned = Model::from_value(&plan(&Value::Null, cfg).planned);
-    let scope = PolicyScope::Managed(planned.policy_ids.clone().unwrap_or_default());
+    let planned = model(&plan(&Value::Null, cfg).planned);
+    let scope = PolicyScope::Managed(planned.policy_ids.clone().known_or_default());
     state_from_app(app, &planned, ACCOUNT, secret.map(str::to_string), &scope)
         .unwrap()
         .to_value()
@@ -408,22 +416,29 @@ fn state_normalises_server_rewrites() {
     let mut cfg = self_hosted_config();
     cfg.set(attr::SESSION_DURATION, Value::string("1440m"));
     cfg.set(attr::DOMAIN, Value::string("MCP.example.com"));
-    let s = Model::from_value(&created_state(&cfg, &self_hosted_app(), None));
-    assert_eq!(s.session_duration.as_deref(), Some("1440m"));
-    assert_eq!(s.domain.as_deref(), Some("MCP.example.com"));
-    assert_eq!(s.allowed_idps, None, "[] from the API is the unset set");
-    assert_eq!(s.auto_redirect_to_identity, Some(false));
-    assert_eq!(s.policy_ids, Some(vec![POLICY_A.into(), POLICY_B.into()]));
-    assert_eq!(s.uid.as_deref(), Some(APP_ID));
-    assert_eq!(s.client_id, None);
+    let s = model(&created_state(&cfg, &self_hosted_app(), None));
+    assert_eq!(s.session_duration.as_str(), Some("1440m"));
+    assert_eq!(s.domain.as_str(), Some("MCP.example.com"));
+    assert_eq!(
+        s.allowed_idps,
+        Field::Null,
+        "[] from the API is the unset set"
+    );
+    assert_eq!(s.auto_redirect_to_identity, Field::Known(false));
+    assert_eq!(
+        s.policy_ids,
+        Field::Known(vec![POLICY_A.into(), POLICY_B.into()])
+    );
+    assert_eq!(s.uid.as_str(), Some(APP_ID));
+    assert_eq!(s.client_id, Field::Null);
 
     // Real drift is kept.
     let mut drifted = self_hosted_app();
     drifted.session_duration = Some("1h".into());
     drifted.domain = Some("other.example.com".into());
-    let s = Model::from_value(&created_state(&cfg, &drifted, None));
-    assert_eq!(s.session_duration.as_deref(), Some("1h"));
-    assert_eq!(s.domain.as_deref(), Some("other.example.com"));
+    let s = model(&created_state(&cfg, &drifted, None));
+    assert_eq!(s.session_duration.as_str(), Some("1h"));
+    assert_eq!(s.domain.as_str(), Some("other.example.com"));
 }
 
 #[test]
@@ -436,25 +451,29 @@ fn saas_state_hides_server_details_and_keeps_the_secret() {
         (attr::SAAS, saas_config(vec![])),
     ]);
     let created = created_state(&cfg, &saas_app(), Some("s3cret"));
-    let s = Model::from_value(&created);
-    assert_eq!(s.domain, None, "a SaaS app's generated domain is not state");
-    assert_eq!(s.client_id.as_deref(), Some("cid"));
-    assert_eq!(s.client_secret.as_deref(), Some("s3cret"));
-    let saas = s.saas.clone().unwrap();
+    let s = model(&created);
+    assert_eq!(
+        s.domain,
+        Field::Null,
+        "a SaaS app's generated domain is not state"
+    );
+    assert_eq!(s.client_id.as_str(), Some("cid"));
+    assert_eq!(s.client_secret.as_str(), Some("s3cret"));
+    let saas = s.saas.clone().into_known().unwrap();
     assert_eq!(
         saas.scopes,
-        Some(vec!["openid".to_string(), "email".to_string()]),
+        Field::Known(Set(vec!["openid".to_string(), "email".to_string()])),
         "offline_access dropped, config order kept"
     );
     assert_eq!(
         saas.grant_types,
-        Some(vec![
+        Field::Known(Set(vec![
             "authorization_code_with_pkce".to_string(),
             "refresh_tokens".to_string()
-        ])
+        ]))
     );
-    assert_eq!(saas.access_token_lifetime.as_deref(), Some("5m"));
-    assert_eq!(saas.allow_pkce_without_client_secret, Some(false));
+    assert_eq!(saas.access_token_lifetime.as_str(), Some("5m"));
+    assert_eq!(saas.allow_pkce_without_client_secret, Field::Known(false));
     // A refresh never blanks the secret.
     let refreshed = state_from_app(
         &saas_app(),
@@ -559,7 +578,7 @@ fn unsupported_apps_are_named() {
 
 #[test]
 fn create_bodies() {
-    let planned = Model::from_value(&plan(&Value::Null, &self_hosted_config()).planned);
+    let planned = model(&plan(&Value::Null, &self_hosted_config()).planned);
     assert_eq!(
         create_body(&planned),
         json!({
@@ -576,7 +595,7 @@ fn create_bodies() {
             saas_config(vec![(attr::ACCESS_TOKEN_LIFETIME, Value::string("15m"))]),
         ),
     ]);
-    let planned = Model::from_value(&plan(&Value::Null, &saas_cfg).planned);
+    let planned = model(&plan(&Value::Null, &saas_cfg).planned);
     let body = create_body(&planned);
     assert_eq!(body["type"], json!("saas"));
     assert_eq!(body.get("domain"), None);
@@ -601,7 +620,7 @@ fn update_body_keeps_foreign_fields_and_never_sends_policies() {
     cfg.set(attr::DOMAIN, Value::string("new.example.com"));
     cfg.set(attr::NAME, Value::string("renamed"));
     let prior = created_state(&self_hosted_config(), &current, None);
-    let planned = Model::from_value(&plan(&prior, &cfg).planned);
+    let planned = model(&plan(&prior, &cfg).planned);
     let body = update_body(&current, &planned);
     assert_eq!(body.get("policies"), None);
     assert_eq!(body["name"], json!("renamed"));
@@ -626,7 +645,7 @@ fn update_body_keeps_foreign_fields_and_never_sends_policies() {
     assert_eq!(body.get("id"), None);
 
     // Nothing changed: the body equals what was read, so no PUT is needed.
-    let same = Model::from_value(&plan(&prior, &self_hosted_config()).planned);
+    let same = model(&plan(&prior, &self_hosted_config()).planned);
     assert_eq!(update_body(&current, &same), current.to_update_body());
 
     // SaaS: server fields of saas_app are kept, read-only ones dropped.
@@ -636,7 +655,7 @@ fn update_body_keeps_foreign_fields_and_never_sends_policies() {
         (attr::SAAS, saas_config(vec![])),
     ]);
     let saas_prior = created_state(&saas_cfg, &saas_app(), Some("s"));
-    let planned = Model::from_value(&plan(&saas_prior, &saas_cfg).planned);
+    let planned = model(&plan(&saas_prior, &saas_cfg).planned);
     let body = update_body(&saas_app(), &planned);
     assert_eq!(body["saas_app"]["custom_claims"], json!([]));
     assert_eq!(body["saas_app"].get("client_id"), None);
@@ -745,8 +764,8 @@ fn ours_in_list_order_stay_where_they_are_around_foreign_entries() {
 #[test]
 fn model_debug_never_prints_the_client_secret() {
     let model = Model {
-        name: Some("visible".into()),
-        client_secret: Some("cs-very-secret-value".into()),
+        name: Field::Known("visible".into()),
+        client_secret: Field::Known("cs-very-secret-value".into()),
         ..Default::default()
     };
     for text in [format!("{model:?}"), format!("{model:#?}")] {
@@ -756,6 +775,6 @@ fn model_debug_never_prints_the_client_secret() {
             "{text}"
         );
     }
-    // None stays visibly None, so a missing secret is still diagnosable.
-    assert!(format!("{:?}", Model::default()).contains("client_secret: None"));
+    // Null stays visibly null, so a missing secret is still diagnosable.
+    assert!(format!("{:?}", Model::default()).contains("client_secret: Null"));
 }
