@@ -3,26 +3,18 @@
 //! process would (the client's read snapshot lives for one process).
 use super::super::*;
 use super::support::{config as cfg, get_str, get_strings, proposed};
-use crate::provider::{CfAccessProvider, provider_schema};
+use crate::resources::test_harness::{self as harness, TOKEN, Workflow, ctx};
+use crate::tfplugin::Provider;
 use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
 use crate::tfplugin::validate::validate_config as run_validators;
-use crate::tfplugin::{ConfigureRequest, Provider};
 use crate::tfplugin::{PlanRequest, Resource};
-use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit, Seed, demo_ids};
+use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, Seed, demo_ids};
 use tokio_util::sync::CancellationToken;
 
-const TOKEN: &str = "emulator-test-token";
 const ALLOW_1: &str = "1a1a1a1a-0000-4000-8000-000000000001";
 const ALLOW_2: &str = "2b2b2b2b-0000-4000-8000-000000000002";
 const FOREIGN: &str = "3c3c3c3c-0000-4000-8000-000000000003";
 const LAT: &str = "4d4d4d4d-0000-4000-8000-000000000004";
-
-fn ctx() -> Context {
-    Context {
-        stop: CancellationToken::new(),
-        rpc: "test",
-    }
-}
 
 async fn emulator() -> Emulator {
     let mut seed = Seed::downstream_demo();
@@ -37,14 +29,12 @@ async fn emulator() -> Emulator {
         json!({"id": LAT, "name": "wiki may call", "decision": "non_identity",
         "include": [{"linked_app_token": {"app_uid": demo_ids::COMPANY_WIKI_APP}}]}),
     );
-    Emulator::start(EmulatorConfig {
-        token: Some(TOKEN.into()),
-        rate_limit: Some(RateLimit::disabled()),
-        seed: Some(seed),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    harness::emulator(seed).await
+}
+
+/// Terraform's walks over this resource against `emu`, private state carried.
+fn workflow(emu: &Emulator) -> Workflow {
+    Workflow::new(TYPE_NAME, schema(), emu.base_url())
 }
 
 /// A configured provider process.
@@ -59,27 +49,7 @@ async fn process(emu: &Emulator) -> Process {
 
 /// A configured provider process talking to the API at `base_url`.
 async fn process_at(base_url: &str) -> Process {
-    let provider = CfAccessProvider::new();
-    let config = fill_nulls(
-        &provider_schema(),
-        &Value::object([
-            ("api_token", Value::string(TOKEN)),
-            ("account_id", Value::string(DEFAULT_ACCOUNT_ID)),
-            ("base_url", Value::string(base_url)),
-            ("requests_per_second", Value::int(1000)),
-            ("max_retries", Value::int(1)),
-        ]),
-    );
-    let d = provider
-        .configure(
-            &ctx(),
-            ConfigureRequest {
-                config,
-                terraform_version: "1.0.3".into(),
-            },
-        )
-        .await;
-    assert!(!d.has_errors(), "{d:?}");
+    let provider = harness::provider_at(base_url).await;
     let resource = provider
         .resources()
         .into_iter()
@@ -102,9 +72,6 @@ struct Planned {
 }
 
 impl Planned {
-    fn is_noop(&self, prior: &Value) -> bool {
-        self.req.planned == *prior
-    }
     fn replaces(&self) -> bool {
         !self.req.requires_replace.is_empty()
     }
@@ -156,110 +123,38 @@ fn assert_consistent(planned: &Value, state: &Value, path: &str) {
 
 /// `terraform apply` of `cfg` over `prior` (create or update), then a refresh and a
 /// second plan that must be empty. Returns the state.
-async fn apply(emu: &Emulator, prior: &Value, cfg: &Value) -> Value {
-    let p = process(emu).await;
-    let refreshed = if prior.is_null() {
-        Value::Null
-    } else {
-        fill_nulls(
-            &schema(),
-            &p.resource
-                .read(&ctx(), prior, &[], crate::tfplugin::ReadMode::Refresh)
-                .await
-                .new_state
-                .unwrap_or(Value::Null),
-        )
-    };
-    let planned = plan(&p, &refreshed, cfg).await;
-    assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
-    let p = process(emu).await;
-    let result = if refreshed.is_null() || planned.replaces() {
-        if !refreshed.is_null() {
-            let d = p.resource.delete(&ctx(), &refreshed, &[]).await;
-            assert!(!d.has_errors(), "{d:?}");
-        }
-        let create_plan = plan(&p, &Value::Null, cfg).await;
-        let r = p
-            .resource
-            .create(&ctx(), cfg, &create_plan.req.planned, &[])
-            .await;
-        assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
-        let state = fill_nulls(&schema(), &r.new_state.unwrap());
-        assert_consistent(&create_plan.req.planned, &state, "");
-        state
-    } else {
-        let r = p
-            .resource
-            .update(&ctx(), &refreshed, cfg, &planned.req.planned, &[])
-            .await;
-        assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
-        let state = fill_nulls(&schema(), &r.new_state.unwrap());
-        assert_consistent(&planned.req.planned, &state, "");
-        state
-    };
-    assert!(result.is_wholly_known());
-    assert_empty_plan(emu, &result, cfg).await;
-    result
+async fn apply(emu: &Emulator, wf: &Workflow, prior: &Value, cfg: &Value) -> Value {
+    let state = wf.converge((!prior.is_null()).then_some(prior), cfg).await;
+    assert!(state.is_wholly_known());
+    assert_empty_plan(emu, wf, &state, cfg).await;
+    state
 }
 
 /// `terraform plan` after a refresh shows no change (and writes nothing).
-async fn assert_empty_plan(emu: &Emulator, state: &Value, cfg: &Value) {
+async fn assert_empty_plan(emu: &Emulator, wf: &Workflow, state: &Value, cfg: &Value) {
     let writes = emu.write_count();
-    let p = process(emu).await;
-    let refreshed = fill_nulls(
-        &schema(),
-        &p.resource
-            .read(&ctx(), state, &[], crate::tfplugin::ReadMode::Refresh)
-            .await
-            .new_state
-            .unwrap(),
-    );
-    assert_eq!(&refreshed, state, "refresh changed the state");
-    let planned = plan(&p, &refreshed, cfg).await;
+    let planned = wf.plan(Some(state), cfg).await;
     assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+    assert_eq!(&planned.prior, state, "refresh changed the state");
     assert!(
-        planned.is_noop(&refreshed),
-        "plan not empty:\n{:?}\nvs\n{refreshed:?}",
-        planned.req.planned
+        planned.planned == planned.prior,
+        "plan not empty:\n{:?}\nvs\n{:?}",
+        planned.planned,
+        planned.prior
     );
     assert_eq!(emu.write_count(), writes, "plan wrote to the API");
 }
 
 /// `terraform plan` after a refresh: true when it shows changes.
-async fn plan_shows_changes(emu: &Emulator, state: &Value, cfg: &Value) -> bool {
-    let p = process(emu).await;
-    let Some(refreshed) = p
-        .resource
-        .read(&ctx(), state, &[], crate::tfplugin::ReadMode::Refresh)
-        .await
-        .new_state
-    else {
-        return true;
-    };
-    let refreshed = fill_nulls(&schema(), &refreshed);
-    !plan(&p, &refreshed, cfg).await.is_noop(&refreshed)
+async fn plan_shows_changes(wf: &Workflow, state: &Value, cfg: &Value) -> bool {
+    let planned = wf.plan(Some(state), cfg).await;
+    assert!(!planned.diags.has_errors(), "{:?}", planned.diags);
+    planned.prior.is_null() || planned.planned != planned.prior
 }
 
-async fn import(emu: &Emulator, id: &str) -> Result<Value, Diagnostics> {
-    let p = process(emu).await;
-    let r = p.resource.import(&ctx(), id).await;
-    if r.diagnostics.has_errors() {
-        return Err(r.diagnostics);
-    }
-    let partial = fill_nulls(&schema(), &r.state.unwrap());
-    let read = p
-        .resource
-        .read(
-            &ctx(),
-            &partial,
-            &r.private,
-            crate::tfplugin::ReadMode::Import,
-        )
-        .await;
-    if read.diagnostics.has_errors() {
-        return Err(read.diagnostics);
-    }
-    Ok(fill_nulls(&schema(), &read.new_state.unwrap()))
+/// `terraform import` of `id`: the import, then the read that completes it.
+async fn import(wf: &Workflow, id: &str) -> Result<Value, Diagnostics> {
+    wf.import(id).await
 }
 
 fn saas(pairs: Vec<(&str, Value)>) -> Value {
@@ -330,12 +225,13 @@ async fn create_plan_shows_the_provider_account_id() {
 #[tokio::test]
 async fn self_hosted_lifecycle() {
     let emu = emulator().await;
+    let wf = workflow(&emu);
     let mut config = cfg(vec![
         (attr::NAME, Value::string("mcp")),
         (attr::DOMAIN, Value::string("mcp.example.com")),
         (attr::POLICY_IDS, Value::string_list([ALLOW_1, ALLOW_2])),
     ]);
-    let state = apply(&emu, &Value::Null, &config).await;
+    let state = apply(&emu, &wf, &Value::Null, &config).await;
     let id = id_of(&state);
     assert_eq!(get_str(&state, attr::UID).as_deref(), Some(id.as_str()));
     assert_eq!(
@@ -364,7 +260,7 @@ async fn self_hosted_lifecycle() {
         &id,
         vec![(ALLOW_1.into(), 1), (ALLOW_2.into(), 2), (LAT.into(), 7)]
     ));
-    assert_empty_plan(&emu, &state, &config).await;
+    assert_empty_plan(&emu, &wf, &state, &config).await;
 
     // Each managed field updated in place; the foreign attachment stays put.
     config.set(attr::NAME, Value::string("mcp renamed"));
@@ -372,7 +268,7 @@ async fn self_hosted_lifecycle() {
     config.set(attr::SESSION_DURATION, Value::string("12h"));
     config.set(attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(false));
     config.set(attr::POLICY_IDS, Value::string_list([ALLOW_2, ALLOW_1]));
-    let state2 = apply(&emu, &state, &config).await;
+    let state2 = apply(&emu, &wf, &state, &config).await;
     assert_eq!(id_of(&state2), id, "updated in place");
     let app = emu_app(&emu, &id);
     assert_eq!(app["name"], json!("mcp renamed"));
@@ -398,7 +294,7 @@ async fn self_hosted_lifecycle() {
 
     // Dropping a policy from the list detaches only it.
     config.set(attr::POLICY_IDS, Value::string_list([ALLOW_2]));
-    let state3 = apply(&emu, &state2, &config).await;
+    let state3 = apply(&emu, &wf, &state2, &config).await;
     assert_eq!(emu_links(&emu, &id), links(&[(ALLOW_2, 1), (LAT, 7)]));
 
     // Out-of-band changes to managed fields show as drift and apply repairs them.
@@ -406,31 +302,31 @@ async fn self_hosted_lifecycle() {
         a["name"] = json!("hijacked");
         a["session_duration"] = json!("1h");
     });
-    assert!(plan_shows_changes(&emu, &state3, &config).await);
-    let state4 = apply(&emu, &state3, &config).await;
+    assert!(plan_shows_changes(&wf, &state3, &config).await);
+    let state4 = apply(&emu, &wf, &state3, &config).await;
     assert_eq!(emu_app(&emu, &id)["name"], json!("mcp renamed"));
     assert_eq!(emu_app(&emu, &id)["session_duration"], json!("12h"));
     // Out-of-band detach of a managed policy is drift too.
     emu.set_attachments_out_of_band(DEFAULT_ACCOUNT_ID, &id, vec![(LAT.into(), 7)]);
-    assert!(plan_shows_changes(&emu, &state4, &config).await);
-    let state5 = apply(&emu, &state4, &config).await;
+    assert!(plan_shows_changes(&wf, &state4, &config).await);
+    let state5 = apply(&emu, &wf, &state4, &config).await;
     assert_eq!(emu_links(&emu, &id), links(&[(ALLOW_2, 1), (LAT, 7)]));
     // Fields we do not manage never cause a diff.
     emu.mutate_app(DEFAULT_ACCOUNT_ID, &id, |a| {
         a["app_launcher_visible"] = json!(false);
         a["tags"] = json!(["x"]);
     });
-    assert_empty_plan(&emu, &state5, &config).await;
+    assert_empty_plan(&emu, &wf, &state5, &config).await;
     // ... and an update keeps them.
     config.set(attr::NAME, Value::string("mcp again"));
-    let state6 = apply(&emu, &state5, &config).await;
+    let state6 = apply(&emu, &wf, &state5, &config).await;
     assert_eq!(emu_app(&emu, &id)["app_launcher_visible"], json!(false));
     assert_eq!(emu_app(&emu, &id)["tags"], json!(["x"]));
 
     // Import round trip: the same state as the one Terraform holds.
-    assert_eq!(import(&emu, &id).await.unwrap(), state6);
+    assert_eq!(import(&wf, &id).await.unwrap(), state6);
     assert_eq!(
-        import(&emu, &format!("{DEFAULT_ACCOUNT_ID}/{id}"))
+        import(&wf, &format!("{DEFAULT_ACCOUNT_ID}/{id}"))
             .await
             .unwrap(),
         state6
@@ -446,7 +342,7 @@ async fn self_hosted_lifecycle() {
             .new_state
             .is_none()
     );
-    let recreated = apply(&emu, &Value::Null, &config).await;
+    let recreated = apply(&emu, &wf, &Value::Null, &config).await;
     assert_ne!(id_of(&recreated), id);
 
     // Destroy leaves nothing of ours; a second delete (already gone) is fine.
@@ -464,13 +360,14 @@ async fn self_hosted_lifecycle() {
 #[tokio::test]
 async fn saas_lifecycle_and_import() {
     let emu = emulator().await;
+    let wf = workflow(&emu);
     let mut config = cfg(vec![
         (attr::NAME, Value::string("mcp-oidc")),
         (attr::TYPE, Value::string(SAAS)),
         (attr::SAAS, saas(vec![])),
         (attr::POLICY_IDS, Value::string_list([ALLOW_1])),
     ]);
-    let state = apply(&emu, &Value::Null, &config).await;
+    let state = apply(&emu, &wf, &Value::Null, &config).await;
     let id = id_of(&state);
     let secret = get_str(&state, attr::CLIENT_SECRET);
     assert!(secret.as_deref().is_some_and(|s| !s.is_empty()));
@@ -501,7 +398,7 @@ async fn saas_lifecycle_and_import() {
             (attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET, Value::Bool(true)),
         ]),
     );
-    let state2 = apply(&emu, &state, &config).await;
+    let state2 = apply(&emu, &wf, &state, &config).await;
     assert_eq!(id_of(&state2), id);
     assert_eq!(get_str(&state2, attr::CLIENT_SECRET), secret);
     let saas_app = &emu_app(&emu, &id)["saas_app"];
@@ -513,18 +410,18 @@ async fn saas_lifecycle_and_import() {
     emu.mutate_app(DEFAULT_ACCOUNT_ID, &id, |a| {
         a["saas_app"]["scopes"] = json!(["openid", "groups"]);
     });
-    assert!(plan_shows_changes(&emu, &state2, &config).await);
-    let state3 = apply(&emu, &state2, &config).await;
+    assert!(plan_shows_changes(&wf, &state2, &config).await);
+    let state3 = apply(&emu, &wf, &state2, &config).await;
 
     // Import: equal but for the secret, which the API cannot return.
-    let imported = import(&emu, &id).await.unwrap();
+    let imported = import(&wf, &id).await.unwrap();
     let mut expected = state3.clone();
     expected.set(attr::CLIENT_SECRET, Value::Null);
     assert!(
         imported.semantically_equal(&expected),
         "{imported:?}\n{expected:?}"
     );
-    assert_empty_plan(&emu, &imported, &config).await;
+    assert_empty_plan(&emu, &wf, &imported, &config).await;
 
     // Changing the type plans a replacement.
     let p = process(&emu).await;
@@ -538,6 +435,7 @@ async fn saas_lifecycle_and_import() {
 #[tokio::test]
 async fn validation_errors_write_nothing_and_ours_go_around_foreign_policies() {
     let emu = emulator().await;
+    let wf = workflow(&emu);
     let p = process(&emu).await;
     let cases = vec![
         (cfg(vec![(attr::NAME, Value::string("x"))]), "domain"),
@@ -675,7 +573,7 @@ async fn validation_errors_write_nothing_and_ours_go_around_foreign_policies() {
         (attr::DOMAIN, Value::string("mcp.example.com")),
         (attr::POLICY_IDS, Value::string_list([ALLOW_1])),
     ]);
-    let state = apply(&emu, &Value::Null, &config).await;
+    let state = apply(&emu, &wf, &Value::Null, &config).await;
     let id = id_of(&state);
     emu.set_attachments_out_of_band(
         DEFAULT_ACCOUNT_ID,
@@ -684,7 +582,7 @@ async fn validation_errors_write_nothing_and_ours_go_around_foreign_policies() {
     );
     let mut two = config.clone();
     two.set(attr::POLICY_IDS, Value::string_list([ALLOW_1, ALLOW_2]));
-    let state = apply(&emu, &state, &two).await;
+    let state = apply(&emu, &wf, &state, &two).await;
     assert_eq!(
         emu_links(&emu, &id),
         links(&[(ALLOW_1, 1), (FOREIGN, 2), (ALLOW_2, 3)])
@@ -692,7 +590,7 @@ async fn validation_errors_write_nothing_and_ours_go_around_foreign_policies() {
     // Reordered: ours swap around it; it stays at 2.
     let mut swapped = config.clone();
     swapped.set(attr::POLICY_IDS, Value::string_list([ALLOW_2, ALLOW_1]));
-    apply(&emu, &state, &swapped).await;
+    apply(&emu, &wf, &state, &swapped).await;
     assert_eq!(
         emu_links(&emu, &id),
         links(&[(ALLOW_2, 1), (FOREIGN, 2), (ALLOW_1, 3)])
@@ -783,12 +681,13 @@ async fn a_policy_deleted_outside_terraform_warns_at_plan_and_stops_the_apply() 
 #[tokio::test]
 async fn import_around_a_linked_policy_plans_nothing_and_moves_nobody() {
     let emu = emulator().await;
+    let wf = workflow(&emu);
     let config = cfg(vec![
         (attr::NAME, Value::string("mcp")),
         (attr::DOMAIN, Value::string("mcp.example.com")),
         (attr::POLICY_IDS, Value::string_list([ALLOW_1, ALLOW_2])),
     ]);
-    let state = apply(&emu, &Value::Null, &config).await;
+    let state = apply(&emu, &wf, &Value::Null, &config).await;
     let id = id_of(&state);
     // Ours at 1 and 3, a Linked App Token policy (owned elsewhere) at 2.
     let layout = links(&[(ALLOW_1, 1), (LAT, 2), (ALLOW_2, 3)]);
@@ -797,21 +696,21 @@ async fn import_around_a_linked_policy_plans_nothing_and_moves_nobody() {
         &id,
         layout.iter().map(|(i, p)| (i.clone(), *p as u32)).collect(),
     );
-    let imported = import(&emu, &id).await.unwrap();
+    let imported = import(&wf, &id).await.unwrap();
     assert_eq!(
         get_strings(&imported, attr::POLICY_IDS),
         Some(vec![ALLOW_1.to_string(), ALLOW_2.to_string()])
     );
-    assert_empty_plan(&emu, &imported, &config).await;
+    assert_empty_plan(&emu, &wf, &imported, &config).await;
     // Another change applies without renumbering anyone.
     let mut renamed = config.clone();
     renamed.set(attr::NAME, Value::string("mcp renamed"));
-    let state = apply(&emu, &imported, &renamed).await;
+    let state = apply(&emu, &wf, &imported, &renamed).await;
     assert_eq!(emu_links(&emu, &id), layout);
     // A real change to the list places ours around the linked policy.
     let mut reordered = renamed.clone();
     reordered.set(attr::POLICY_IDS, Value::string_list([ALLOW_2, ALLOW_1]));
-    apply(&emu, &state, &reordered).await;
+    apply(&emu, &wf, &state, &reordered).await;
     assert_eq!(
         emu_links(&emu, &id),
         links(&[(ALLOW_2, 1), (LAT, 2), (ALLOW_1, 3)])
@@ -1110,6 +1009,7 @@ async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {
 #[tokio::test]
 async fn import_lists_a_mixed_service_auth_policy_and_skips_only_pure_linked_ones() {
     let emu = emulator().await;
+    let wf = workflow(&emu);
     // Service Auth with a linked_app_token rule *and* a service-token rule: not a
     // Linked App Token policy (cfaccess_linked_app_policy refuses to import it),
     // so the application's import lists it like any other policy.
@@ -1144,7 +1044,7 @@ async fn import_lists_a_mixed_service_auth_policy_and_skips_only_pure_linked_one
             (LAT.into(), 3),
         ],
     );
-    let state = import(&emu, demo_ids::INTERNAL_API_APP).await.unwrap();
+    let state = import(&wf, demo_ids::INTERNAL_API_APP).await.unwrap();
     assert_eq!(
         get_strings(&state, attr::POLICY_IDS),
         Some(vec![
@@ -1160,12 +1060,13 @@ async fn import_lists_a_mixed_service_auth_policy_and_skips_only_pure_linked_one
             Value::string_list([demo_ids::INTERNAL_API_EMPLOYEES_POLICY, &mixed.id]),
         ),
     ]);
-    assert_empty_plan(&emu, &state, &config).await;
+    assert_empty_plan(&emu, &wf, &state, &config).await;
 }
 
 #[tokio::test]
 async fn import_refuses_other_types_and_skips_linked_app_policies() {
     let emu = emulator().await;
+    let wf = workflow(&emu);
     // A seed app with an allow policy and a Linked App Token policy attached:
     // import manages the allow policy only.
     emu.set_attachments_out_of_band(
@@ -1176,7 +1077,7 @@ async fn import_refuses_other_types_and_skips_linked_app_policies() {
             (LAT.into(), 2),
         ],
     );
-    let state = import(&emu, demo_ids::INTERNAL_API_APP).await.unwrap();
+    let state = import(&wf, demo_ids::INTERNAL_API_APP).await.unwrap();
     assert_eq!(
         get_strings(&state, attr::POLICY_IDS),
         Some(vec![demo_ids::INTERNAL_API_EMPLOYEES_POLICY.to_string()])
@@ -1190,7 +1091,7 @@ async fn import_refuses_other_types_and_skips_linked_app_policies() {
             Value::string_list([demo_ids::INTERNAL_API_EMPLOYEES_POLICY]),
         ),
     ]);
-    assert_empty_plan(&emu, &state, &config).await;
+    assert_empty_plan(&emu, &wf, &state, &config).await;
 
     // Other types: a clear error naming the type.
     let p = process(&emu).await;
@@ -1238,6 +1139,7 @@ async fn import_refuses_other_types_and_skips_linked_app_policies() {
 #[tokio::test]
 async fn data_source_lookups() {
     let emu = emulator().await;
+    let wf = workflow(&emu);
     let p = process(&emu).await;
     use crate::data_sources::access_application::schema as ds_schema;
     let ds_cfg =
@@ -1291,10 +1193,10 @@ async fn data_source_lookups() {
         (attr::NAME, Value::string("twin")),
         (attr::DOMAIN, Value::string("twin1.example.com")),
     ]);
-    apply(&emu, &Value::Null, &twin).await;
+    apply(&emu, &wf, &Value::Null, &twin).await;
     let mut twin2 = twin.clone();
     twin2.set(attr::DOMAIN, Value::string("twin2.example.com"));
-    apply(&emu, &Value::Null, &twin2).await;
+    apply(&emu, &wf, &Value::Null, &twin2).await;
     let p2 = process(&emu).await;
     let (state, d) = p2.data_source.read(&ctx(), &ds_cfg("name", "twin")).await;
     assert!(state.is_none());
