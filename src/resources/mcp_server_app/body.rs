@@ -2,25 +2,19 @@
 
 use super::*;
 
-/// A JSON array of `items` (empty when null or unknown).
-pub(super) fn json_strings(items: Option<&[String]>) -> Json {
-    Json::Array(
-        items
-            .unwrap_or_default()
-            .iter()
-            .map(|s| Json::String(s.clone()))
-            .collect(),
-    )
+/// The strings of a list field (none when null or unknown).
+pub(super) fn list_strings(items: &Field<Vec<String>>) -> Vec<String> {
+    items.known().cloned().unwrap_or_default()
 }
 
-/// [`json_strings`] of a list field.
-pub(super) fn json_list(items: &Field<Vec<String>>) -> Json {
-    json_strings(items.known().map(Vec::as_slice))
+/// The members of a set field (none when null or unknown).
+pub(super) fn set_strings(items: &Field<Set<String>>) -> Vec<String> {
+    items.known().map(|s| s.0.clone()).unwrap_or_default()
 }
 
-/// [`json_strings`] of a set field.
-pub(super) fn json_set(items: &Field<Set<String>>) -> Json {
-    json_strings(items.known().map(|s| s.as_slice()))
+/// A JSON array of `items`.
+fn json_strings(items: Vec<String>) -> Json {
+    Json::Array(items.into_iter().map(Json::String).collect())
 }
 
 /// `policies` for a create: `{id, precedence}` links, precedence = 1-based position.
@@ -34,23 +28,20 @@ pub(super) fn policy_links_for(ids: &[String]) -> Vec<PolicyLink> {
         .collect()
 }
 
-/// Writes the managed `saas_app` fields into `saas_app` (an object as read, or empty).
-pub(super) fn put_saas_fields(saas_app: &mut Map<String, Json>, saas: &SaasModel) {
-    saas_app.insert("auth_type".into(), json!("oidc"));
-    saas_app.insert("redirect_uris".into(), json_list(&saas.redirect_uris));
-    saas_app.insert("grant_types".into(), json_set(&saas.grant_types));
-    saas_app.insert("scopes".into(), json_set(&saas.scopes));
+/// Sets the managed `saas_app` fields of `saas_app` (as read, or empty).
+pub(super) fn put_saas_fields(saas_app: &mut SaasAppBody, saas: &SaasModel) {
+    saas_app.auth_type = Some("oidc".into());
+    saas_app.redirect_uris = Some(list_strings(&saas.redirect_uris));
+    saas_app.grant_types = Some(set_strings(&saas.grant_types));
+    saas_app.scopes = Some(set_strings(&saas.scopes));
     if let Some(lifetime) = saas.access_token_lifetime.known() {
-        saas_app.insert("access_token_lifetime".into(), json!(lifetime));
+        saas_app.access_token_lifetime = Some(lifetime.clone());
     }
-    saas_app.insert(
-        "allow_pkce_without_client_secret".into(),
-        json!(
-            *saas
-                .allow_pkce_without_client_secret
-                .known()
-                .unwrap_or(&false)
-        ),
+    saas_app.allow_pkce_without_client_secret = Some(
+        *saas
+            .allow_pkce_without_client_secret
+            .known()
+            .unwrap_or(&false),
     );
 }
 
@@ -74,7 +65,10 @@ pub(super) fn put_oauth_fields(target: &mut Map<String, Json>, oauth: &OAuthMode
                 obj.insert("enabled".into(), json!(enabled));
             }
             if dcr.allowed_uris.is_known() {
-                obj.insert("allowed_uris".into(), json_list(&dcr.allowed_uris));
+                obj.insert(
+                    "allowed_uris".into(),
+                    json_strings(list_strings(&dcr.allowed_uris)),
+                );
             }
             if let Some(b) = dcr.allow_any_on_localhost.known() {
                 obj.insert("allow_any_on_localhost".into(), json!(b));
@@ -127,46 +121,43 @@ pub fn to_send(planned: &Model, config: &Model) -> Model {
 /// an MCP server fronted by a login page). `policies` is included so the application
 /// never exists, even briefly, without its policies, and one request does it all.
 pub fn create_body(planned: &Model) -> Json {
-    let mut body = Map::new();
     let app_type = planned.app_type.as_str().unwrap_or(SELF_HOSTED);
-    body.insert("type".into(), json!(app_type));
-    body.insert(
-        "name".into(),
-        json!(planned.name.as_str().unwrap_or_default()),
-    );
+    let mut body = AppBody {
+        app_type: Some(if app_type == SAAS {
+            AppType::Saas
+        } else {
+            AppType::SelfHosted
+        }),
+        name: Some(planned.name.as_str().unwrap_or_default().to_string()),
+        auto_redirect_to_identity: Some(
+            *planned.auto_redirect_to_identity.known().unwrap_or(&false),
+        ),
+        ..AppBody::default()
+    };
     if app_type == SELF_HOSTED {
-        if let Some(domain) = planned.domain.known() {
-            body.insert("domain".into(), json!(domain));
-        }
-        if let Some(sd) = planned.session_duration.known() {
-            body.insert("session_duration".into(), json!(sd));
-        }
+        body.domain = planned.domain.known().cloned();
+        body.session_duration = planned.session_duration.known().cloned();
         if let Some(oauth) = planned.oauth_configuration.known() {
             let mut obj = Map::new();
             put_oauth_fields(&mut obj, oauth);
-            body.insert("oauth_configuration".into(), Json::Object(obj));
+            body.oauth_configuration = Some(obj);
         }
     }
     if planned.allowed_idps.is_known() {
-        body.insert("allowed_idps".into(), json_set(&planned.allowed_idps));
+        body.allowed_idps = Some(set_strings(&planned.allowed_idps));
     }
-    body.insert(
-        "auto_redirect_to_identity".into(),
-        json!(*planned.auto_redirect_to_identity.known().unwrap_or(&false)),
-    );
     if app_type == SAAS {
-        let mut saas_app = Map::new();
+        let mut saas_app = SaasAppBody::default();
         put_saas_fields(
             &mut saas_app,
             &planned.saas.known().cloned().unwrap_or_default(),
         );
-        body.insert("saas_app".into(), Json::Object(saas_app));
+        body.saas_app = Some(saas_app);
     }
     if let Some(ids) = planned.policy_ids.known().filter(|ids| !ids.is_empty()) {
-        let links = serde_json::to_value(policy_links_for(ids)).unwrap_or(Json::Array(vec![]));
-        body.insert("policies".into(), links);
+        body.policies = Some(policy_links_for(ids));
     }
-    Json::Object(body)
+    body.to_json()
 }
 
 /// Replaces `old` by `new` in the public hosts derived from the domain, so a domain
@@ -199,54 +190,46 @@ pub(super) fn move_domain(body: &mut Map<String, Json>, old: &str, new: &str) {
 /// The PUT body for `planned` (built by [`to_send`]): the application exactly as read (fields we do not manage included,
 /// `policies` left out so attachments are untouched), with our fields overwritten.
 pub fn update_body(app: &App, planned: &Model) -> Json {
-    let mut body = match app.to_update_body() {
-        Json::Object(map) => map,
-        _ => Map::new(),
-    };
+    let mut body = AppBody::from_app(app);
     if let Some(name) = planned.name.known() {
-        body.insert("name".into(), json!(name));
+        body.name = Some(name.clone());
     }
     if app.app_type == AppType::SelfHosted {
         if let Some(domain) = planned.domain.known() {
             if let Some(old) = app.domain.as_deref()
                 && domain_key(old) != domain_key(domain)
             {
-                move_domain(&mut body, old, domain);
+                move_domain(&mut body.extra, old, domain);
             }
-            body.insert("domain".into(), json!(domain));
+            body.domain = Some(domain.clone());
         }
         if let Some(sd) = planned.session_duration.known() {
-            body.insert("session_duration".into(), json!(sd));
+            body.session_duration = Some(sd.clone());
         }
         // Omitted from the configuration: sent back exactly as read.
         if let Some(oauth) = planned.oauth_configuration.known() {
-            let mut obj = match body.remove("oauth_configuration") {
-                Some(Json::Object(map)) => map,
-                _ => Map::new(),
-            };
+            let mut obj = body.oauth_configuration.take().unwrap_or_default();
             put_oauth_fields(&mut obj, oauth);
-            body.insert("oauth_configuration".into(), Json::Object(obj));
+            body.oauth_configuration = Some(obj);
         }
     }
     // Null means "all identity providers", which the API spells as an empty list (or
     // leaves out).
-    if planned.allowed_idps.is_known() || body.contains_key("allowed_idps") {
-        body.insert("allowed_idps".into(), json_set(&planned.allowed_idps));
+    if planned.allowed_idps.is_known()
+        || body.allowed_idps.is_some()
+        || body.extra.contains_key("allowed_idps")
+    {
+        body.allowed_idps = Some(set_strings(&planned.allowed_idps));
     }
-    body.insert(
-        "auto_redirect_to_identity".into(),
-        json!(*planned.auto_redirect_to_identity.known().unwrap_or(&false)),
-    );
+    body.auto_redirect_to_identity =
+        Some(*planned.auto_redirect_to_identity.known().unwrap_or(&false));
     if app.app_type == AppType::Saas {
-        let mut saas_app = match body.remove("saas_app") {
-            Some(Json::Object(map)) => map,
-            _ => Map::new(),
-        };
+        let mut saas_app = body.saas_app.take().unwrap_or_default();
         put_saas_fields(
             &mut saas_app,
             &planned.saas.known().cloned().unwrap_or_default(),
         );
-        body.insert("saas_app".into(), Json::Object(saas_app));
+        body.saas_app = Some(saas_app);
     }
-    Json::Object(body)
+    body.to_json()
 }

@@ -40,6 +40,7 @@ use serde_json::{Map, Value as Json, json};
 use super::import_id;
 use super::recorded::{self, Findings, Stage};
 use crate::api::{Api, ProviderData};
+use crate::cloudflare::models::app::{AppBody, SaasAppBody};
 use crate::cloudflare::{AccountId, ApiError, App, AppId, AppType, PolicyId, PolicyLink};
 use crate::common::account::validate_account_id;
 use crate::common::duration::keep_equivalent_duration;
