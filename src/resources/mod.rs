@@ -1,4 +1,4 @@
-//! Managed resources, one module (or folder) each: schema, validation, plan and CRUD.
+//! Managed resources, one folder each: schema, model, validation, plan and CRUD.
 
 mod import_id;
 pub mod linked_app_policy;
@@ -18,6 +18,8 @@ pub fn all(data: &Arc<ProviderData>) -> Vec<Arc<dyn Resource>> {
         Arc::new(Typed(linked_app_policy::LinkedAppPolicyResource::new(
             data.clone(),
         ))),
-        Arc::new(mcp_server_app::McpServerAppResource::new(data.clone())),
+        Arc::new(Typed(mcp_server_app::McpServerAppResource::new(
+            data.clone(),
+        ))),
     ]
 }

@@ -564,6 +564,185 @@ impl App {
     }
 }
 
+/// What the provider sends to create or replace (`PUT`) an application: the fields it
+/// models, typed, and every other field in `extra`, verbatim as read, so a replacement
+/// never drops something another tool set. [`AppBody::from_app`] starts from a read
+/// (read-only fields stripped and `policies` left out, as [`App::to_update_body`]); a
+/// create starts from [`AppBody::default`]. A field that is `None` is not sent (or, from
+/// a read, sent as `extra` holds it: a value of another shape than modelled stays there
+/// untouched unless the field is set).
+#[derive(Clone, Default, PartialEq)]
+pub struct AppBody {
+    pub app_type: Option<AppType>,
+    pub name: Option<String>,
+    pub domain: Option<String>,
+    pub session_duration: Option<String>,
+    pub allowed_idps: Option<Vec<String>>,
+    pub auto_redirect_to_identity: Option<bool>,
+    pub saas_app: Option<SaasAppBody>,
+    /// Managed OAuth settings: an object whose members are set one by one over what
+    /// was read (Cloudflare adds members to it; none may be dropped).
+    pub oauth_configuration: Option<Map<String, Value>>,
+    /// Attachments, sent on create only (a `PUT` leaves them untouched without them).
+    pub policies: Option<Vec<PolicyLink>>,
+    /// Every other field.
+    pub extra: Map<String, Value>,
+}
+
+/// The `saas_app` object of an [`AppBody`]: the OIDC fields the provider sets, typed,
+/// the rest as read.
+#[derive(Clone, Default, PartialEq)]
+pub struct SaasAppBody {
+    pub auth_type: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub access_token_lifetime: Option<String>,
+    pub allow_pkce_without_client_secret: Option<bool>,
+    /// Every other member (server-generated ones stripped).
+    pub extra: Map<String, Value>,
+}
+
+/// Takes `key` out of `map` when its value has the shape `T`; anything else (null
+/// included) stays in `map`, to be sent back as read.
+fn take<T: serde::de::DeserializeOwned>(map: &mut Map<String, Value>, key: &str) -> Option<T> {
+    let value = map.get(key).filter(|v| !v.is_null())?;
+    let typed = serde_json::from_value(value.clone()).ok()?;
+    map.remove(key);
+    Some(typed)
+}
+
+/// Writes `value` at `key` of `out`, when there is one.
+fn put<T: Serialize>(out: &mut Map<String, Value>, key: &str, value: Option<&T>) {
+    if let Some(v) = value.and_then(|v| serde_json::to_value(v).ok()) {
+        out.insert(key.to_string(), v);
+    }
+}
+
+impl AppBody {
+    /// The replacement body of `app` as read: every settable field, typed where
+    /// modelled.
+    pub fn from_app(app: &App) -> AppBody {
+        let mut extra = match app.to_update_body() {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        AppBody {
+            app_type: take(&mut extra, "type"),
+            name: take(&mut extra, "name"),
+            domain: take(&mut extra, "domain"),
+            session_duration: take(&mut extra, "session_duration"),
+            allowed_idps: take(&mut extra, "allowed_idps"),
+            auto_redirect_to_identity: take(&mut extra, "auto_redirect_to_identity"),
+            saas_app: take(&mut extra, "saas_app").map(SaasAppBody::from_map),
+            oauth_configuration: take(&mut extra, "oauth_configuration"),
+            policies: None,
+            extra,
+        }
+    }
+
+    /// The JSON sent: `extra`, with every typed field that is set written over it.
+    pub fn to_json(&self) -> Value {
+        let mut out = self.extra.clone();
+        put(&mut out, "type", self.app_type.as_ref());
+        put(&mut out, "name", self.name.as_ref());
+        put(&mut out, "domain", self.domain.as_ref());
+        put(&mut out, "session_duration", self.session_duration.as_ref());
+        put(&mut out, "allowed_idps", self.allowed_idps.as_ref());
+        put(
+            &mut out,
+            "auto_redirect_to_identity",
+            self.auto_redirect_to_identity.as_ref(),
+        );
+        put(
+            &mut out,
+            "saas_app",
+            self.saas_app.as_ref().map(SaasAppBody::to_json).as_ref(),
+        );
+        put(
+            &mut out,
+            "oauth_configuration",
+            self.oauth_configuration.as_ref(),
+        );
+        put(&mut out, "policies", self.policies.as_ref());
+        Value::Object(out)
+    }
+}
+
+impl SaasAppBody {
+    /// The object as read.
+    fn from_map(mut extra: Map<String, Value>) -> SaasAppBody {
+        SaasAppBody {
+            auth_type: take(&mut extra, "auth_type"),
+            redirect_uris: take(&mut extra, "redirect_uris"),
+            grant_types: take(&mut extra, "grant_types"),
+            scopes: take(&mut extra, "scopes"),
+            access_token_lifetime: take(&mut extra, "access_token_lifetime"),
+            allow_pkce_without_client_secret: take(&mut extra, "allow_pkce_without_client_secret"),
+            extra,
+        }
+    }
+
+    /// The JSON sent, as [`AppBody::to_json`].
+    pub fn to_json(&self) -> Value {
+        let mut out = self.extra.clone();
+        put(&mut out, "auth_type", self.auth_type.as_ref());
+        put(&mut out, "redirect_uris", self.redirect_uris.as_ref());
+        put(&mut out, "grant_types", self.grant_types.as_ref());
+        put(&mut out, "scopes", self.scopes.as_ref());
+        put(
+            &mut out,
+            "access_token_lifetime",
+            self.access_token_lifetime.as_ref(),
+        );
+        put(
+            &mut out,
+            "allow_pkce_without_client_secret",
+            self.allow_pkce_without_client_secret.as_ref(),
+        );
+        Value::Object(out)
+    }
+}
+
+/// Field by field, with `extra` as keys only (as [`App`]).
+impl fmt::Debug for AppBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppBody")
+            .field("app_type", &self.app_type)
+            .field("name", &self.name)
+            .field("domain", &self.domain)
+            .field("session_duration", &self.session_duration)
+            .field("allowed_idps", &self.allowed_idps)
+            .field("auto_redirect_to_identity", &self.auto_redirect_to_identity)
+            .field("saas_app", &self.saas_app)
+            .field(
+                "oauth_configuration",
+                &self.oauth_configuration.as_ref().map(RedactedMap),
+            )
+            .field("policies", &self.policies)
+            .field("extra", &RedactedMap(&self.extra))
+            .finish()
+    }
+}
+
+/// Field by field, with `extra` as keys only.
+impl fmt::Debug for SaasAppBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaasAppBody")
+            .field("auth_type", &self.auth_type)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field(
+                "allow_pkce_without_client_secret",
+                &self.allow_pkce_without_client_secret,
+            )
+            .field("extra", &RedactedMap(&self.extra))
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -761,5 +940,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(none.oauth_configuration(), None);
+    }
+
+    #[test]
+    fn an_app_body_sends_back_what_was_read_and_keeps_odd_shapes() {
+        let mut saas: App = serde_json::from_value(json!({
+            "id": "app-2", "type": "saas", "name": "oidc",
+            "saas_app": {"auth_type": "oidc", "client_id": "cid", "client_secret": "s",
+                         "redirect_uris": ["https://a/cb"], "custom_claims": [{"name": "x"}],
+                         "access_token_lifetime": null},
+            "oauth_configuration": {"enabled": true, "future": 1},
+            "auto_redirect_to_identity": false
+        }))
+        .unwrap();
+        saas.extra.insert("domain".into(), json!(7));
+        for app in [sample(), saas] {
+            let body = AppBody::from_app(&app);
+            assert_eq!(body.to_json(), app.to_update_body(), "{body:?}");
+        }
+        // A typed field set over a value of another shape replaces it.
+        let mut odd = sample();
+        odd.extra
+            .insert("auto_redirect_to_identity".into(), json!("yes"));
+        odd.auto_redirect_to_identity = None;
+        let mut body = AppBody::from_app(&odd);
+        assert_eq!(body.auto_redirect_to_identity, None);
+        body.auto_redirect_to_identity = Some(true);
+        assert_eq!(body.to_json()["auto_redirect_to_identity"], json!(true));
+        assert!(body.to_json().get("policies").is_none());
     }
 }
