@@ -5,7 +5,7 @@
 use std::sync::RwLock;
 
 use crate::cloudflare::{AccountId, Client};
-use crate::tfplugin::{AttributePath, Diagnostic, Diagnostics, PlanRequest, Severity, Value};
+use crate::tfplugin::{AttributePath, Diagnostic, Diagnostics, Field, Severity, Value};
 
 /// Environment variable for `api_token`.
 pub const ENV_API_TOKEN: &str = "CLOUDFLARE_API_TOKEN";
@@ -100,12 +100,12 @@ impl ProviderData {
     /// leaves it out, plans the provider's default account instead, so the plan shows
     /// the account rather than "(known after apply)". A no-op while the provider
     /// configuration is not known.
-    pub fn plan_default_account(&self, req: &mut PlanRequest) {
-        if req.is_create()
-            && req.planned.get("account_id").is_some_and(Value::is_unknown)
+    pub fn plan_default_account(&self, is_create: bool, planned: &mut Field<String>) {
+        if is_create
+            && planned.is_unknown()
             && let Ok(api) = self.api(&Value::Null)
         {
-            req.planned.set("account_id", Value::string(api.account_id));
+            *planned = Field::Known(api.account_id.to_string());
         }
     }
 

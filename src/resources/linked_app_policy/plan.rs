@@ -5,7 +5,7 @@
 use super::checks::{PlannedSets, WritePlan, check_before_write};
 use super::fidelity::{Recorded, Stage, configured_precedence, plan_precedence, same_targets};
 use super::{LinkedAppPolicyResource, Model, NON_IDENTITY};
-use crate::tfplugin::{Diagnostics, Field, Plan, Value};
+use crate::tfplugin::{Diagnostics, Field, Plan};
 
 impl LinkedAppPolicyResource {
     /// [`crate::tfplugin::TypedResource::modify_plan`] of this resource.
@@ -27,7 +27,8 @@ impl LinkedAppPolicyResource {
         if !self.data.is_ready() {
             return;
         }
-        self.plan_default_account(plan);
+        self.data
+            .plan_default_account(plan.is_create(), &mut plan.planned.account_id);
         if plan.planned.account_id.is_unknown() {
             return;
         }
@@ -45,17 +46,5 @@ impl LinkedAppPolicyResource {
         let (checks, _) =
             check_before_write(&api, &write, &sets, Stage::Plan(recorded.as_ref())).await;
         diags.extend(checks);
-    }
-
-    /// On a create whose planned `account_id` is unknown because the configuration
-    /// leaves it out, plans the provider's default account instead, so the plan shows
-    /// the account rather than "(known after apply)".
-    fn plan_default_account(&self, plan: &mut Plan<Model>) {
-        if plan.is_create()
-            && plan.planned.account_id.is_unknown()
-            && let Ok(api) = self.data.api(&Value::Null)
-        {
-            plan.planned.account_id = Field::Known(api.account_id.to_string());
-        }
     }
 }
