@@ -116,6 +116,14 @@ fn tracked(plan: &Model, id: &str, account: &AccountId) -> Model {
     }
 }
 
+/// A written state, recorded as saved (see [`Recorded`]), with `warnings`.
+fn recorded_state(state: Model, warnings: Diagnostics) -> Saved<Model> {
+    let private = recorded::store(&Recorded::of(&state));
+    Saved::new(state)
+        .with_private(private)
+        .with_warnings(warnings)
+}
+
 /// The policy checks before a write (`Stage::Apply`): their errors stop it.
 async fn check_before_write(
     api: &Api,
@@ -298,12 +306,7 @@ impl TypedResource for McpServerAppResource {
         }
         let scope = PolicyScope::Managed(wanted);
         match state_after_write(&app, &plan, &api.account_id, secret, &scope, &config, &plan) {
-            Ok(state) => {
-                let private = recorded::store(&Recorded::of(&state));
-                Ok(Saved::new(state)
-                    .with_private(private)
-                    .with_warnings(diagnostics))
-            }
+            Ok(state) => Ok(recorded_state(state, diagnostics)),
             Err(unsupported) => {
                 // The API answered with another type than we sent; keep the id so
                 // Terraform tracks (and can destroy) the object.
@@ -477,12 +480,7 @@ impl TypedResource for McpServerAppResource {
         };
         let scope = PolicyScope::Managed(scope_ids);
         match state_after_write(&app, &basis, account, None, &scope, &config, &plan) {
-            Ok(state) => {
-                let private = recorded::store(&Recorded::of(&state));
-                Ok(Saved::new(state)
-                    .with_private(private)
-                    .with_warnings(diagnostics))
-            }
+            Ok(state) => Ok(recorded_state(state, diagnostics)),
             Err(unsupported) => {
                 let (summary, detail) = unsupported.diagnostic(app_id.as_str());
                 diagnostics.error(summary, detail);

@@ -41,18 +41,33 @@ pub(super) fn validate_domain(v: &Value, path: &AttributePath, diags: &mut Diagn
 /// Each redirect URI must be an absolute https URL, or http on a loopback host (native
 /// MCP clients listen on localhost), without a fragment (RFC 6749 §3.1.2).
 pub(super) fn validate_redirect_uris(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    check_each_uri(
+        v,
+        path,
+        diags,
+        "Invalid redirect URI",
+        "Use an absolute https:// URL such as \"https://mcp.example.com/oauth/callback\" \
+         (http:// is allowed only on localhost, 127.0.0.1 or [::1]).",
+    );
+}
+
+/// Reports each element of the list `v` that [`check_redirect_uri`] refuses, with
+/// `summary` and `advice`.
+fn check_each_uri(
+    v: &Value,
+    path: &AttributePath,
+    diags: &mut Diagnostics,
+    summary: &str,
+    advice: &str,
+) {
     for (i, el) in v.elements().unwrap_or(&[]).iter().enumerate() {
         let Some(s) = el.as_str() else { continue };
         if let Err(problem) = check_redirect_uri(s) {
             let at = path.index(i);
             diags.attr_error(
                 at.clone(),
-                "Invalid redirect URI",
-                format!(
-                    "Attribute {at} {problem}; got {s:?}. Use an absolute https:// URL such as \
-                     \"https://mcp.example.com/oauth/callback\" (http:// is allowed only on \
-                     localhost, 127.0.0.1 or [::1])."
-                ),
+                summary,
+                format!("Attribute {at} {problem}; got {s:?}. {advice}"),
             );
         }
     }
@@ -77,22 +92,15 @@ pub fn check_redirect_uri(s: &str) -> Result<(), &'static str> {
 /// Each allowed URI of dynamic client registration follows the redirect URI rules;
 /// a trailing `/*` (Cloudflare's "every sub-path") is allowed on the path.
 pub(super) fn validate_allowed_uris(v: &Value, path: &AttributePath, diags: &mut Diagnostics) {
-    for (i, el) in v.elements().unwrap_or(&[]).iter().enumerate() {
-        let Some(s) = el.as_str() else { continue };
-        if let Err(problem) = check_redirect_uri(s) {
-            let at = path.index(i);
-            diags.attr_error(
-                at.clone(),
-                "Invalid allowed URI",
-                format!(
-                    "Attribute {at} {problem}; got {s:?}. Use an absolute https:// URL such as \
-                     \"https://claude.ai/api/mcp/auth_callback\" (http:// is allowed only on \
-                     localhost, 127.0.0.1 or [::1]; a path may end in /* to match every \
-                     sub-path)."
-                ),
-            );
-        }
-    }
+    check_each_uri(
+        v,
+        path,
+        diags,
+        "Invalid allowed URI",
+        "Use an absolute https:// URL such as \"https://claude.ai/api/mcp/auth_callback\" \
+         (http:// is allowed only on localhost, 127.0.0.1 or [::1]; a path may end in /* to \
+         match every sub-path).",
+    );
 }
 
 /// A Go duration (as the API documents for the Managed OAuth lifetimes) above zero:

@@ -2,10 +2,10 @@
 //! mode. Every "terraform command" gets a freshly configured provider, as a new plugin
 //! process would (the client's read snapshot lives for one process).
 use super::super::*;
-use super::support::{config as cfg, get_str, get_strings, proposed};
+use super::support::{config as cfg, get_str, get_strings, plan_request};
 use crate::resources::test_harness::{self as harness, TOKEN, Workflow, ctx};
 use crate::tfplugin::Provider;
-use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
+use crate::tfplugin::plan::fill_nulls;
 use crate::tfplugin::validate::validate_config as run_validators;
 use crate::tfplugin::{PlanRequest, Resource};
 use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, Seed, demo_ids};
@@ -91,15 +91,7 @@ async fn plan(p: &Process, prior: &Value, cfg: &Value) -> Planned {
 async fn plan_with(p: &Process, prior: &Value, cfg: &Value, private: Vec<u8>) -> Planned {
     let d = validate(p, cfg).await;
     assert!(!d.has_errors(), "{d:?}");
-    let (planned, requires_replace) =
-        plan_resource_change(&schema(), prior, &proposed(prior, cfg), cfg);
-    let mut req = PlanRequest {
-        prior: prior.clone(),
-        config: cfg.clone(),
-        planned,
-        requires_replace,
-        private,
-    };
+    let mut req = plan_request(prior, cfg, private);
     let mut diags = Diagnostics::new();
     p.resource.modify_plan(&ctx(), &mut req, &mut diags).await;
     Planned { req, diags }

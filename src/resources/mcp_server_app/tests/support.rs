@@ -44,15 +44,7 @@ pub(super) fn proposed(prior: &Value, cfg: &Value) -> Value {
 /// The plan as the server computes it offline: generic rules, then this resource's
 /// (through the framework, with an unconfigured provider: no API checks).
 pub(super) fn plan(prior: &Value, cfg: &Value) -> PlanRequest {
-    let (planned, requires_replace) =
-        plan_resource_change(&schema(), prior, &proposed(prior, cfg), cfg);
-    let mut req = PlanRequest {
-        prior: prior.clone(),
-        config: cfg.clone(),
-        planned,
-        requires_replace,
-        private: Vec::new(),
-    };
+    let mut req = plan_request(prior, cfg, Vec::new());
     let resource = Typed(McpServerAppResource::new(Arc::new(ProviderData::new())));
     let mut diags = Diagnostics::new();
     tokio::runtime::Builder::new_current_thread()
@@ -65,6 +57,19 @@ pub(super) fn plan(prior: &Value, cfg: &Value) -> PlanRequest {
         ));
     assert!(!diags.has_errors(), "{diags:?}");
     req
+}
+
+/// The request modify_plan gets: the generic rules' plan of `cfg` over `prior`.
+pub(super) fn plan_request(prior: &Value, cfg: &Value, private: Vec<u8>) -> PlanRequest {
+    let (planned, requires_replace) =
+        plan_resource_change(&schema(), prior, &proposed(prior, cfg), cfg);
+    PlanRequest {
+        prior: prior.clone(),
+        config: cfg.clone(),
+        planned,
+        requires_replace,
+        private,
+    }
 }
 
 /// Attribute `name` of `v` as a string.
