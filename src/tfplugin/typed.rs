@@ -109,9 +109,9 @@ pub type Outcome<T, M> = Result<T, Failure<M>>;
 
 /// A plan as a resource's plan code sees it: typed models of the prior state, the
 /// configuration and the plan so far (see [`PlanRequest`] for what the framework did
-/// before). Only the attributes whose value the handler changes in `planned` are
-/// written back, so parts a model reads as unknown (a list with an unknown element)
-/// reach Terraform exactly as planned.
+/// before). Only what the handler changes in `planned` is written back (member by
+/// member inside nested objects), so parts a model reads as unknown (a list with an
+/// unknown element) reach Terraform exactly as planned.
 #[derive(Clone, Debug)]
 pub struct Plan<M> {
     /// Prior state; `None` when creating.
@@ -244,6 +244,29 @@ fn decode<M: TfValue>(v: &Value, what: &str) -> Result<M, Diagnostics> {
     M::from_value(v).map_err(|e| bridge_error(what, e))
 }
 
+/// Writes into `raw` what changed from `before` to `after` (both from a model), object
+/// member by object member, so whatever the handler left alone — a list with unknown
+/// elements that the model reads as unknown, say — stays exactly as `raw` has it.
+fn patch(raw: &mut Value, before: &Value, after: &Value) {
+    if before == after {
+        return;
+    }
+    match (raw, before, after) {
+        (Value::Object(raw), Value::Object(before), Value::Object(after)) => {
+            for (name, new) in after {
+                let old = before.get(name).unwrap_or(&Value::Null);
+                match raw.get_mut(name) {
+                    Some(member) => patch(member, old, new),
+                    None => {
+                        raw.insert(name.clone(), new.clone());
+                    }
+                }
+            }
+        }
+        (raw, _, after) => *raw = after.clone(),
+    }
+}
+
 /// Converts the failure of a write into a result that saves `partial`, or else `kept`.
 fn failed_apply<M: TfValue>(f: Failure<M>, kept: Option<(Value, Vec<u8>)>) -> ApplyResult {
     let (new_state, private) = match (f.partial, kept) {
@@ -310,13 +333,7 @@ impl<R: TypedResource> Resource for Typed<R> {
         self.0.modify_plan(ctx, &mut plan, diags).await;
         req.requires_replace = plan.requires_replace;
         req.private = plan.private;
-        let after = plan.planned.to_value();
-        for name in R::Model::ATTRIBUTES {
-            let new = after.get(name).cloned().unwrap_or(Value::Null);
-            if before.get(name) != Some(&new) {
-                req.planned.set(name, new);
-            }
-        }
+        patch(&mut req.planned, &before, &plan.planned.to_value());
     }
 
     async fn create(
@@ -607,6 +624,39 @@ mod tests {
         r.modify_plan(&ctx, &mut req, &mut diags).await;
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(req.planned, note(Value::string("default"), tags));
+    }
+
+    #[test]
+    fn a_patch_inside_a_nested_object_leaves_its_partly_unknown_list_alone() {
+        let partly = Value::List(vec![Value::string("https://a"), Value::Unknown]);
+        let nested = |uris: Value, flag: Value| {
+            Value::object([("saas", Value::object([("uris", uris), ("pkce", flag)]))])
+        };
+        let mut raw = nested(partly.clone(), Value::Null);
+        patch(
+            &mut raw,
+            &nested(Value::Unknown, Value::Null),
+            &nested(Value::Unknown, Value::Bool(false)),
+        );
+        assert_eq!(raw, nested(partly.clone(), Value::Bool(false)));
+        // A member the handler does change is written whole.
+        patch(
+            &mut raw,
+            &nested(Value::Unknown, Value::Bool(false)),
+            &nested(Value::string_list(["https://b"]), Value::Bool(false)),
+        );
+        assert_eq!(
+            raw,
+            nested(Value::string_list(["https://b"]), Value::Bool(false))
+        );
+        // An object appearing where there was none is written whole.
+        let mut raw = Value::object([("saas", Value::Null)]);
+        patch(
+            &mut raw,
+            &Value::object([("saas", Value::Null)]),
+            &nested(Value::Null, Value::Bool(true)),
+        );
+        assert_eq!(raw, nested(Value::Null, Value::Bool(true)));
     }
 
     #[tokio::test]

@@ -161,11 +161,13 @@ impl App {
         {
             return false;
         }
-        if let Some(domain) = wanted("domain") {
-            let normalise = |d: &str| d.trim().trim_end_matches('/').to_ascii_lowercase();
-            if self.domain.as_deref().map(normalise) != Some(normalise(domain)) {
-                return false;
-            }
+        if let Some(domain) = wanted("domain")
+            && !self
+                .domain
+                .as_deref()
+                .is_some_and(|d| super::domain::same_domain(d, domain))
+        {
+            return false;
         }
         if let Some(auth_type) = body
             .get("saas_app")

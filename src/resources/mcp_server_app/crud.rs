@@ -235,13 +235,8 @@ impl TypedResource for McpServerAppResource {
 
     async fn modify_plan(&self, _ctx: &Context, plan: &mut Plan<Model>, diags: &mut Diagnostics) {
         plan_fixed_values(plan);
-        if plan.is_create()
-            && plan.planned.account_id.is_unknown()
-            && let Ok(api) = self.data.api(&Value::Null)
-        {
-            // Shows the provider's account rather than "(known after apply)".
-            plan.planned.account_id = Field::Known(api.account_id.to_string());
-        }
+        self.data
+            .plan_default_account(plan.is_create(), &mut plan.planned.account_id);
         self.check_policies_against_api(plan, diags).await;
     }
 

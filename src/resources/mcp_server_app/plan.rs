@@ -12,13 +12,6 @@ pub fn plan_fixed_values(plan: &mut Plan<Model>) {
         Field::Unknown => None,
         Field::Null => Some(SELF_HOSTED.to_string()),
     };
-    // A nested object holding a list with unknown elements reads as unknown lists; it
-    // is left as the generic plan made it rather than written back without them.
-    let oauth_whole = plan
-        .raw_config()
-        .get(attr::OAUTH_CONFIGURATION)
-        .is_none_or(|raw| *raw == plan.config.oauth_configuration.to_value());
-    let saas_whole = plan.raw_planned().get(attr::SAAS) == Some(&plan.planned.saas.to_value());
     let prior_type = plan.prior.as_ref().and_then(|p| p.app_type.as_str());
     let planned = &mut plan.planned;
     planned.app_type = app_type.clone().map_or(Field::Unknown, Field::Known);
@@ -52,19 +45,16 @@ pub fn plan_fixed_values(plan: &mut Plan<Model>) {
         }
         _ => None,
     };
-    if oauth_whole {
-        planned.oauth_configuration =
-            plan_oauth_configuration(&plan.config.oauth_configuration, oauth_prior);
-    }
+    // A list with unknown elements reads as unknown here and is not changed, so the
+    // framework keeps it as Terraform planned it (see `Plan`).
+    planned.oauth_configuration =
+        plan_oauth_configuration(&plan.config.oauth_configuration, oauth_prior);
     let pkce_unset = plan
         .config
         .saas
         .known()
         .is_none_or(|s| s.allow_pkce_without_client_secret.is_null());
-    if pkce_unset
-        && saas_whole
-        && let Some(saas) = planned.saas.known_mut()
-    {
+    if pkce_unset && let Some(saas) = planned.saas.known_mut() {
         saas.allow_pkce_without_client_secret = Field::Known(false);
     }
     let same_type = !creating && app_type.is_some() && prior_type == app_type.as_deref();

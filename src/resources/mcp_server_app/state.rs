@@ -2,9 +2,7 @@
 
 use super::*;
 
-pub(super) fn domain_key(d: &str) -> String {
-    d.trim().trim_end_matches('/').to_ascii_lowercase()
-}
+pub(super) use crate::cloudflare::domain_key;
 
 /// A set as the API returns it: empty = null (unset), same members as the basis = the
 /// basis (its order), otherwise the API's members.

@@ -778,3 +778,29 @@ fn model_debug_never_prints_the_client_secret() {
     // Null stays visibly null, so a missing secret is still diagnosable.
     assert!(format!("{:?}", Model::default()).contains("client_secret: Null"));
 }
+
+/// A redirect URI known only at apply (another resource's output) leaves the list
+/// partly unknown: the plan keeps it exactly as configured, known elements included,
+/// and still plans the defaults around it.
+#[test]
+fn a_partly_unknown_redirect_list_is_planned_as_configured() {
+    let uris = Value::List(vec![
+        Value::string("https://mcp.example.com/oauth/callback"),
+        Value::Unknown,
+    ]);
+    let cfg = config(vec![
+        (attr::NAME, Value::string("mcp")),
+        (attr::TYPE, Value::string(SAAS)),
+        (
+            attr::SAAS,
+            saas_config(vec![(attr::REDIRECT_URIS, uris.clone())]),
+        ),
+    ]);
+    let req = plan(&Value::Null, &cfg);
+    let saas = req.planned.get(attr::SAAS).expect("saas planned");
+    assert_eq!(saas.get(attr::REDIRECT_URIS), Some(&uris));
+    assert_eq!(
+        saas.get(attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET),
+        Some(&Value::Bool(false))
+    );
+}
