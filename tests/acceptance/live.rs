@@ -169,7 +169,19 @@ impl Api {
         )
     }
 
+    /// The `result` of one request's envelope.
     async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        let doc = self.envelope(method, path, body).await?;
+        Ok(doc.get("result").cloned().unwrap_or(Value::Null))
+    }
+
+    /// One request; the whole response envelope when it succeeded.
+    async fn envelope(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -195,7 +207,7 @@ impl Api {
                 doc.get("errors").cloned().unwrap_or(Value::Null)
             ));
         }
-        Ok(doc.get("result").cloned().unwrap_or(Value::Null))
+        Ok(doc)
     }
 
     /// Every object of `kind` (`apps` or `policies`), all pages.
@@ -203,18 +215,7 @@ impl Api {
         let mut out = Vec::new();
         for page in 1..=1000 {
             let path = format!("{kind}?page={page}&per_page=100");
-            let resp = self
-                .http
-                .get(self.url(&path))
-                .bearer_auth(&self.cfg.token)
-                .send()
-                .await
-                .map_err(|e| format!("GET {path}: {e}"))?;
-            let status = resp.status();
-            let doc: Value = resp.json().await.unwrap_or(Value::Null);
-            if !status.is_success() {
-                return Err(format!("GET {path}: HTTP {status}"));
-            }
+            let doc = self.envelope(reqwest::Method::GET, &path, None).await?;
             let items = doc
                 .get("result")
                 .and_then(Value::as_array)
