@@ -169,19 +169,14 @@ impl Api {
         )
     }
 
-    /// The `result` of one request's envelope.
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, String> {
-        let doc = self.envelope(method, path, body).await?;
+    /// Creates one object of `kind` (`apps` or `policies`); the created object.
+    async fn create(&self, kind: &str, body: &Value) -> Result<Value, String> {
+        let doc = self.call(reqwest::Method::POST, kind, Some(body)).await?;
         Ok(doc.get("result").cloned().unwrap_or(Value::Null))
     }
 
     /// One request; the whole response envelope when it succeeded.
-    async fn envelope(
+    async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -215,7 +210,7 @@ impl Api {
         let mut out = Vec::new();
         for page in 1..=1000 {
             let path = format!("{kind}?page={page}&per_page=100");
-            let doc = self.envelope(reqwest::Method::GET, &path, None).await?;
+            let doc = self.call(reqwest::Method::GET, &path, None).await?;
             let items = doc
                 .get("result")
                 .and_then(Value::as_array)
@@ -285,10 +280,7 @@ impl LiveAccount {
         for p in &seed.policies {
             let mut body = p.clone();
             self.prepare(&mut body);
-            let created = self
-                .api
-                .call(reqwest::Method::POST, "policies", Some(&body))
-                .await?;
+            let created = self.api.create("policies", &body).await?;
             if let (Some(from), Some(to)) = (id_of(p), id_of(&created)) {
                 self.ids.push((from, to));
             }
@@ -307,10 +299,7 @@ impl LiveAccount {
                     }
                 }
             }
-            let created = self
-                .api
-                .call(reqwest::Method::POST, "apps", Some(&body))
-                .await?;
+            let created = self.api.create("apps", &body).await?;
             if let (Some(from), Some(to)) = (id_of(a), id_of(&created)) {
                 self.seed_attachments
                     .insert(to.clone(), super::attachments_of(&created));
