@@ -169,8 +169,7 @@ async fn import_round_trips_precedence_set_and_unset() -> TestResult {
     reimport_in_place(&h, PINNED, &pinned_id).await?;
     reimport_in_place(&h, FREE, &format!("{}/{free_id}", h.account_id())).await?;
 
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -253,8 +252,7 @@ async fn a_pinned_precedence_moved_outside_terraform_is_planned_and_repaired() -
         puts.len() == 1 && puts[0].contains(WIKI),
         format!("the repair writes the wiki only, once: {puts:?}"),
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -354,10 +352,7 @@ async fn destroy_after_a_target_app_was_deleted_outside_terraform() -> TestResul
     );
     h.write_config(&config)?;
     h.apply().await?;
-    let id = h
-        .state_json()
-        .await?
-        .attr("cfaccess_linked_app_policy.p", "id")?;
+    let id = h.id_in_state("cfaccess_linked_app_policy.p").await?;
 
     h.check(
         h.emulator()
@@ -410,10 +405,7 @@ async fn destroy_after_the_mcp_app_was_deleted_outside_terraform() -> TestResult
     ))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let mcp_id = h
-        .state_json()
-        .await?
-        .attr("cfaccess_mcp_server_app.mcp", "id")?;
+    let mcp_id = h.id_in_state("cfaccess_mcp_server_app.mcp").await?;
     for app in [&mcp_id, &dashboard_mcp] {
         h.check(
             h.emulator().delete_app_out_of_band(h.account_id(), app),
@@ -456,7 +448,7 @@ async fn destroy_after_a_listed_policy_was_deleted_outside_terraform() -> TestRe
     h.write_config(&mcp_app(&name, &[API_EMPLOYEES, &doomed]))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let id = h.state_json().await?.attr(APP, "id")?;
+    let id = h.id_in_state(APP).await?;
     h.check(
         h.attachments(&id) == vec![(API_EMPLOYEES.to_string(), 1), (doomed.clone(), 2)],
         format!("attached in list order: {:?}", h.attachments(&id)),

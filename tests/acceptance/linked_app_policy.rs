@@ -78,10 +78,6 @@ fn policy_block(
     )
 }
 
-async fn policy_id(h: &Harness, addr: &str) -> Result<String, crate::support::Failure> {
-    h.state_json().await?.attr(addr, "id")
-}
-
 fn employees(policy: &str) -> (String, u64) {
     (policy.to_string(), 1)
 }
@@ -276,8 +272,7 @@ async fn twenty_policies_attach_to_one_app_in_parallel() -> TestResult {
         h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES)],
         "an app that is not a target was modified",
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 /// Applies with the attach to Docs failing once, and checks that the state records the
@@ -322,7 +317,7 @@ async fn failed_attach_on_create_is_recorded_and_the_next_apply_converges() -> T
     // The next apply finishes the job: nothing orphaned, nothing duplicated.
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = h.id_in_state(ADDR).await?;
     let ours = our_policies(&h);
     h.check(
         ours.len() == 1,
@@ -346,8 +341,7 @@ async fn failed_attach_on_create_is_recorded_and_the_next_apply_converges() -> T
         h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id, 2)],
         format!("wiki: {:?}", h.attachments(WIKI)),
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -355,7 +349,7 @@ async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_plac
     let h = policy_harness!();
     h.write_config(&policy_config("grows", &[MCP], Some(&[API]), ""))?;
     h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = h.id_in_state(ADDR).await?;
 
     h.write_config(&policy_config(
         "grows",
@@ -371,7 +365,7 @@ async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_plac
     )?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    h.check(policy_id(&h, ADDR).await? == id, "same policy")?;
+    h.check(h.id_in_state(ADDR).await? == id, "same policy")?;
     h.check(our_policies(&h).len() == 1, "one policy")?;
     h.check(
         h.attachments(DOCS) == vec![(id.clone(), 1)],
@@ -381,8 +375,7 @@ async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_plac
         h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id, 2)],
         "wiki attached after Employees",
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -416,8 +409,7 @@ async fn a_target_known_only_at_apply_is_still_checked_before_any_write() -> Tes
         .find("resource \"cfaccess_linked_app_policy\"")
         .unwrap_or(config.len())];
     h.write_raw_config(app_only)?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -431,7 +423,7 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
         "  session_duration = \"24h\"",
     ))?;
     h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = h.id_in_state(ADDR).await?;
     let emu = h.emulator();
 
     type Drift<'a> = (&'a str, Box<dyn Fn() -> bool + 'a>);
@@ -534,7 +526,7 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
     )?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let new_id = policy_id(&h, ADDR).await?;
+    let new_id = h.id_in_state(ADDR).await?;
     h.check(
         new_id != id && our_policies(&h).len() == 1,
         "re-created once",
@@ -570,8 +562,7 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
     h.check(
         h.attachments(API) == vec![employees(API_EMPLOYEES)],
         "API back to its own policy",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -579,7 +570,7 @@ async fn without_target_app_ids_attachments_are_not_managed() -> TestResult {
     let h = policy_harness!();
     h.write_config(&policy_config("unmanaged", &[MCP], None, ""))?;
     h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = h.id_in_state(ADDR).await?;
     h.check(
         h.emulator()
             .set_attachments_out_of_band(h.account_id(), DOCS, vec![(id.clone(), 1)]),
@@ -588,8 +579,7 @@ async fn without_target_app_ids_attachments_are_not_managed() -> TestResult {
     h.assert_empty_plan().await?;
     h.check(h.attachments(DOCS) == vec![(id, 1)], "left alone")?;
     // Delete still detaches it, so it never fails on "still attached".
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -597,7 +587,7 @@ async fn delete_detaches_attachments_made_outside_terraform() -> TestResult {
     let h = policy_harness!();
     h.write_config(&policy_config("p", &[MCP], Some(&[API]), ""))?;
     h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = h.id_in_state(ADDR).await?;
     let acc = h.account_id().to_string();
     h.check(
         h.emulator()
@@ -628,7 +618,7 @@ async fn import_round_trips_and_refuses_other_policies() -> TestResult {
         "  session_duration = \"12h\"",
     ))?;
     h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = h.id_in_state(ADDR).await?;
     h.import_verify(ADDR, &id, &[]).await?;
     h.import_verify(ADDR, &format!("{}/{id}", h.account_id()), &[])
         .await?;
@@ -707,6 +697,5 @@ async fn import_round_trips_and_refuses_other_policies() -> TestResult {
         r"(?i)rules other than linked_app_token.*email_domain",
     )
     .await?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }

@@ -113,8 +113,7 @@ async fn import_blocks_generate_configuration_that_applies_with_no_changes() -> 
             ),
         )?;
     }
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -169,8 +168,7 @@ async fn moved_blocks_rename_both_resources_without_touching_the_objects() -> Te
         "the old address must be gone from the state",
     )?;
     h.assert_empty_plan().await?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 /// Copies `examples/mcp-linked-apps` (its `.tf` files and `tests/`) into `dir`.
@@ -306,8 +304,7 @@ async fn init_from_a_filesystem_mirror_of_the_release_zip_locks_its_h1_hash() ->
         state.to_string().contains("modern-mcp.example.com"),
         "the state holds the MCP app",
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 /// Runs `scripts/test.sh` (what `make test` and CI run) with stand-ins: `cargo` records

@@ -34,8 +34,7 @@ async fn validate_and_plan_with_an_empty_provider_block() -> TestResult {
     h.check(
         h.emulator().write_count() == 0,
         "an empty plan wrote to the API",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -99,8 +98,7 @@ async fn missing_token_names_attribute_and_env_var() -> TestResult {
     h.check(
         h.emulator().request_log().is_empty(),
         "no request may reach the API without a token",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -127,8 +125,7 @@ async fn token_in_provider_block_is_used() -> TestResult {
     h.check(
         id == cfaccess_emulator::demo_ids::COMPANY_WIKI_APP,
         format!("looked up the wrong app: {id}"),
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -147,8 +144,7 @@ async fn bad_token_fails_plan_with_a_clear_403() -> TestResult {
     h.check(
         h.emulator().write_count() == 0,
         "a refused token still wrote",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -179,8 +175,7 @@ async fn unreachable_base_url_fails_with_a_clear_error() -> TestResult {
     h.check(
         !text.contains(&h.token().to_lowercase()),
         "the error message leaked the token",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -195,8 +190,7 @@ async fn unknown_account_is_refused_with_403() -> TestResult {
     h.check(
         h.emulator().write_count() == 0,
         "a refused account still wrote",
-    )?;
-    Ok(())
+    )
 }
 
 /// `CLOUDFLARE_BASE_URL` is read only at configure: a cleartext URL is refused there,
@@ -217,8 +211,7 @@ async fn a_cleartext_base_url_from_the_environment_is_refused_at_configure() -> 
     h.check(
         h.emulator().request_log().is_empty(),
         "a request was sent before the base_url was refused",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]

@@ -18,8 +18,7 @@
 //!     h.assert_empty_plan().await?;
 //!     let id = h.state_json().await?.attr("cfaccess_mcp_server_app.mcp", "id")?;
 //!     h.import_verify("cfaccess_mcp_server_app.mcp", &id, &[]).await?;
-//!     h.destroy().await?;                       // also proves the emulator holds only the seed
-//!     Ok(())
+//!     h.destroy_and_pass().await                // destroy: also proves the emulator holds only the seed
 //! }
 //! ```
 //! Rules: tests are `async` (`#[tokio::test]`) and must not block the thread (no
@@ -1498,6 +1497,17 @@ impl Harness {
             ));
         }
         Ok(imported)
+    }
+
+    /// The `id` the state holds for resource `addr`.
+    pub async fn id_in_state(&self, addr: &str) -> Result<String, Failure> {
+        self.state_json().await?.attr(addr, "id")
+    }
+
+    /// The end of a lifecycle test: [`Harness::destroy`] and its checks, then the test
+    /// has passed.
+    pub async fn destroy_and_pass(&self) -> TestResult {
+        self.destroy().await.map(drop)
     }
 
     /// `terraform destroy`, then checks that the state is empty and that the emulator
