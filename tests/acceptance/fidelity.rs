@@ -9,14 +9,11 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::Seed;
 
-use crate::steps::{our_policies, reimport_in_place};
-use crate::support::{Failure, Harness, TestResult, extended_seed, seed_ids};
+use crate::steps::{
+    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, our_policies, reimport_in_place,
+};
+use crate::support::{Failure, Harness, TestResult, extended_seed};
 
-const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
-const WIKI: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_APP;
-const API_EMPLOYEES: &str = cfaccess_emulator::demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
-const WIKI_EMPLOYEES: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
-const MCP: &str = seed_ids::MCP_SELF_HOSTED_APP;
 const PINNED: &str = "cfaccess_linked_app_policy.pinned";
 const FREE: &str = "cfaccess_linked_app_policy.free";
 
@@ -369,9 +366,10 @@ async fn destroy_after_a_target_app_was_deleted_outside_terraform() -> TestResul
         h.emulator().policy(h.account_id(), &id).is_none(),
         "policy gone",
     )?;
-    h.check(
-        h.attachments(API) == vec![(API_EMPLOYEES.to_string(), 1)],
-        format!("API back to its own policy: {:?}", h.attachments(API)),
+    h.check_attachments(
+        API,
+        &[(API_EMPLOYEES.to_string(), 1)],
+        "API back to its own policy",
     )?;
     h.assert_emulator_empty_of_ours()
 }
@@ -449,9 +447,10 @@ async fn destroy_after_a_listed_policy_was_deleted_outside_terraform() -> TestRe
     h.apply().await?;
     h.assert_empty_plan().await?;
     let id = h.id_in_state(APP).await?;
-    h.check(
-        h.attachments(&id) == vec![(API_EMPLOYEES.to_string(), 1), (doomed.clone(), 2)],
-        format!("attached in list order: {:?}", h.attachments(&id)),
+    h.check_attachments(
+        &id,
+        &[(API_EMPLOYEES.to_string(), 1), (doomed.clone(), 2)],
+        "attached in list order",
     )?;
     h.check(
         h.emulator()
@@ -514,10 +513,7 @@ async fn import_round_trips_an_app_whose_policies_sit_around_a_linked_policy() -
         h.emulator().write_count() == writes,
         "import and plan wrote nothing",
     )?;
-    h.check(
-        h.attachments(&id) == layout,
-        format!("nobody moved: {:?}", h.attachments(&id)),
-    )?;
+    h.check_attachments(&id, &layout, "nobody moved")?;
     plain_destroy(&h).await?;
     h.assert_emulator_empty_of_ours()
 }

@@ -8,15 +8,11 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::{FaultKind, Seed};
 
-use crate::steps::{our_policies, reimport_in_place};
+use crate::steps::{
+    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, our_policies, reimport_in_place,
+};
 use crate::support::{Failure, Harness, State, TestResult, extended_seed, seed_ids};
 
-const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
-const WIKI: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_APP;
-const API_EMPLOYEES: &str = cfaccess_emulator::demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
-const WIKI_EMPLOYEES: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
-/// The extended seed's self-hosted app standing in for an MCP server.
-const MCP: &str = seed_ids::MCP_SELF_HOSTED_APP;
 /// A third self-hosted downstream app; sorts between API (4b…) and WIKI (9e…), so it
 /// is the second one attached.
 const DOCS: &str = "7d0c5e2a-1b3c-4d5e-8f90-a1b2c3d4e5f6";
@@ -76,6 +72,13 @@ fn policy_block(
         "resource \"cfaccess_linked_app_policy\" {label:?} {{\n  name            = {name:?}\n  linked_app_uids = [{}]\n{targets}{extra}\n}}\n",
         list(linked)
     )
+}
+
+/// Writes `config`, applies it and returns the id of the policy at [`ADDR`].
+async fn apply_policy(h: &Harness, config: &str) -> Result<String, crate::support::Failure> {
+    h.write_config(config)?;
+    h.apply().await?;
+    h.id_in_state(ADDR).await
 }
 
 fn employees(policy: &str) -> (String, u64) {
@@ -178,13 +181,15 @@ resource "cfaccess_linked_app_policy" "p" {{
             && policy["decision"] == json!("non_identity"),
         format!("policy body: {policy}"),
     )?;
-    h.check(
-        h.attachments(API) == vec![employees(API_EMPLOYEES), (id.clone(), 2)],
-        format!("Internal API attachments: {:?}", h.attachments(API)),
+    h.check_attachments(
+        API,
+        &[employees(API_EMPLOYEES), (id.clone(), 2)],
+        "Internal API attachments",
     )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id.clone(), 2)],
-        format!("Company wiki attachments: {:?}", h.attachments(WIKI)),
+    h.check_attachments(
+        WIKI,
+        &[employees(WIKI_EMPLOYEES), (id.clone(), 2)],
+        "Company wiki attachments",
     )?;
 
     // The flow: a token minted for the MCP server app passes on both targets, and not
@@ -268,8 +273,9 @@ async fn twenty_policies_attach_to_one_app_in_parallel() -> TestResult {
         precedences.len() == 21,
         format!("duplicate precedences: {after:?}"),
     )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES)],
+    h.check_attachments(
+        WIKI,
+        &[employees(WIKI_EMPLOYEES)],
         "an app that is not a target was modified",
     )?;
     h.destroy_and_pass().await
@@ -329,27 +335,16 @@ async fn failed_attach_on_create_is_recorded_and_the_next_apply_converges() -> T
             "the replaced policy was deleted",
         )?;
     }
-    h.check(
-        h.attachments(DOCS) == vec![(id.clone(), 1)],
-        format!("Docs: {:?}", h.attachments(DOCS)),
-    )?;
-    h.check(
-        h.attachments(API) == vec![employees(API_EMPLOYEES), (id.clone(), 2)],
-        format!("API: {:?}", h.attachments(API)),
-    )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id, 2)],
-        format!("wiki: {:?}", h.attachments(WIKI)),
-    )?;
+    h.check_attachments(DOCS, &[(id.clone(), 1)], "Docs")?;
+    h.check_attachments(API, &[employees(API_EMPLOYEES), (id.clone(), 2)], "API")?;
+    h.check_attachments(WIKI, &[employees(WIKI_EMPLOYEES), (id, 2)], "wiki")?;
     h.destroy_and_pass().await
 }
 
 #[tokio::test]
 async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_place() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config("grows", &[MCP], Some(&[API]), ""))?;
-    h.apply().await?;
-    let id = h.id_in_state(ADDR).await?;
+    let id = apply_policy(&h, &policy_config("grows", &[MCP], Some(&[API]), "")).await?;
 
     h.write_config(&policy_config(
         "grows",
@@ -367,12 +362,10 @@ async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_plac
     h.assert_empty_plan().await?;
     h.check(h.id_in_state(ADDR).await? == id, "same policy")?;
     h.check(our_policies(&h).len() == 1, "one policy")?;
-    h.check(
-        h.attachments(DOCS) == vec![(id.clone(), 1)],
-        "Docs attached",
-    )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id, 2)],
+    h.check_attachments(DOCS, &[(id.clone(), 1)], "Docs attached")?;
+    h.check_attachments(
+        WIKI,
+        &[employees(WIKI_EMPLOYEES), (id, 2)],
         "wiki attached after Employees",
     )?;
     h.destroy_and_pass().await
@@ -416,14 +409,16 @@ async fn a_target_known_only_at_apply_is_still_checked_before_any_write() -> Tes
 async fn every_drift_is_planned_and_repaired() -> TestResult {
     let h = policy_harness!();
     let acc = h.account_id().to_string();
-    h.write_config(&policy_config(
-        "drift",
-        &[MCP],
-        Some(&[API, WIKI]),
-        "  session_duration = \"24h\"",
-    ))?;
-    h.apply().await?;
-    let id = h.id_in_state(ADDR).await?;
+    let id = apply_policy(
+        &h,
+        &policy_config(
+            "drift",
+            &[MCP],
+            Some(&[API, WIKI]),
+            "  session_duration = \"24h\"",
+        ),
+    )
+    .await?;
     let emu = h.emulator();
 
     type Drift<'a> = (&'a str, Box<dyn Fn() -> bool + 'a>);
@@ -559,8 +554,9 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
     h.run_ok(&["destroy", "-auto-approve", "-input=false", "-no-color"])
         .await?;
     h.check(our_policies(&h).is_empty(), "destroyed")?;
-    h.check(
-        h.attachments(API) == vec![employees(API_EMPLOYEES)],
+    h.check_attachments(
+        API,
+        &[employees(API_EMPLOYEES)],
         "API back to its own policy",
     )
 }
@@ -568,9 +564,7 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
 #[tokio::test]
 async fn without_target_app_ids_attachments_are_not_managed() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config("unmanaged", &[MCP], None, ""))?;
-    h.apply().await?;
-    let id = h.id_in_state(ADDR).await?;
+    let id = apply_policy(&h, &policy_config("unmanaged", &[MCP], None, "")).await?;
     h.check(
         h.emulator()
             .set_attachments_out_of_band(h.account_id(), DOCS, vec![(id.clone(), 1)]),
@@ -585,9 +579,7 @@ async fn without_target_app_ids_attachments_are_not_managed() -> TestResult {
 #[tokio::test]
 async fn delete_detaches_attachments_made_outside_terraform() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config("p", &[MCP], Some(&[API]), ""))?;
-    h.apply().await?;
-    let id = h.id_in_state(ADDR).await?;
+    let id = apply_policy(&h, &policy_config("p", &[MCP], Some(&[API]), "")).await?;
     let acc = h.account_id().to_string();
     h.check(
         h.emulator()
@@ -611,14 +603,16 @@ async fn delete_detaches_attachments_made_outside_terraform() -> TestResult {
 #[tokio::test]
 async fn import_round_trips_and_refuses_other_policies() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config(
-        "imported",
-        &[MCP, seed_ids::SAAS_APP],
-        Some(&[API, WIKI]),
-        "  session_duration = \"12h\"",
-    ))?;
-    h.apply().await?;
-    let id = h.id_in_state(ADDR).await?;
+    let id = apply_policy(
+        &h,
+        &policy_config(
+            "imported",
+            &[MCP, seed_ids::SAAS_APP],
+            Some(&[API, WIKI]),
+            "  session_duration = \"12h\"",
+        ),
+    )
+    .await?;
     h.import_verify(ADDR, &id, &[]).await?;
     h.import_verify(ADDR, &format!("{}/{id}", h.account_id()), &[])
         .await?;
