@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use cfaccess_emulator::Seed;
 
 use crate::steps::{
-    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, our_policies, reimport_in_place,
+    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, create_out_of_band, our_policies,
+    reimport_in_place,
 };
-use crate::support::{Failure, Harness, TestResult, extended_seed};
+use crate::support::{Harness, TestResult, extended_seed};
 
 const PINNED: &str = "cfaccess_linked_app_policy.pinned";
 const FREE: &str = "cfaccess_linked_app_policy.free";
@@ -44,30 +45,6 @@ fn policy(label: &str, linked: &str, targets: &[&str], extra: &str) -> String {
 
 fn quoted(id: &str) -> String {
     format!("{id:?}")
-}
-
-/// A POST to the Access API as another tool (the dashboard) would send it; returns
-/// the new object's id.
-async fn create_out_of_band(h: &Harness, collection: &str, body: Value) -> Result<String, Failure> {
-    let url = format!(
-        "{}/accounts/{}/access/{collection}",
-        h.emulator().base_url(),
-        h.account_id()
-    );
-    let made: Value = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(h.token())
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| h.failure(format!("create {collection}: {e}"), None))?
-        .json()
-        .await
-        .map_err(|e| h.failure(format!("create {collection} body: {e}"), None))?;
-    made["result"]["id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| h.failure(format!("create {collection} returned no id: {made}"), None))
 }
 
 /// `terraform destroy` with no extra flag, which must succeed.

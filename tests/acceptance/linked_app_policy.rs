@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use cfaccess_emulator::{FaultKind, Seed};
 
 use crate::steps::{
-    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, our_policies, reimport_in_place,
+    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, create_out_of_band, our_policies,
+    reimport_in_place,
 };
 use crate::support::{Failure, Harness, State, TestResult, extended_seed, seed_ids};
 
@@ -619,27 +620,13 @@ async fn import_round_trips_and_refuses_other_policies() -> TestResult {
 
     // #7129: a Service Auth policy made elsewhere without a session duration imports
     // with none, and a configuration without one plans nothing.
-    let made: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/accounts/{}/access/policies",
-            h.emulator().base_url(),
-            h.account_id()
-        ))
-        .bearer_auth(h.token())
-        .json(
-            &json!({"name": "made in the dashboard", "decision": "non_identity",
-                      "include": [{"linked_app_token": {"app_uid": MCP}}]}),
-        )
-        .send()
-        .await
-        .map_err(|e| h.failure(format!("create: {e}"), None))?
-        .json()
-        .await
-        .map_err(|e| h.failure(format!("create body: {e}"), None))?;
-    let made_id = made["result"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let made_id = create_out_of_band(
+        &h,
+        "policies",
+        json!({"name": "made in the dashboard", "decision": "non_identity",
+               "include": [{"linked_app_token": {"app_uid": MCP}}]}),
+    )
+    .await?;
     h.check(
         h.emulator()
             .set_attachments_out_of_band(h.account_id(), DOCS, vec![(made_id.clone(), 1)]),

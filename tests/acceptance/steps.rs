@@ -93,3 +93,31 @@ pub fn assert_default_token_headers(state: &State, addr: &str) -> TestResult {
     );
     Ok(())
 }
+
+/// A POST to the Access API as another tool (the dashboard) would send it; returns
+/// the new object's id.
+pub async fn create_out_of_band(
+    h: &Harness,
+    collection: &str,
+    body: Value,
+) -> Result<String, Failure> {
+    let url = format!(
+        "{}/accounts/{}/access/{collection}",
+        h.emulator().base_url(),
+        h.account_id()
+    );
+    let made: Value = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(h.token())
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| h.failure(format!("create {collection}: {e}"), None))?
+        .json()
+        .await
+        .map_err(|e| h.failure(format!("create {collection} body: {e}"), None))?;
+    made["result"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| h.failure(format!("create {collection} returned no id: {made}"), None))
+}
