@@ -27,12 +27,7 @@ struct Row {
 }
 
 fn seed(n: usize) -> (Seed, Vec<String>) {
-    let policy_ids: Vec<String> = (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect();
-    let policies = policy_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| Seed::allow_policy(id, &format!("bench policy {i:04}")))
-        .collect();
+    let (policy_ids, policies) = Seed::allow_policies(n, |i| format!("bench policy {i:04}"));
     let apps = policy_ids
         .chunks(POLICIES_PER_APP)
         .enumerate()

@@ -43,11 +43,11 @@ fail() {
 
 work=""
 emulator_pid=""
+# shellcheck source=scripts/lib/emulator.sh
+. "$root/scripts/lib/emulator.sh"
 cleanup() {
   local status=$?
-  if [ -n "$emulator_pid" ] && kill -0 "$emulator_pid" 2>/dev/null; then
-    kill "$emulator_pid" 2>/dev/null || true
-    wait "$emulator_pid" 2>/dev/null || true
+  if stop_emulator; then
     echo "      emulator (pid $emulator_pid) stopped"
   fi
   if [ -n "$work" ] && [ -d "$work" ]; then
@@ -93,18 +93,7 @@ started=$SECONDS
 step "Start the emulator seeded with two self-hosted apps (\"Internal API\", \"Company wiki\")"
 work="$(mktemp -d "${TMPDIR:-/tmp}/cfaccess-demo.XXXXXX")"
 token="demo-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-: >"$work/emulator.log" # exists before the background job opens it, for the poll below
-"$release_dir/cfaccess-emulator" --listen 127.0.0.1:0 --seed-demo --token "$token" --rate-limit off \
-  >"$work/emulator.log" 2>&1 &
-emulator_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url="$(sed -n 's/.*cfaccess-emulator listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$work/emulator.log" | head -n 1)"
-  [ -n "$url" ] && break
-  kill -0 "$emulator_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$url" ]; then
+if ! start_emulator "$release_dir/cfaccess-emulator" "$token" "$work/emulator.log"; then
   cat "$work/emulator.log" >&2
   fail "the emulator did not report its address"
 fi

@@ -37,11 +37,10 @@ selftest="${CFACCESS_LIVE_SELFTEST:-0}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/cfaccess-live.XXXXXX")"
 emulator_pid=""
+# shellcheck source=scripts/lib/emulator.sh
+. "$root/scripts/lib/emulator.sh"
 cleanup_dir() {
-  if [ -n "$emulator_pid" ] && kill -0 "$emulator_pid" 2>/dev/null; then
-    kill "$emulator_pid" 2>/dev/null || true
-    wait "$emulator_pid" 2>/dev/null || true
-  fi
+  stop_emulator || true
   rm -rf "$work"
 }
 trap cleanup_dir EXIT
@@ -51,18 +50,9 @@ if [ "$selftest" = 1 ]; then
   "$cargo" build -q -p cfaccess-emulator
   emulator="${CARGO_TARGET_DIR:-$root/target}/debug/cfaccess-emulator"
   token="live-selftest-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-  : >"$work/emulator.log"
   # The demo seed plays the other teams' apps and policies the run must not touch.
-  "$emulator" --listen 127.0.0.1:0 --seed-demo --token "$token" --rate-limit off \
-    >"$work/emulator.log" 2>&1 &
-  emulator_pid=$!
-  url=""
-  for _ in $(seq 1 100); do
-    url="$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$work/emulator.log" | head -n 1)"
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  [ -n "$url" ] || { cat "$work/emulator.log" >&2; echo "testacc-live: the emulator did not start" >&2; exit 1; }
+  start_emulator "$emulator" "$token" "$work/emulator.log" ||
+    { cat "$work/emulator.log" >&2; echo "testacc-live: the emulator did not start" >&2; exit 1; }
   export CFACCESS_LIVE=1
   export CLOUDFLARE_BASE_URL="$url/client/v4"
   export CLOUDFLARE_API_TOKEN="$token"

@@ -8,6 +8,11 @@
 #[path = "acceptance/support.rs"]
 mod support;
 
+/// The release helpers shared with `tests/release.rs` (the mirror install).
+#[allow(dead_code)]
+#[path = "docs/support.rs"]
+mod release_support;
+
 #[path = "acceptance/access_application.rs"]
 mod access_application;
 #[path = "acceptance/bad_input.rs"]

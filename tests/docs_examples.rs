@@ -14,6 +14,7 @@
 //! - Each resource and data source has its registry-layout example files, import
 //!   examples name a resource declared in the example, and local links in the docs resolve.
 
+#[allow(dead_code)] // the release helpers are for tests/release.rs and the acceptance crate
 #[path = "docs/support.rs"]
 mod support;
 

@@ -213,16 +213,9 @@ async fn provider_type(client: &mut ProviderClient<Channel>) -> Type {
 
 /// Go's layout `2006-01-02T15:04:05.000000Z07:00` with a `Z` zone.
 fn is_hclog_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 27
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            10 => *c == b'T',
-            13 | 16 => *c == b':',
-            19 => *c == b'.',
-            26 => *c == b'Z',
-            _ => c.is_ascii_digit(),
-        })
+    regex::Regex::new(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+        .expect("the timestamp pattern compiles")
+        .is_match(s)
 }
 
 // ---------------------------------------------------------------------------------

@@ -13,46 +13,17 @@
 #[path = "docs/support.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit, Seed};
 
-use support::{output_text, provider_binary, repo_root, run_terraform};
+use support::{
+    output_text, packaged_binary, repo_root, run_terraform, write_mirror_config, zip_h1,
+};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const TOKEN: &str = "release-test-token";
-
-/// The test build of the provider without its debug info (about a sixth of the size),
-/// so zipping and unzipping it stays quick; the unstripped binary when `strip` is absent.
-fn packaged_binary(dir: &Path) -> PathBuf {
-    let copy = dir.join("terraform-provider-cfaccess");
-    std::fs::copy(provider_binary(), &copy).expect("copy provider binary");
-    match Command::new("strip")
-        .arg("--strip-debug")
-        .arg(&copy)
-        .status()
-    {
-        Ok(s) if s.success() => copy,
-        _ => provider_binary(),
-    }
-}
-
-/// Terraform's `h1:` package hash of a zip: sha256 over the sorted lines
-/// `<sha256 hex of entry>  <entry name>\n`, base64-encoded.
-fn zip_hash1(zip: &Path) -> String {
-    let mut cmd = Command::new("python3");
-    cmd.arg("-c")
-        .arg(
-            "import base64, hashlib, sys, zipfile\n\
-             z = zipfile.ZipFile(sys.argv[1])\n\
-             lines = ''.join(hashlib.sha256(z.read(n)).hexdigest() + '  ' + n + '\\n' for n in sorted(z.namelist()))\n\
-             print('h1:' + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode())",
-        )
-        .arg(zip);
-    let out = succeeded(&mut cmd, "hashing the zip");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Runs `cmd` (`what` it does, for the messages), which must succeed.
 fn succeeded(cmd: &mut Command, what: &str) -> std::process::Output {
@@ -129,19 +100,7 @@ fn release_zip_installs_from_a_filesystem_mirror_and_plans() {
     );
 
     // A packed filesystem mirror, as a private registry mirror would serve it.
-    let mirror = tmp.path().join("mirror");
-    let pkg_dir = mirror.join("registry.terraform.io/cfaccess/cfaccess");
-    std::fs::create_dir_all(&pkg_dir).expect("create mirror");
-    std::fs::copy(dist.join(&zip), pkg_dir.join(&zip)).expect("copy zip into mirror");
-    let cli_config = tmp.path().join("mirror.tfrc");
-    std::fs::write(
-        &cli_config,
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/cfaccess/cfaccess\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/cfaccess/cfaccess\"]\n  }}\n}}\n",
-            mirror.display()
-        ),
-    )
-    .expect("write CLI config");
+    let cli_config = write_mirror_config(tmp.path(), &dist, &zip).expect("fill the mirror");
 
     let work = tmp.path().join("config");
     std::fs::create_dir_all(&work).expect("create config dir");
@@ -219,7 +178,7 @@ output "api_domain" {{
     // be the hash of our zip's contents (Go's dirhash.Hash1 over the zip entries).
     let lock = std::fs::read_to_string(work.join(".terraform.lock.hcl"))
         .expect("terraform init writes a lock file");
-    let h1 = zip_hash1(&dist.join(&zip));
+    let h1 = zip_h1(&dist.join(&zip)).unwrap_or_else(|e| panic!("hashing the zip: {e}"));
     assert!(
         lock.contains(&format!("\"{h1}\"")),
         "lock file lacks {h1} (the hash of the released zip)\n{lock}"

@@ -135,18 +135,15 @@ impl Report {
     }
 
     fn scale_table(&self, out: &mut String) {
-        let _ = writeln!(out, "### API requests and wall time\n");
-        let _ = writeln!(
+        section(
             out,
-            "N `cfaccess_linked_app_policy` resources over M = N/5 seeded self-hosted apps (plus one seeded MCP server app); every policy links the MCP app and sets `target_app_ids` to one app, so each app carries 5 attachments. \"At 1200/300 s\" is requests × 0.25 s, the least time a real account needs for those requests under Cloudflare's limit. Provider RSS and CPU come from `/usr/bin/time` wrapping every provider process Terraform launched for the command (RSS: the largest; CPU: user + system, summed); Terraform CPU is terraform's own, provider processes excluded.\n"
+            "API requests and wall time",
+            "N `cfaccess_linked_app_policy` resources over M = N/5 seeded self-hosted apps (plus one seeded MCP server app); every policy links the MCP app and sets `target_app_ids` to one app, so each app carries 5 attachments. \"At 1200/300 s\" is requests × 0.25 s, the least time a real account needs for those requests under Cloudflare's limit. Provider RSS and CPU come from `/usr/bin/time` wrapping every provider process Terraform launched for the command (RSS: the largest; CPU: user + system, summed); Terraform CPU is terraform's own, provider processes excluded.",
         );
-        let _ = writeln!(
+        table_head(
             out,
-            "| N | M | command | API requests | GET | POST | PUT | DELETE | requests / resource | wall | at 1200/300 s | provider peak RSS | provider CPU | Terraform CPU | check |"
-        );
-        let _ = writeln!(
-            out,
-            "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+            "| N | M | command | API requests | GET | POST | PUT | DELETE | requests / resource | wall | at 1200/300 s | provider peak RSS | provider CPU | Terraform CPU | check |",
+            "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         );
         for s in &self.scales {
             for st in &s.steps {
@@ -180,16 +177,16 @@ impl Report {
     }
 
     fn coalescing_table(&self, out: &mut String) {
-        let _ = writeln!(out, "### Read coalescing\n");
-        let _ = writeln!(
+        section(
             out,
-            "The same no-change plan with `CFACCESS_DISABLE_READ_COALESCING=1` in Terraform's environment (inherited by the provider), which makes every read a GET of its own.\n"
+            "Read coalescing",
+            "The same no-change plan with `CFACCESS_DISABLE_READ_COALESCING=1` in Terraform's environment (inherited by the provider), which makes every read a GET of its own.",
         );
-        let _ = writeln!(
+        table_head(
             out,
-            "| N | requests, coalescing on | requests, off | off ÷ on | wall, on | wall, off | at 1200/300 s, on | at 1200/300 s, off |"
+            "| N | requests, coalescing on | requests, off | off ÷ on | wall, on | wall, off | at 1200/300 s, on | at 1200/300 s, off |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         );
-        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|");
         for s in &self.scales {
             let (Some(on), Some(off)) = (s.step(step::PLAN), s.step(step::PLAN_UNCOALESCED)) else {
                 continue;
@@ -211,16 +208,20 @@ impl Report {
     }
 
     fn limit_table(&self, out: &mut String) {
-        let _ = writeln!(out, "### Under Cloudflare's rate limit\n");
-        let _ = writeln!(
+        section(
             out,
-            "A real account allows 1200 requests per 300 s (4 requests/s); the provider's limiter defaults to {DEFAULT_RPS} requests/s with a burst of 10, so an apply needs at least requests ÷ 4 s and, with the default limiter, about requests ÷ {DEFAULT_RPS} s. The measured run, an apply and then a destroy of the same policies, compresses time: the emulator enforces 1200 requests per 300 s ÷ k and the provider sends {DEFAULT_RPS} × k requests/s, the same race between limiter and limit k times faster.\n"
+            "Under Cloudflare's rate limit",
+            &format!(
+                "A real account allows 1200 requests per 300 s (4 requests/s); the provider's limiter defaults to {DEFAULT_RPS} requests/s with a burst of 10, so an apply needs at least requests ÷ 4 s and, with the default limiter, about requests ÷ {DEFAULT_RPS} s. The measured run, an apply and then a destroy of the same policies, compresses time: the emulator enforces 1200 requests per 300 s ÷ k and the provider sends {DEFAULT_RPS} × k requests/s, the same race between limiter and limit k times faster."
+            ),
         );
-        let _ = writeln!(
+        table_head(
             out,
-            "| N | apply requests (no limit) | ÷ 4 req/s | ÷ {DEFAULT_RPS} req/s (default limiter) |"
+            &format!(
+                "| N | apply requests (no limit) | ÷ 4 req/s | ÷ {DEFAULT_RPS} req/s (default limiter) |"
+            ),
+            "|---:|---:|---:|---:|",
         );
-        let _ = writeln!(out, "|---:|---:|---:|---:|");
         for s in &self.scales {
             if let Some(apply) = s.step(step::APPLY) {
                 let n = apply.requests.total as f64;
@@ -237,11 +238,11 @@ impl Report {
         out.push('\n');
         match &self.limited {
             Some(l) => {
-                let _ = writeln!(
+                table_head(
                     out,
-                    "| N | command | k | emulator limit | provider rate | API requests | requests / resource | 429 responses | wall | wall × k (real-account estimate) | converged |"
+                    "| N | command | k | emulator limit | provider rate | API requests | requests / resource | 429 responses | wall | wall × k (real-account estimate) | converged |",
+                    "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
                 );
-                let _ = writeln!(out, "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|");
                 let runs = [
                     (
                         "apply",
@@ -290,19 +291,18 @@ impl Report {
         if self.fan_in.is_empty() && self.contended.is_none() {
             return;
         }
-        let _ = writeln!(out, "### Shared apps: fan-in and a concurrent writer\n");
-        let _ = writeln!(
+        section(
             out,
-            "Fan-in: M `cfaccess_linked_app_policy` resources, each linking its own seeded MCP server app and attached to the same k seeded apps (M × k attachments); every shared app starts with another team's policy at precedence 1, and the check requires it still there afterwards with every attachment made. \"Limits\" off: emulator rate limit off, `requests_per_second = {FAST_RPS}` (the real-account estimate is then requests × 0.25 s); time ×k: Cloudflare's limit compressed k times and the provider's default limiter × k, as in the rate-limited run above (the estimate is then wall × k). \"App PUTs\" and \"app GETs\" are `PUT`/`GET /apps/{{id}}`; the read→write gap of a PUT is its arrival minus the answer to the latest GET of the same app (`cfaccess_emulator::read_write`); a stale PUT is one with no GET of its app answered since that app's previous PUT.\n"
+            "Shared apps: fan-in and a concurrent writer",
+            &format!(
+                "Fan-in: M `cfaccess_linked_app_policy` resources, each linking its own seeded MCP server app and attached to the same k seeded apps (M × k attachments); every shared app starts with another team's policy at precedence 1, and the check requires it still there afterwards with every attachment made. \"Limits\" off: emulator rate limit off, `requests_per_second = {FAST_RPS}` (the real-account estimate is then requests × 0.25 s); time ×k: Cloudflare's limit compressed k times and the provider's default limiter × k, as in the rate-limited run above (the estimate is then wall × k). \"App PUTs\" and \"app GETs\" are `PUT`/`GET /apps/{{id}}`; the read→write gap of a PUT is its arrival minus the answer to the latest GET of the same app (`cfaccess_emulator::read_write`); a stale PUT is one with no GET of its app answered since that app's previous PUT."
+            ),
         );
         if !self.fan_in.is_empty() {
-            let _ = writeln!(
+            table_head(
                 out,
-                "| M × k | limits | attachments | API requests | GET | POST | PUT | 429 | app GETs | app PUTs | app PUTs / attachment | stale PUTs | read→write gap median / p90 / max | wall | real-account estimate | no-change plan requests | check |"
-            );
-            let _ = writeln!(
-                out,
-                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"
+                "| M × k | limits | attachments | API requests | GET | POST | PUT | 429 | app GETs | app PUTs | app PUTs / attachment | stale PUTs | read→write gap median / p90 / max | wall | real-account estimate | no-change plan requests | check |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|",
             );
             for f in &self.fan_in {
                 let r = &f.requests;
@@ -347,13 +347,10 @@ impl Report {
                 self.parallelism,
                 c.writer_interval.as_millis()
             );
-            let _ = writeln!(
+            table_head(
                 out,
-                "| policies | API requests | app GETs | app PUTs | 503 | stale PUTs | read→write gap median / p90 / max | writer's attachments | lost | lost % | wall | check |"
-            );
-            let _ = writeln!(
-                out,
-                "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"
+                "| policies | API requests | app GETs | app PUTs | 503 | stale PUTs | read→write gap median / p90 / max | writer's attachments | lost | lost % | wall | check |",
+                "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
             );
             let _ = writeln!(
                 out,
@@ -378,8 +375,7 @@ impl Report {
 
     fn shared_goals(&self, out: &mut String) {
         let _ = writeln!(out, "#### Goals of issue 15\n");
-        let _ = writeln!(out, "| goal | measured | status |");
-        let _ = writeln!(out, "|---|---|---|");
+        table_head(out, "| goal | measured | status |", "|---|---|---|");
         let c = self.contended.as_ref();
         let gap = c.and_then(|c| c.writes.gaps);
         goal(
@@ -639,8 +635,7 @@ impl Report {
 
     fn goals_table(&self, out: &mut String) {
         let _ = writeln!(out, "### Goals\n");
-        let _ = writeln!(out, "| goal | measured | status |");
-        let _ = writeln!(out, "|---|---|---|");
+        table_head(out, "| goal | measured | status |", "|---|---|---|");
         let big = self.scales.iter().find(|s| s.n == GOAL_SIZE);
         let not_run = format!("N={GOAL_SIZE} not run");
 
@@ -792,6 +787,18 @@ fn loss(c: &Contended) -> f64 {
     } else {
         c.writer_lost as f64 / c.writer_attached as f64
     }
+}
+
+/// A `### title` heading and the paragraph under it.
+fn section(out: &mut String, title: &str, intro: &str) {
+    let _ = writeln!(out, "### {title}\n");
+    let _ = writeln!(out, "{intro}\n");
+}
+
+/// A Markdown table's header row (`| a | b |`) and its alignment row (`|---:|---|`).
+fn table_head(out: &mut String, header: &str, align: &str) {
+    let _ = writeln!(out, "{header}");
+    let _ = writeln!(out, "{align}");
 }
 
 fn goal(out: &mut String, goal: &str, measured: &str, met: Option<bool>) {

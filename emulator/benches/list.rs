@@ -11,14 +11,7 @@ const OBJECTS: usize = 10_000;
 const SAMPLES: usize = 7;
 
 fn seed() -> Seed {
-    let policy_ids: Vec<String> = (0..OBJECTS)
-        .map(|_| uuid::Uuid::new_v4().to_string())
-        .collect();
-    let policies = policy_ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| Seed::allow_policy(id, &format!("policy-{i:05}")))
-        .collect();
+    let (policy_ids, policies) = Seed::allow_policies(OBJECTS, |i| format!("policy-{i:05}"));
     let apps = policy_ids
         .iter()
         .enumerate()

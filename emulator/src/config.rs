@@ -133,6 +133,18 @@ impl Seed {
         })
     }
 
+    /// `n` seed policies like [`Seed::allow_policy`] with fresh ids, the `i`th named
+    /// `name(i)`, and their ids in the same order, for attaching them to seed apps.
+    pub fn allow_policies(n: usize, name: impl Fn(usize) -> String) -> (Vec<String>, Vec<Value>) {
+        let ids: Vec<String> = (0..n).map(|_| crate::ids::new_uuid()).collect();
+        let policies = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Self::allow_policy(id, &name(i)))
+            .collect();
+        (ids, policies)
+    }
+
     /// Two self-hosted downstream apps, "Internal API" (`api.internal.example.com`) and
     /// "Company wiki" (`wiki.internal.example.com`), each with its own reusable `allow`
     /// policy "Employees" (`email_domain example.com`) attached at precedence 1.

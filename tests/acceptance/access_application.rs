@@ -120,6 +120,5 @@ async fn lookup_errors_name_the_count_and_the_filter() -> TestResult {
         .await?;
 
     h.write_config(&twins)?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }

@@ -9,14 +9,12 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::Seed;
 
-use crate::steps::{our_policies, reimport_in_place};
-use crate::support::{Failure, Harness, TestResult, extended_seed, seed_ids};
+use crate::steps::{
+    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, create_out_of_band, our_policies,
+    reimport_in_place,
+};
+use crate::support::{Harness, TestResult, extended_seed};
 
-const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
-const WIKI: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_APP;
-const API_EMPLOYEES: &str = cfaccess_emulator::demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
-const WIKI_EMPLOYEES: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
-const MCP: &str = seed_ids::MCP_SELF_HOSTED_APP;
 const PINNED: &str = "cfaccess_linked_app_policy.pinned";
 const FREE: &str = "cfaccess_linked_app_policy.free";
 
@@ -47,30 +45,6 @@ fn policy(label: &str, linked: &str, targets: &[&str], extra: &str) -> String {
 
 fn quoted(id: &str) -> String {
     format!("{id:?}")
-}
-
-/// A POST to the Access API as another tool (the dashboard) would send it; returns
-/// the new object's id.
-async fn create_out_of_band(h: &Harness, collection: &str, body: Value) -> Result<String, Failure> {
-    let url = format!(
-        "{}/accounts/{}/access/{collection}",
-        h.emulator().base_url(),
-        h.account_id()
-    );
-    let made: Value = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(h.token())
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| h.failure(format!("create {collection}: {e}"), None))?
-        .json()
-        .await
-        .map_err(|e| h.failure(format!("create {collection} body: {e}"), None))?;
-    made["result"]["id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| h.failure(format!("create {collection} returned no id: {made}"), None))
 }
 
 /// `terraform destroy` with no extra flag, which must succeed.
@@ -169,8 +143,7 @@ async fn import_round_trips_precedence_set_and_unset() -> TestResult {
     reimport_in_place(&h, PINNED, &pinned_id).await?;
     reimport_in_place(&h, FREE, &format!("{}/{free_id}", h.account_id())).await?;
 
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -253,8 +226,7 @@ async fn a_pinned_precedence_moved_outside_terraform_is_planned_and_repaired() -
         puts.len() == 1 && puts[0].contains(WIKI),
         format!("the repair writes the wiki only, once: {puts:?}"),
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -354,10 +326,7 @@ async fn destroy_after_a_target_app_was_deleted_outside_terraform() -> TestResul
     );
     h.write_config(&config)?;
     h.apply().await?;
-    let id = h
-        .state_json()
-        .await?
-        .attr("cfaccess_linked_app_policy.p", "id")?;
+    let id = h.id_in_state("cfaccess_linked_app_policy.p").await?;
 
     h.check(
         h.emulator()
@@ -374,9 +343,10 @@ async fn destroy_after_a_target_app_was_deleted_outside_terraform() -> TestResul
         h.emulator().policy(h.account_id(), &id).is_none(),
         "policy gone",
     )?;
-    h.check(
-        h.attachments(API) == vec![(API_EMPLOYEES.to_string(), 1)],
-        format!("API back to its own policy: {:?}", h.attachments(API)),
+    h.check_attachments(
+        API,
+        &[(API_EMPLOYEES.to_string(), 1)],
+        "API back to its own policy",
     )?;
     h.assert_emulator_empty_of_ours()
 }
@@ -410,10 +380,7 @@ async fn destroy_after_the_mcp_app_was_deleted_outside_terraform() -> TestResult
     ))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let mcp_id = h
-        .state_json()
-        .await?
-        .attr("cfaccess_mcp_server_app.mcp", "id")?;
+    let mcp_id = h.id_in_state("cfaccess_mcp_server_app.mcp").await?;
     for app in [&mcp_id, &dashboard_mcp] {
         h.check(
             h.emulator().delete_app_out_of_band(h.account_id(), app),
@@ -456,10 +423,11 @@ async fn destroy_after_a_listed_policy_was_deleted_outside_terraform() -> TestRe
     h.write_config(&mcp_app(&name, &[API_EMPLOYEES, &doomed]))?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let id = h.state_json().await?.attr(APP, "id")?;
-    h.check(
-        h.attachments(&id) == vec![(API_EMPLOYEES.to_string(), 1), (doomed.clone(), 2)],
-        format!("attached in list order: {:?}", h.attachments(&id)),
+    let id = h.id_in_state(APP).await?;
+    h.check_attachments(
+        &id,
+        &[(API_EMPLOYEES.to_string(), 1), (doomed.clone(), 2)],
+        "attached in list order",
     )?;
     h.check(
         h.emulator()
@@ -522,10 +490,7 @@ async fn import_round_trips_an_app_whose_policies_sit_around_a_linked_policy() -
         h.emulator().write_count() == writes,
         "import and plan wrote nothing",
     )?;
-    h.check(
-        h.attachments(&id) == layout,
-        format!("nobody moved: {:?}", h.attachments(&id)),
-    )?;
+    h.check_attachments(&id, &layout, "nobody moved")?;
     plain_destroy(&h).await?;
     h.assert_emulator_empty_of_ours()
 }

@@ -8,15 +8,12 @@ use serde_json::{Value, json};
 
 use cfaccess_emulator::{FaultKind, Seed};
 
-use crate::steps::{our_policies, reimport_in_place};
+use crate::steps::{
+    API, API_EMPLOYEES, MCP, WIKI, WIKI_EMPLOYEES, create_out_of_band, our_policies,
+    reimport_in_place,
+};
 use crate::support::{Failure, Harness, State, TestResult, extended_seed, seed_ids};
 
-const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
-const WIKI: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_APP;
-const API_EMPLOYEES: &str = cfaccess_emulator::demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
-const WIKI_EMPLOYEES: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
-/// The extended seed's self-hosted app standing in for an MCP server.
-const MCP: &str = seed_ids::MCP_SELF_HOSTED_APP;
 /// A third self-hosted downstream app; sorts between API (4b…) and WIKI (9e…), so it
 /// is the second one attached.
 const DOCS: &str = "7d0c5e2a-1b3c-4d5e-8f90-a1b2c3d4e5f6";
@@ -78,8 +75,11 @@ fn policy_block(
     )
 }
 
-async fn policy_id(h: &Harness, addr: &str) -> Result<String, crate::support::Failure> {
-    h.state_json().await?.attr(addr, "id")
+/// Writes `config`, applies it and returns the id of the policy at [`ADDR`].
+async fn apply_policy(h: &Harness, config: &str) -> Result<String, crate::support::Failure> {
+    h.write_config(config)?;
+    h.apply().await?;
+    h.id_in_state(ADDR).await
 }
 
 fn employees(policy: &str) -> (String, u64) {
@@ -182,13 +182,15 @@ resource "cfaccess_linked_app_policy" "p" {{
             && policy["decision"] == json!("non_identity"),
         format!("policy body: {policy}"),
     )?;
-    h.check(
-        h.attachments(API) == vec![employees(API_EMPLOYEES), (id.clone(), 2)],
-        format!("Internal API attachments: {:?}", h.attachments(API)),
+    h.check_attachments(
+        API,
+        &[employees(API_EMPLOYEES), (id.clone(), 2)],
+        "Internal API attachments",
     )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id.clone(), 2)],
-        format!("Company wiki attachments: {:?}", h.attachments(WIKI)),
+    h.check_attachments(
+        WIKI,
+        &[employees(WIKI_EMPLOYEES), (id.clone(), 2)],
+        "Company wiki attachments",
     )?;
 
     // The flow: a token minted for the MCP server app passes on both targets, and not
@@ -272,12 +274,12 @@ async fn twenty_policies_attach_to_one_app_in_parallel() -> TestResult {
         precedences.len() == 21,
         format!("duplicate precedences: {after:?}"),
     )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES)],
+    h.check_attachments(
+        WIKI,
+        &[employees(WIKI_EMPLOYEES)],
         "an app that is not a target was modified",
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 /// Applies with the attach to Docs failing once, and checks that the state records the
@@ -322,7 +324,7 @@ async fn failed_attach_on_create_is_recorded_and_the_next_apply_converges() -> T
     // The next apply finishes the job: nothing orphaned, nothing duplicated.
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = h.id_in_state(ADDR).await?;
     let ours = our_policies(&h);
     h.check(
         ours.len() == 1,
@@ -334,28 +336,16 @@ async fn failed_attach_on_create_is_recorded_and_the_next_apply_converges() -> T
             "the replaced policy was deleted",
         )?;
     }
-    h.check(
-        h.attachments(DOCS) == vec![(id.clone(), 1)],
-        format!("Docs: {:?}", h.attachments(DOCS)),
-    )?;
-    h.check(
-        h.attachments(API) == vec![employees(API_EMPLOYEES), (id.clone(), 2)],
-        format!("API: {:?}", h.attachments(API)),
-    )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id, 2)],
-        format!("wiki: {:?}", h.attachments(WIKI)),
-    )?;
-    h.destroy().await?;
-    Ok(())
+    h.check_attachments(DOCS, &[(id.clone(), 1)], "Docs")?;
+    h.check_attachments(API, &[employees(API_EMPLOYEES), (id.clone(), 2)], "API")?;
+    h.check_attachments(WIKI, &[employees(WIKI_EMPLOYEES), (id, 2)], "wiki")?;
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
 async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_place() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config("grows", &[MCP], Some(&[API]), ""))?;
-    h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = apply_policy(&h, &policy_config("grows", &[MCP], Some(&[API]), "")).await?;
 
     h.write_config(&policy_config(
         "grows",
@@ -371,18 +361,15 @@ async fn failed_attach_on_update_is_recorded_and_the_next_apply_finishes_in_plac
     )?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    h.check(policy_id(&h, ADDR).await? == id, "same policy")?;
+    h.check(h.id_in_state(ADDR).await? == id, "same policy")?;
     h.check(our_policies(&h).len() == 1, "one policy")?;
-    h.check(
-        h.attachments(DOCS) == vec![(id.clone(), 1)],
-        "Docs attached",
-    )?;
-    h.check(
-        h.attachments(WIKI) == vec![employees(WIKI_EMPLOYEES), (id, 2)],
+    h.check_attachments(DOCS, &[(id.clone(), 1)], "Docs attached")?;
+    h.check_attachments(
+        WIKI,
+        &[employees(WIKI_EMPLOYEES), (id, 2)],
         "wiki attached after Employees",
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -416,22 +403,23 @@ async fn a_target_known_only_at_apply_is_still_checked_before_any_write() -> Tes
         .find("resource \"cfaccess_linked_app_policy\"")
         .unwrap_or(config.len())];
     h.write_raw_config(app_only)?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
 async fn every_drift_is_planned_and_repaired() -> TestResult {
     let h = policy_harness!();
     let acc = h.account_id().to_string();
-    h.write_config(&policy_config(
-        "drift",
-        &[MCP],
-        Some(&[API, WIKI]),
-        "  session_duration = \"24h\"",
-    ))?;
-    h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = apply_policy(
+        &h,
+        &policy_config(
+            "drift",
+            &[MCP],
+            Some(&[API, WIKI]),
+            "  session_duration = \"24h\"",
+        ),
+    )
+    .await?;
     let emu = h.emulator();
 
     type Drift<'a> = (&'a str, Box<dyn Fn() -> bool + 'a>);
@@ -534,7 +522,7 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
     )?;
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let new_id = policy_id(&h, ADDR).await?;
+    let new_id = h.id_in_state(ADDR).await?;
     h.check(
         new_id != id && our_policies(&h).len() == 1,
         "re-created once",
@@ -567,19 +555,17 @@ async fn every_drift_is_planned_and_repaired() -> TestResult {
     h.run_ok(&["destroy", "-auto-approve", "-input=false", "-no-color"])
         .await?;
     h.check(our_policies(&h).is_empty(), "destroyed")?;
-    h.check(
-        h.attachments(API) == vec![employees(API_EMPLOYEES)],
+    h.check_attachments(
+        API,
+        &[employees(API_EMPLOYEES)],
         "API back to its own policy",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
 async fn without_target_app_ids_attachments_are_not_managed() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config("unmanaged", &[MCP], None, ""))?;
-    h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = apply_policy(&h, &policy_config("unmanaged", &[MCP], None, "")).await?;
     h.check(
         h.emulator()
             .set_attachments_out_of_band(h.account_id(), DOCS, vec![(id.clone(), 1)]),
@@ -588,16 +574,13 @@ async fn without_target_app_ids_attachments_are_not_managed() -> TestResult {
     h.assert_empty_plan().await?;
     h.check(h.attachments(DOCS) == vec![(id, 1)], "left alone")?;
     // Delete still detaches it, so it never fails on "still attached".
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
 async fn delete_detaches_attachments_made_outside_terraform() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config("p", &[MCP], Some(&[API]), ""))?;
-    h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = apply_policy(&h, &policy_config("p", &[MCP], Some(&[API]), "")).await?;
     let acc = h.account_id().to_string();
     h.check(
         h.emulator()
@@ -621,41 +604,29 @@ async fn delete_detaches_attachments_made_outside_terraform() -> TestResult {
 #[tokio::test]
 async fn import_round_trips_and_refuses_other_policies() -> TestResult {
     let h = policy_harness!();
-    h.write_config(&policy_config(
-        "imported",
-        &[MCP, seed_ids::SAAS_APP],
-        Some(&[API, WIKI]),
-        "  session_duration = \"12h\"",
-    ))?;
-    h.apply().await?;
-    let id = policy_id(&h, ADDR).await?;
+    let id = apply_policy(
+        &h,
+        &policy_config(
+            "imported",
+            &[MCP, seed_ids::SAAS_APP],
+            Some(&[API, WIKI]),
+            "  session_duration = \"12h\"",
+        ),
+    )
+    .await?;
     h.import_verify(ADDR, &id, &[]).await?;
     h.import_verify(ADDR, &format!("{}/{id}", h.account_id()), &[])
         .await?;
 
     // #7129: a Service Auth policy made elsewhere without a session duration imports
     // with none, and a configuration without one plans nothing.
-    let made: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/accounts/{}/access/policies",
-            h.emulator().base_url(),
-            h.account_id()
-        ))
-        .bearer_auth(h.token())
-        .json(
-            &json!({"name": "made in the dashboard", "decision": "non_identity",
-                      "include": [{"linked_app_token": {"app_uid": MCP}}]}),
-        )
-        .send()
-        .await
-        .map_err(|e| h.failure(format!("create: {e}"), None))?
-        .json()
-        .await
-        .map_err(|e| h.failure(format!("create body: {e}"), None))?;
-    let made_id = made["result"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let made_id = create_out_of_band(
+        &h,
+        "policies",
+        json!({"name": "made in the dashboard", "decision": "non_identity",
+               "include": [{"linked_app_token": {"app_uid": MCP}}]}),
+    )
+    .await?;
     h.check(
         h.emulator()
             .set_attachments_out_of_band(h.account_id(), DOCS, vec![(made_id.clone(), 1)]),
@@ -707,6 +678,5 @@ async fn import_round_trips_and_refuses_other_policies() -> TestResult {
         r"(?i)rules other than linked_app_token.*email_domain",
     )
     .await?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }

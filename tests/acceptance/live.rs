@@ -169,6 +169,13 @@ impl Api {
         )
     }
 
+    /// Creates one object of `kind` (`apps` or `policies`); the created object.
+    async fn create(&self, kind: &str, body: &Value) -> Result<Value, String> {
+        let doc = self.call(reqwest::Method::POST, kind, Some(body)).await?;
+        Ok(doc.get("result").cloned().unwrap_or(Value::Null))
+    }
+
+    /// One request; the whole response envelope when it succeeded.
     async fn call(
         &self,
         method: reqwest::Method,
@@ -195,7 +202,7 @@ impl Api {
                 doc.get("errors").cloned().unwrap_or(Value::Null)
             ));
         }
-        Ok(doc.get("result").cloned().unwrap_or(Value::Null))
+        Ok(doc)
     }
 
     /// Every object of `kind` (`apps` or `policies`), all pages.
@@ -203,18 +210,7 @@ impl Api {
         let mut out = Vec::new();
         for page in 1..=1000 {
             let path = format!("{kind}?page={page}&per_page=100");
-            let resp = self
-                .http
-                .get(self.url(&path))
-                .bearer_auth(&self.cfg.token)
-                .send()
-                .await
-                .map_err(|e| format!("GET {path}: {e}"))?;
-            let status = resp.status();
-            let doc: Value = resp.json().await.unwrap_or(Value::Null);
-            if !status.is_success() {
-                return Err(format!("GET {path}: HTTP {status}"));
-            }
+            let doc = self.call(reqwest::Method::GET, &path, None).await?;
             let items = doc
                 .get("result")
                 .and_then(Value::as_array)
@@ -284,10 +280,7 @@ impl LiveAccount {
         for p in &seed.policies {
             let mut body = p.clone();
             self.prepare(&mut body);
-            let created = self
-                .api
-                .call(reqwest::Method::POST, "policies", Some(&body))
-                .await?;
+            let created = self.api.create("policies", &body).await?;
             if let (Some(from), Some(to)) = (id_of(p), id_of(&created)) {
                 self.ids.push((from, to));
             }
@@ -306,10 +299,7 @@ impl LiveAccount {
                     }
                 }
             }
-            let created = self
-                .api
-                .call(reqwest::Method::POST, "apps", Some(&body))
-                .await?;
+            let created = self.api.create("apps", &body).await?;
             if let (Some(from), Some(to)) = (id_of(a), id_of(&created)) {
                 self.seed_attachments
                     .insert(to.clone(), super::attachments_of(&created));

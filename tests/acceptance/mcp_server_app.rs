@@ -244,12 +244,11 @@ async fn self_hosted_lifecycle() -> TestResult {
     );
     h.apply().await?;
     h.assert_empty_plan().await?;
-    let new_id = h.state_json().await?.attr(ADDR, "id")?;
+    let new_id = h.id_in_state(ADDR).await?;
     assert_ne!(new_id, id);
     assert_eq!(h.attachments(&new_id), links(&[(P2, 1), (P1, 2)]));
 
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -322,8 +321,7 @@ async fn saas_lifecycle() -> TestResult {
     assert_ne!(state.attr(ADDR, "id")?, id);
     assert!(emu_app(&h, &id).is_null(), "the saas app was deleted");
 
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -424,7 +422,7 @@ async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> 
     let name = h.name("mcp");
     h.write_config(&self_hosted(&name, &policy_ids(&[P1])))?;
     h.apply().await?;
-    let id = h.state_json().await?.attr(ADDR, "id")?;
+    let id = h.id_in_state(ADDR).await?;
     h.emulator().set_attachments_out_of_band(
         h.account_id(),
         &id,
@@ -467,6 +465,5 @@ async fn foreign_policies_keep_their_place_and_imports_of_other_types_fail() -> 
     )
     .await?;
     h.write_config(&self_hosted(&name, &policy_ids(&[P1])))?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }

@@ -9,11 +9,12 @@
 //! - `terraform init` from a filesystem mirror holding the `scripts/release.sh` zip,
 //!   with the lock file's `h1:` hash checked against one computed here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
+use crate::release_support::{packaged_binary, write_mirror_config, zip_h1};
 use crate::support::{Harness, TestResult, json_diff, repo_root};
 
 const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
@@ -112,8 +113,7 @@ async fn import_blocks_generate_configuration_that_applies_with_no_changes() -> 
             ),
         )?;
     }
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -168,8 +168,7 @@ async fn moved_blocks_rename_both_resources_without_touching_the_objects() -> Te
         "the old address must be gone from the state",
     )?;
     h.assert_empty_plan().await?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 /// Copies `examples/mcp-linked-apps` (its `.tf` files and `tests/`) into `dir`.
@@ -242,44 +241,6 @@ async fn terraform_test_of_the_example_module_passes_and_its_edge_check_bites() 
     Ok(())
 }
 
-/// The test build of the provider without debug info, so zipping it stays quick.
-fn packaged_binary(dir: &Path) -> PathBuf {
-    let copy = dir.join("terraform-provider-cfaccess");
-    let binary = crate::support::provider_binary();
-    if std::fs::copy(&binary, &copy).is_err() {
-        return binary;
-    }
-    match Command::new("strip")
-        .arg("--strip-debug")
-        .arg(&copy)
-        .status()
-    {
-        Ok(s) if s.success() => copy,
-        _ => binary,
-    }
-}
-
-/// Terraform's `h1:` hash of a provider zip (Go's `dirhash.Hash1`): sha256 over the
-/// sorted lines `<sha256 hex of file>  <file name>\n` of the zip's files, base64.
-fn zip_h1(zip: &Path) -> Result<String, String> {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import base64, hashlib, sys, zipfile\n\
-             z = zipfile.ZipFile(sys.argv[1])\n\
-             names = sorted(n for n in z.namelist() if not n.endswith('/'))\n\
-             lines = ''.join(hashlib.sha256(z.read(n)).hexdigest() + '  ' + n + '\\n' for n in names)\n\
-             print('h1:' + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode())",
-        )
-        .arg(zip)
-        .output()
-        .map_err(|e| format!("python3: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 #[tokio::test]
 async fn init_from_a_filesystem_mirror_of_the_release_zip_locks_its_h1_hash() -> TestResult {
     let h = harness!(Harness::builder().min_terraform(
@@ -307,20 +268,8 @@ async fn init_from_a_filesystem_mirror_of_the_release_zip_locks_its_h1_hash() ->
         ),
     )?;
     let zip = format!("terraform-provider-cfaccess_{version}_linux_amd64.zip");
-    let mirror = h.root().join("mirror");
-    let pkg_dir = mirror.join("registry.terraform.io/cfaccess/cfaccess");
-    std::fs::create_dir_all(&pkg_dir)
-        .and_then(|_| std::fs::copy(dist.join(&zip), pkg_dir.join(&zip)))
+    let cli_config = write_mirror_config(h.root(), &dist, &zip)
         .map_err(|e| h.failure(format!("fill the mirror: {e}"), None))?;
-    let cli_config = h.root().join("mirror.tfrc");
-    std::fs::write(
-        &cli_config,
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/cfaccess/cfaccess\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/cfaccess/cfaccess\"]\n  }}\n}}\n",
-            mirror.display()
-        ),
-    )
-    .map_err(|e| h.failure(format!("write mirror.tfrc: {e}"), None))?;
     // The mirror instead of dev_overrides: the provider runs from the installed zip.
     h.set_env("TF_CLI_CONFIG_FILE", cli_config.to_str());
 
@@ -355,8 +304,7 @@ async fn init_from_a_filesystem_mirror_of_the_release_zip_locks_its_h1_hash() ->
         state.to_string().contains("modern-mcp.example.com"),
         "the state holds the MCP app",
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 /// Runs `scripts/test.sh` (what `make test` and CI run) with stand-ins: `cargo` records

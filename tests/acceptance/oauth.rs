@@ -228,8 +228,7 @@ async fn oauth_lifecycle_drift_and_import() -> TestResult {
     .await?;
     assert_eq!(emu_oauth(&h, &id)["enabled"], json!(false), "not repaired");
 
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -237,7 +236,7 @@ async fn oauth_omitted_is_neither_sent_nor_managed() -> TestResult {
     let h = oauth_harness!();
     let name = h.name("mcp-plain");
     converge(&h, &self_hosted(&name, "")).await?;
-    let id = h.state_json().await?.attr(ADDR, "id")?;
+    let id = h.id_in_state(ADDR).await?;
     assert_eq!(emu_oauth(&h, &id), Value::Null, "nothing sent");
     h.import_verify(ADDR, &id, &[]).await?;
 
@@ -263,8 +262,7 @@ async fn oauth_omitted_is_neither_sent_nor_managed() -> TestResult {
     assert_eq!(emu_oauth(&h, &id)["enabled"], json!(false));
     h.import_verify(ADDR, &id, &[]).await?;
 
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }
 
 #[tokio::test]
@@ -375,7 +373,7 @@ async fn oauth_import_with_the_attribute_omitted_plans_nothing() -> TestResult {
     let name = h.name("mcp-import");
     h.write_config(&self_hosted(&name, ""))?;
     h.apply().await?;
-    let id = h.state_json().await?.attr(ADDR, "id")?;
+    let id = h.id_in_state(ADDR).await?;
     h.emulator().mutate_app(h.account_id(), &id, |a| {
         a["oauth_configuration"] = dashboard_oauth();
     });
@@ -437,6 +435,5 @@ async fn oauth_import_with_the_attribute_omitted_plans_nothing() -> TestResult {
         json!("5m")
     );
 
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }

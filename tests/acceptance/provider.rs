@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::TestResult;
+use crate::support::{Harness, TestResult};
 
 /// A config that needs the API during plan: a data source lookup of a seed app.
 const LOOKUP: &str = r#"
@@ -12,6 +12,13 @@ data "cfaccess_access_application" "wiki" {
   name = "Company wiki"
 }
 "#;
+
+/// Sets `var` in the environment Terraform (and so the provider) runs with, then writes
+/// the [`LOOKUP`] configuration.
+fn lookup_with_env(h: &Harness, var: &str, value: &str) -> TestResult {
+    h.set_env(var, Some(value));
+    h.write_config(LOOKUP)
+}
 
 #[tokio::test]
 async fn validate_and_plan_with_an_empty_provider_block() -> TestResult {
@@ -34,8 +41,7 @@ async fn validate_and_plan_with_an_empty_provider_block() -> TestResult {
     h.check(
         h.emulator().write_count() == 0,
         "an empty plan wrote to the API",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -99,8 +105,7 @@ async fn missing_token_names_attribute_and_env_var() -> TestResult {
     h.check(
         h.emulator().request_log().is_empty(),
         "no request may reach the API without a token",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -127,16 +132,14 @@ async fn token_in_provider_block_is_used() -> TestResult {
     h.check(
         id == cfaccess_emulator::demo_ids::COMPANY_WIKI_APP,
         format!("looked up the wrong app: {id}"),
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
 async fn bad_token_fails_plan_with_a_clear_403() -> TestResult {
     let h = harness!();
     let wrong = format!("wrong-{}", crate::support::random_hex(24));
-    h.set_env("CLOUDFLARE_API_TOKEN", Some(&wrong));
-    h.write_config(LOOKUP)?;
+    lookup_with_env(&h, "CLOUDFLARE_API_TOKEN", &wrong)?;
     let out = h.plan_expect_error(r"403").await?;
     let text = out.normalized();
     h.check(
@@ -147,8 +150,7 @@ async fn bad_token_fails_plan_with_a_clear_403() -> TestResult {
     h.check(
         h.emulator().write_count() == 0,
         "a refused token still wrote",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
@@ -163,9 +165,8 @@ async fn unreachable_base_url_fails_with_a_clear_error() -> TestResult {
             .port()
     };
     let url = format!("http://127.0.0.1:{port}/client/v4");
-    h.set_env("CLOUDFLARE_BASE_URL", Some(&url));
     h.set_provider_body("requests_per_second = 200\n  max_retries = 1");
-    h.write_config(LOOKUP)?;
+    lookup_with_env(&h, "CLOUDFLARE_BASE_URL", &url)?;
     let out = h
         .plan_expect_error(&format!(
             r"(?i)127\.0\.0\.1:{port}|connect|unreachable|refused"
@@ -179,24 +180,22 @@ async fn unreachable_base_url_fails_with_a_clear_error() -> TestResult {
     h.check(
         !text.contains(&h.token().to_lowercase()),
         "the error message leaked the token",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]
 async fn unknown_account_is_refused_with_403() -> TestResult {
     let h = harness!();
-    h.set_env(
+    lookup_with_env(
+        &h,
         "CLOUDFLARE_ACCOUNT_ID",
-        Some("0123456789abcdef0123456789abcdef"),
-    );
-    h.write_config(LOOKUP)?;
+        "0123456789abcdef0123456789abcdef",
+    )?;
     h.plan_expect_error(r"403").await?;
     h.check(
         h.emulator().write_count() == 0,
         "a refused account still wrote",
-    )?;
-    Ok(())
+    )
 }
 
 /// `CLOUDFLARE_BASE_URL` is read only at configure: a cleartext URL is refused there,
@@ -204,11 +203,11 @@ async fn unknown_account_is_refused_with_403() -> TestResult {
 #[tokio::test]
 async fn a_cleartext_base_url_from_the_environment_is_refused_at_configure() -> TestResult {
     let h = harness!();
-    h.set_env(
+    lookup_with_env(
+        &h,
         "CLOUDFLARE_BASE_URL",
-        Some("http://api.example.net/client/v4"),
-    );
-    h.write_config(LOOKUP)?;
+        "http://api.example.net/client/v4",
+    )?;
     let stage = h.expect_invalid(r"(?i)cleartext", "base_url").await?;
     h.check(
         stage == crate::support::Stage::Plan,
@@ -217,8 +216,7 @@ async fn a_cleartext_base_url_from_the_environment_is_refused_at_configure() -> 
     h.check(
         h.emulator().request_log().is_empty(),
         "a request was sent before the base_url was refused",
-    )?;
-    Ok(())
+    )
 }
 
 #[tokio::test]

@@ -147,8 +147,7 @@ async fn assert_no_orphans_or_duplicates(h: &Harness, when: &str) -> TestResult 
     h.check(
         apps.is_subset(&t_apps) && policies.is_subset(&t_policies),
         format!("{when}: objects exist that the state does not track (orphans): apps {apps:?} vs state {t_apps:?}, policies {policies:?} vs state {t_policies:?}"),
-    )?;
-    Ok(())
+    )
 }
 
 /// The `name` of the emulator's `object` (`what` it is) is `expected`.
@@ -634,8 +633,7 @@ async fn two_hundred_policies_under_the_rate_limit_without_errors() -> TestResul
     h.check(
         refused > 0,
         "45 back-to-back requests were all accepted: the emulator's 40/10 s limit was not in force",
-    )?;
-    Ok(())
+    )
 }
 
 // ---------------------------------------------------------------------------------
@@ -793,6 +791,5 @@ async fn interrupt_mid_apply_stops_promptly_and_next_apply_converges() -> TestRe
         tracked == ours,
         format!("state {tracked:?} and emulator {ours:?} disagree"),
     )?;
-    h.destroy().await?;
-    Ok(())
+    h.destroy_and_pass().await
 }

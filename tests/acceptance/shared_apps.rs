@@ -391,10 +391,7 @@ resource "cfaccess_linked_app_policy" "clash" {{
     h.apply_with(&["-parallelism=10"]).await?;
     assert_links_kept(&h, WIKI, &theirs, "after the corrected apply")?;
     h.assert_empty_plan().await?;
-    let clash_id = h
-        .state_json()
-        .await?
-        .attr("cfaccess_linked_app_policy.clash", "id")?;
+    let clash_id = h.id_in_state("cfaccess_linked_app_policy.clash").await?;
     h.check(
         h.attachments(WIKI).contains(&(clash_id, 50)),
         "the corrected policy must sit at precedence 50",
@@ -407,6 +404,5 @@ resource "cfaccess_linked_app_policy" "clash" {{
             "after destroy the wiki must hold exactly the others' links {theirs:?}, holds {:?}",
             h.attachments(WIKI)
         ),
-    )?;
-    Ok(())
+    )
 }

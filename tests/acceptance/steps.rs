@@ -2,7 +2,18 @@
 
 use serde_json::Value;
 
-use crate::support::{Failure, Harness, Plan, State, TestResult};
+use crate::support::{Failure, Harness, Plan, State, TestResult, seed_ids};
+
+/// The demo seed's "Internal API" app.
+pub const API: &str = cfaccess_emulator::demo_ids::INTERNAL_API_APP;
+/// The demo seed's "Company wiki" app.
+pub const WIKI: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_APP;
+/// "Internal API"'s own "Employees" policy, attached at precedence 1.
+pub const API_EMPLOYEES: &str = cfaccess_emulator::demo_ids::INTERNAL_API_EMPLOYEES_POLICY;
+/// "Company wiki"'s own "Employees" policy, attached at precedence 1.
+pub const WIKI_EMPLOYEES: &str = cfaccess_emulator::demo_ids::COMPANY_WIKI_EMPLOYEES_POLICY;
+/// The extended seed's self-hosted app standing in for an MCP server.
+pub const MCP: &str = seed_ids::MCP_SELF_HOSTED_APP;
 
 /// `terraform state rm` then `terraform import` of `addr` in place (the other
 /// resources stay in state): the imported object must equal the one Terraform held,
@@ -81,4 +92,32 @@ pub fn assert_default_token_headers(state: &State, addr: &str) -> TestResult {
         "Cf-Access-Token"
     );
     Ok(())
+}
+
+/// A POST to the Access API as another tool (the dashboard) would send it; returns
+/// the new object's id.
+pub async fn create_out_of_band(
+    h: &Harness,
+    collection: &str,
+    body: Value,
+) -> Result<String, Failure> {
+    let url = format!(
+        "{}/accounts/{}/access/{collection}",
+        h.emulator().base_url(),
+        h.account_id()
+    );
+    let made: Value = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(h.token())
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| h.failure(format!("create {collection}: {e}"), None))?
+        .json()
+        .await
+        .map_err(|e| h.failure(format!("create {collection} body: {e}"), None))?;
+    made["result"]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| h.failure(format!("create {collection} returned no id: {made}"), None))
 }

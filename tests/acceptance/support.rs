@@ -18,8 +18,7 @@
 //!     h.assert_empty_plan().await?;
 //!     let id = h.state_json().await?.attr("cfaccess_mcp_server_app.mcp", "id")?;
 //!     h.import_verify("cfaccess_mcp_server_app.mcp", &id, &[]).await?;
-//!     h.destroy().await?;                       // also proves the emulator holds only the seed
-//!     Ok(())
+//!     h.destroy_and_pass().await                // destroy: also proves the emulator holds only the seed
 //! }
 //! ```
 //! Rules: tests are `async` (`#[tokio::test]`) and must not block the thread (no
@@ -1305,12 +1304,16 @@ impl Harness {
         Ok(out)
     }
 
+    /// `terraform plan -detailed-exitcode`, whatever its exit code.
+    async fn detailed_plan(&self) -> Result<Output, Failure> {
+        self.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+            .await
+    }
+
     /// `terraform plan -detailed-exitcode`: 0 = no changes, 2 = changes; any other code
     /// (or a crash, which also exits 2) is a failure.
     pub async fn plan_exit_code(&self) -> Result<i32, Failure> {
-        let out = self
-            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
-            .await?;
+        let out = self.detailed_plan().await?;
         match out.code {
             0 | 2 => Ok(out.code),
             c => Err(self.failure(format!("`{}` errored (exit {c})", out.command), Some(&out))),
@@ -1319,38 +1322,29 @@ impl Harness {
 
     /// Fails unless a plan proposes no change.
     pub async fn assert_empty_plan(&self) -> Result<(), Failure> {
-        let out = self
-            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
-            .await?;
-        match out.code {
-            0 => Ok(()),
-            2 => Err(self.failure(
-                "expected an empty plan, but terraform plans changes",
-                Some(&out),
-            )),
-            c => Err(self.failure(
-                format!("expected an empty plan, but plan errored (exit {c})"),
-                Some(&out),
-            )),
-        }
+        self.expect_plan(false).await
     }
 
     /// Fails unless a plan proposes some change.
     pub async fn assert_nonempty_plan(&self) -> Result<(), Failure> {
-        let out = self
-            .run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
-            .await?;
-        match out.code {
-            2 => Ok(()),
-            0 => Err(self.failure(
-                "expected a non-empty plan, but terraform plans no changes",
-                Some(&out),
-            )),
-            c => Err(self.failure(
-                format!("expected a non-empty plan, but plan errored (exit {c})"),
-                Some(&out),
-            )),
-        }
+        self.expect_plan(true).await
+    }
+
+    /// Fails unless a plan proposes some change (`changes`) or none (`!changes`).
+    async fn expect_plan(&self, changes: bool) -> Result<(), Failure> {
+        let out = self.detailed_plan().await?;
+        let expected = if changes {
+            "a non-empty plan"
+        } else {
+            "an empty plan"
+        };
+        let problem = match (out.code, changes) {
+            (2, true) | (0, false) => return Ok(()),
+            (0, true) => "terraform plans no changes".to_string(),
+            (2, false) => "terraform plans changes".to_string(),
+            (c, _) => format!("plan errored (exit {c})"),
+        };
+        Err(self.failure(format!("expected {expected}, but {problem}"), Some(&out)))
     }
 
     /// A saved plan (`plan -out`) rendered by `show -json`.
@@ -1500,6 +1494,17 @@ impl Harness {
         Ok(imported)
     }
 
+    /// The `id` the state holds for resource `addr`.
+    pub async fn id_in_state(&self, addr: &str) -> Result<String, Failure> {
+        self.state_json().await?.attr(addr, "id")
+    }
+
+    /// The end of a lifecycle test: [`Harness::destroy`] and its checks, then the test
+    /// has passed.
+    pub async fn destroy_and_pass(&self) -> TestResult {
+        self.destroy().await.map(drop)
+    }
+
     /// `terraform destroy`, then checks that the state is empty and that the emulator
     /// holds nothing but the seed objects with their original attachments.
     pub async fn destroy(&self) -> Result<Output, Failure> {
@@ -1533,28 +1538,8 @@ impl Harness {
     pub fn assert_emulator_empty_of_ours(&self) -> Result<(), Failure> {
         let apps = self.emulator().apps(&self.account_id);
         let policies = self.emulator().policies(&self.account_id);
-        let extra_apps: Vec<String> = apps
-            .iter()
-            .filter(|a| id_of(a).is_none_or(|id| !self.seed_app_ids.contains(&id)))
-            .map(|a| {
-                format!(
-                    "{} ({})",
-                    id_of(a).unwrap_or_default(),
-                    a.get("name").and_then(Value::as_str).unwrap_or("")
-                )
-            })
-            .collect();
-        let extra_policies: Vec<String> = policies
-            .iter()
-            .filter(|p| id_of(p).is_none_or(|id| !self.seed_policy_ids.contains(&id)))
-            .map(|p| {
-                format!(
-                    "{} ({})",
-                    id_of(p).unwrap_or_default(),
-                    p.get("name").and_then(Value::as_str).unwrap_or("")
-                )
-            })
-            .collect();
+        let extra_apps = not_in_seed(&apps, &self.seed_app_ids);
+        let extra_policies = not_in_seed(&policies, &self.seed_policy_ids);
         if !extra_apps.is_empty() || !extra_policies.is_empty() {
             return Err(self.failure(
                 format!("the emulator still holds objects that are not seed objects: apps {extra_apps:?}, policies {extra_policies:?}"),
@@ -1587,6 +1572,18 @@ impl Harness {
             .app(&self.account_id, app_id)
             .map(|a| attachments_of(&a))
             .unwrap_or_default()
+    }
+
+    /// Fails unless the app's attachments are exactly `expected` (policy id, precedence),
+    /// saying `what` was expected and what the app holds.
+    pub fn check_attachments(
+        &self,
+        app_id: &str,
+        expected: &[(String, u64)],
+        what: &str,
+    ) -> Result<(), Failure> {
+        let now = self.attachments(app_id);
+        self.check(now == expected, format!("{what}: {now:?}"))
     }
 
     // --- diagnostics and bad input -------------------------------------------------------
@@ -1999,6 +1996,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn id_of(v: &Value) -> Option<String> {
     v.get("id").and_then(Value::as_str).map(str::to_string)
+}
+
+/// `id (name)` of each object whose id is not among the seed's `seed_ids`.
+fn not_in_seed(objects: &[Value], seed_ids: &BTreeSet<String>) -> Vec<String> {
+    objects
+        .iter()
+        .filter(|o| id_of(o).is_none_or(|id| !seed_ids.contains(&id)))
+        .map(|o| {
+            format!(
+                "{} ({})",
+                id_of(o).unwrap_or_default(),
+                o.get("name").and_then(Value::as_str).unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 /// `(policy id, precedence)` pairs of an app object, in the order the API lists them.

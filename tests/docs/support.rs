@@ -1,5 +1,6 @@
-//! Shared helpers of the docs/examples and release test crates: locating the repository,
-//! Terraform and the provider binary, and running Terraform the way a user would.
+//! Shared helpers of the docs/examples and release test crates (the acceptance crate uses
+//! the release part): locating the repository, Terraform and the provider binary, running
+//! Terraform the way a user would, and installing the release zip from a mirror.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
@@ -139,4 +140,63 @@ pub fn copy_files(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy example file");
         }
     }
+}
+
+/// The test build of the provider without its debug info (about a sixth of the size),
+/// copied into `dir`, so zipping and unzipping it stays quick; the unstripped binary when
+/// the copy or `strip` fails.
+pub fn packaged_binary(dir: &Path) -> PathBuf {
+    let copy = dir.join("terraform-provider-cfaccess");
+    let binary = provider_binary();
+    if std::fs::copy(&binary, &copy).is_err() {
+        return binary;
+    }
+    match Command::new("strip")
+        .arg("--strip-debug")
+        .arg(&copy)
+        .status()
+    {
+        Ok(s) if s.success() => copy,
+        _ => binary,
+    }
+}
+
+/// Terraform's `h1:` hash of a provider zip (Go's `dirhash.Hash1`): sha256 over the
+/// sorted lines `<sha256 hex of file>  <file name>\n` of the zip's files, base64.
+pub fn zip_h1(zip: &Path) -> Result<String, String> {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import base64, hashlib, sys, zipfile\n\
+             z = zipfile.ZipFile(sys.argv[1])\n\
+             names = sorted(n for n in z.namelist() if not n.endswith('/'))\n\
+             lines = ''.join(hashlib.sha256(z.read(n)).hexdigest() + '  ' + n + '\\n' for n in names)\n\
+             print('h1:' + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode())",
+        )
+        .arg(zip)
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Copies the release `zip` from `dist` into a packed filesystem mirror under `dir` (the
+/// layout a private registry mirror serves) and writes `dir/mirror.tfrc`, a CLI config
+/// that installs this provider from the mirror only. Returns the config's path.
+pub fn write_mirror_config(dir: &Path, dist: &Path, zip: &str) -> std::io::Result<PathBuf> {
+    let mirror = dir.join("mirror");
+    let pkg_dir = mirror.join(PROVIDER_ADDRESS);
+    std::fs::create_dir_all(&pkg_dir)?;
+    std::fs::copy(dist.join(zip), pkg_dir.join(zip))?;
+    let cli_config = dir.join("mirror.tfrc");
+    std::fs::write(
+        &cli_config,
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{PROVIDER_ADDRESS}\"]\n  }}\n  direct {{\n    exclude = [\"{PROVIDER_ADDRESS}\"]\n  }}\n}}\n",
+            mirror.display()
+        ),
+    )?;
+    Ok(cli_config)
 }

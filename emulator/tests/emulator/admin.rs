@@ -6,9 +6,7 @@ use serde_json::json;
 
 use super::common::*;
 
-#[tokio::test]
-async fn request_log_with_counts() {
-    let api = Api::start().await;
+api_test!(request_log_with_counts, |api| {
     api.get("/apps?per_page=5").await.ok(200);
     api.post(
         "/policies",
@@ -39,11 +37,9 @@ async fn request_log_with_counts() {
     let (status, cleared) = api.admin(Method::DELETE, "/requests", None).await;
     assert_eq!((status, cleared["cleared"].clone()), (200, json!(3)));
     assert!(api.emu.request_log().is_empty());
-}
+});
 
-#[tokio::test]
-async fn out_of_band_patch_and_delete() {
-    let api = Api::demo().await;
+api_test!(out_of_band_patch_and_delete, Api::demo(), |api| {
     let app_path = format!("/accounts/{ACC}/apps/{}", demo_ids::INTERNAL_API_APP);
     let (status, patched) = api
         .admin(
@@ -102,11 +98,9 @@ async fn out_of_band_patch_and_delete() {
         0,
         "out-of-band changes are not API writes"
     );
-}
+});
 
-#[tokio::test]
-async fn attachments_endpoint() {
-    let api = Api::demo().await;
+api_test!(attachments_endpoint, Api::demo(), |api| {
     let path = format!(
         "/accounts/{ACC}/apps/{}/attachments",
         demo_ids::COMPANY_WIKI_APP
@@ -132,7 +126,7 @@ async fn attachments_endpoint() {
     let bad = json!([{"id": "6cdc3892-f9f1-4813-a5ce-38c2753e1208", "precedence": 1}]);
     let (status, _) = api.admin(Method::PUT, &path, Some(&bad)).await;
     assert_eq!(status, 400);
-}
+});
 
 #[tokio::test]
 async fn state_dump_and_replace() {

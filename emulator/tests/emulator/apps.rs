@@ -5,9 +5,7 @@ use serde_json::{Value, json};
 
 use super::common::*;
 
-#[tokio::test]
-async fn create_self_hosted_fills_server_fields_and_defaults() {
-    let api = Api::start().await;
+api_test!(create_self_hosted_fills_server_fields_and_defaults, |api| {
     let r = api
         .post("/apps", json!({"type": "self_hosted", "name": "internal-api", "domain": "api.example.com",
                                "tags": ["zeta", "alpha"], "service_auth_401_redirect": true, "not_a_field": 1}))
@@ -46,7 +44,7 @@ async fn create_self_hosted_fills_server_fields_and_defaults() {
     );
     let got = api.get(&format!("/apps/{app_id}")).await;
     assert_eq!(got.ok(200), &app);
-}
+});
 
 #[tokio::test]
 async fn self_hosted_domain_required_or_derived_from_destinations() {
@@ -76,9 +74,7 @@ async fn self_hosted_domain_required_or_derived_from_destinations() {
     .err(400, 19000);
 }
 
-#[tokio::test]
-async fn invalid_bodies_get_400_envelopes() {
-    let api = Api::start().await;
+api_test!(invalid_bodies_get_400_envelopes, |api| {
     let url = api.access("/apps");
     let resp = api
         .client
@@ -96,11 +92,9 @@ async fn invalid_bodies_get_400_envelopes() {
         .await
         .err(400, 19000);
     api.post("/apps", json!([1, 2])).await.err(400, 19000);
-}
+});
 
-#[tokio::test]
-async fn duplicate_self_hosted_domain_is_refused() {
-    let api = Api::start().await;
+api_test!(duplicate_self_hosted_domain_is_refused, |api| {
     let first = api.self_hosted("a", "dup.example.com").await;
     api.post(
         "/apps",
@@ -118,11 +112,9 @@ async fn duplicate_self_hosted_domain_is_refused() {
     // After delete the domain is free again.
     api.delete(&format!("/apps/{}", id(&first))).await.ok(202);
     api.self_hosted("c", "dup.example.com").await;
-}
+});
 
-#[tokio::test]
-async fn put_is_full_replacement() {
-    let api = Api::start().await;
+api_test!(put_is_full_replacement, |api| {
     let policy = api.allow_policy("employees").await;
     let app = api
         .post_created("/apps", json!({"type": "self_hosted", "name": "a", "domain": "a.example.com",
@@ -160,11 +152,9 @@ async fn put_is_full_replacement() {
         api.get(&format!("/policies/{}", id(&policy))).await.ok(200)["app_count"],
         json!(0)
     );
-}
+});
 
-#[tokio::test]
-async fn type_change_on_put_is_refused() {
-    let api = Api::start().await;
+api_test!(type_change_on_put_is_refused, |api| {
     let app = api.self_hosted("a", "a.example.com").await;
     api.put(
         &format!("/apps/{}", id(&app)),
@@ -176,11 +166,9 @@ async fn type_change_on_put_is_refused() {
         api.get(&format!("/apps/{}", id(&app))).await.ok(200)["type"],
         json!("self_hosted")
     );
-}
+});
 
-#[tokio::test]
-async fn delete_returns_202_then_404() {
-    let api = Api::start().await;
+api_test!(delete_returns_202_then_404, |api| {
     let app = api.self_hosted("a", "a.example.com").await;
     let path = format!("/apps/{}", id(&app));
     let r = api.delete(&path).await;
@@ -193,11 +181,9 @@ async fn delete_returns_202_then_404() {
     )
     .await
     .err(404, 19404);
-}
+});
 
-#[tokio::test]
-async fn unknown_and_malformed_ids() {
-    let api = Api::start().await;
+api_test!(unknown_and_malformed_ids, |api| {
     api.get("/apps/6cdc3892-f9f1-4813-a5ce-38c2753e1208")
         .await
         .err(404, 19404);
@@ -206,11 +192,9 @@ async fn unknown_and_malformed_ids() {
     api.delete("/policies/6cdc3892-f9f1-4813-a5ce-38c2753e1208")
         .await
         .err(404, 19404);
-}
+});
 
-#[tokio::test]
-async fn saas_oidc_secret_only_in_create_response() {
-    let api = Api::start().await;
+api_test!(saas_oidc_secret_only_in_create_response, |api| {
     let created = api.saas_oidc("mcp-server").await;
     let saas = &created["saas_app"];
     let client_id = saas["client_id"].as_str().unwrap().to_string();
@@ -240,11 +224,9 @@ async fn saas_oidc_secret_only_in_create_response() {
         api.emu.app(ACC, &id(&created)).unwrap()["saas_app"].get("client_secret"),
         None
     );
-}
+});
 
-#[tokio::test]
-async fn list_filters() {
-    let api = Api::start().await;
+api_test!(list_filters, |api| {
     let wiki = api
         .self_hosted("Company wiki", "wiki.internal.example.com")
         .await;
@@ -282,11 +264,9 @@ async fn list_filters() {
     let filtered = api.get("/apps?name=wiki").await;
     assert_eq!(filtered.body["result_info"]["count"], json!(2));
     api.get("/apps?exact=maybe").await.err(400, 19000);
-}
+});
 
-#[tokio::test]
-async fn routes_and_methods() {
-    let api = Api::start().await;
+api_test!(routes_and_methods, |api| {
     let app = api.self_hosted("a", "a.example.com").await;
     let r = api
         .call(
@@ -322,7 +302,7 @@ async fn routes_and_methods() {
         )
         .await;
     assert_eq!(verify.ok(200)["status"], json!("active"));
-}
+});
 
 #[tokio::test]
 async fn authentication_and_accounts() {

@@ -36,9 +36,7 @@ async fn links_expand_sorted_with_precedence_and_update_app_count() {
     assert_eq!(one.ok(200)["precedence"], json!(5));
 }
 
-#[tokio::test]
-async fn bare_ids_take_their_position_as_precedence() {
-    let api = Api::start().await;
+api_test!(bare_ids_take_their_position_as_precedence, |api| {
     let a = api.allow_policy("a").await;
     let b = api.allow_policy("b").await;
     let app = api
@@ -47,11 +45,9 @@ async fn bare_ids_take_their_position_as_precedence() {
     assert_eq!(app["policies"][0]["id"], json!(id(&b)));
     assert_eq!(app["policies"][0]["precedence"], json!(1));
     assert_eq!(app["policies"][1]["precedence"], json!(2));
-}
+});
 
-#[tokio::test]
-async fn precedence_rules() {
-    let api = Api::start().await;
+api_test!(precedence_rules, |api| {
     let a = api.allow_policy("a").await;
     let b = api.allow_policy("b").await;
     let body = |pa: i64, pb: i64| {
@@ -66,11 +62,9 @@ async fn precedence_rules() {
     assert_eq!(app["policies"][0]["id"], json!(id(&b)));
     // Nothing was created by the refused requests.
     assert_eq!(api.emu.apps(ACC).len(), 1);
-}
+});
 
-#[tokio::test]
-async fn unknown_policy_and_mixing_are_refused() {
-    let api = Api::start().await;
+api_test!(unknown_policy_and_mixing_are_refused, |api| {
     let a = api.allow_policy("a").await;
     api.post(
         "/apps",
@@ -85,11 +79,9 @@ async fn unknown_policy_and_mixing_are_refused() {
         .await
         .err(400, 19003);
     assert!(api.emu.apps(ACC).is_empty());
-}
+});
 
-#[tokio::test]
-async fn linked_policy_only_on_self_hosted_apps() {
-    let api = Api::start().await;
+api_test!(linked_policy_only_on_self_hosted_apps, |api| {
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let linked = api.linked_policy("mcp can call", &id(&mcp)).await;
     let saas = api.saas_oidc("saas").await;
@@ -118,7 +110,7 @@ async fn linked_policy_only_on_self_hosted_apps() {
     )
     .await
     .err(400, 19002);
-}
+});
 
 #[tokio::test]
 async fn inline_policies_become_app_scoped_and_are_garbage_collected() {
@@ -170,9 +162,7 @@ async fn inline_policies_become_app_scoped_and_are_garbage_collected() {
     .err(400, 19004);
 }
 
-#[tokio::test]
-async fn app_scoped_policy_endpoints() {
-    let api = Api::start().await;
+api_test!(app_scoped_policy_endpoints, |api| {
     let app = api.self_hosted("a", "a.example.com").await;
     let base = format!("/apps/{}/policies", id(&app));
     let created = api.post_created(&base, json!({"name": "legacy", "decision": "allow", "include": [{"everyone": {}}], "precedence": 3})).await;
@@ -224,7 +214,7 @@ async fn app_scoped_policy_endpoints() {
     api.get("/apps/6cdc3892-f9f1-4813-a5ce-38c2753e1208/policies")
         .await
         .err(404, 19404);
-}
+});
 
 #[tokio::test]
 async fn sending_back_expanded_reusable_policies_is_refused_with_a_hint() {

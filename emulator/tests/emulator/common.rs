@@ -102,6 +102,23 @@ pub fn demo_config() -> EmulatorConfig {
     }
 }
 
+/// One `#[tokio::test]` of the family most tests here belong to, on an emulator of its
+/// own: `api_test!(name, |api| { … })` runs the body with `api` from [`Api::start`]
+/// (empty, fast); `api_test!(name, Api::demo(), |api| { … })` names the start.
+macro_rules! api_test {
+    ($name:ident, |$api:ident| $body:block) => {
+        api_test!($name, $crate::emulator::common::Api::start(), |$api| $body);
+    };
+    ($name:ident, $start:expr, |$api:ident| $body:block) => {
+        #[tokio::test]
+        async fn $name() {
+            let $api = $start.await;
+            $body
+        }
+    };
+}
+pub(crate) use api_test;
+
 impl Api {
     pub async fn start() -> Api {
         Api::with(fast_config()).await

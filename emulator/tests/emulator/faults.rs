@@ -172,9 +172,7 @@ async fn drop_after_commit_loses_the_response_but_keeps_the_write() {
     .err(400, 19006);
 }
 
-#[tokio::test]
-async fn admin_fault_api() {
-    let api = Api::start().await;
+api_test!(admin_fault_api, |api| {
     let (s, body) = api
         .admin(Method::POST, "/faults", Some(&json!({"method": "post", "path": "/accounts/*/access/policies", "status": 502, "count": 1})))
         .await;
@@ -222,4 +220,4 @@ async fn admin_fault_api() {
         let (s, body) = api.admin(Method::POST, "/faults", Some(&bad)).await;
         assert_eq!(s, 400, "{bad} → {body}");
     }
-}
+});

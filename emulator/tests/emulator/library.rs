@@ -5,9 +5,7 @@ use serde_json::json;
 
 use super::common::*;
 
-#[tokio::test]
-async fn urls_and_demo_seed() {
-    let api = Api::demo().await;
+api_test!(urls_and_demo_seed, Api::demo(), |api| {
     let port = api.emu.addr().port();
     assert_ne!(port, 0);
     assert_eq!(
@@ -60,16 +58,14 @@ async fn urls_and_demo_seed() {
         api.emu.app(ACC, demo_ids::COMPANY_WIKI_APP).unwrap()["name"],
         json!("Company wiki")
     );
-}
+});
 
 /// The `app_count` the emulator computes for policy `id`.
 fn app_count(api: &Api, id: &str) -> serde_json::Value {
     api.emu.policy(ACC, id).unwrap()["app_count"].clone()
 }
 
-#[tokio::test]
-async fn mutate_app_keeps_invariants() {
-    let api = Api::demo().await;
+api_test!(mutate_app_keeps_invariants, Api::demo(), |api| {
     let before = api.emu.app(ACC, demo_ids::INTERNAL_API_APP).unwrap();
     // Move the wiki's policy onto Internal API too, out of band.
     assert!(api.emu.mutate_app(ACC, demo_ids::INTERNAL_API_APP, |app| {
@@ -136,11 +132,9 @@ async fn mutate_app_keeps_invariants() {
     )
     .await
     .err(400, 19006);
-}
+});
 
-#[tokio::test]
-async fn out_of_band_deletes() {
-    let api = Api::demo().await;
+api_test!(out_of_band_deletes, Api::demo(), |api| {
     assert!(
         api.emu
             .delete_policy_out_of_band(ACC, demo_ids::INTERNAL_API_EMPLOYEES_POLICY)
@@ -166,11 +160,9 @@ async fn out_of_band_deletes() {
             .delete_app_out_of_band(ACC, demo_ids::COMPANY_WIKI_APP)
     );
     assert!(api.emu.request_log().is_empty());
-}
+});
 
-#[tokio::test]
-async fn request_log_and_write_count() {
-    let api = Api::start().await;
+api_test!(request_log_and_write_count, |api| {
     api.get("/apps").await.ok(200);
     let app = api.self_hosted("a", "a.example.com").await;
     api.delete(&format!("/apps/{}", id(&app))).await.ok(202);
@@ -197,7 +189,7 @@ async fn request_log_and_write_count() {
     assert_eq!(api.emu.write_count(), 3);
     api.emu.clear_request_log();
     assert_eq!(api.emu.write_count(), 0);
-}
+});
 
 #[tokio::test]
 async fn shutdown_and_drop_stop_the_server() {

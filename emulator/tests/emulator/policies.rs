@@ -4,9 +4,7 @@ use serde_json::json;
 
 use super::common::*;
 
-#[tokio::test]
-async fn create_get_put_delete() {
-    let api = Api::start().await;
+api_test!(create_get_put_delete, |api| {
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let created = api
         .post_created(
@@ -77,11 +75,9 @@ async fn create_get_put_delete() {
     )
     .await
     .err(404, 19404);
-}
+});
 
-#[tokio::test]
-async fn linked_app_token_rules() {
-    let api = Api::start().await;
+api_test!(linked_app_token_rules, |api| {
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let saas = api.saas_oidc("saas-mcp").await;
     let bookmark = api
@@ -121,11 +117,9 @@ async fn linked_app_token_rules() {
         .await
         .ok(201);
     assert_eq!(api.emu.policies(ACC).len(), 2);
-}
+});
 
-#[tokio::test]
-async fn source_app_may_be_deleted_later() {
-    let api = Api::start().await;
+api_test!(source_app_may_be_deleted_later, |api| {
     let mcp = api.self_hosted("mcp", "mcp.example.com").await;
     let p = api.linked_policy("p", &id(&mcp)).await;
     api.delete(&format!("/apps/{}", id(&mcp))).await.ok(202);
@@ -134,11 +128,9 @@ async fn source_app_may_be_deleted_later() {
         got["include"][0]["linked_app_token"]["app_uid"],
         json!(id(&mcp))
     );
-}
+});
 
-#[tokio::test]
-async fn rule_shapes_are_checked() {
-    let api = Api::start().await;
+api_test!(rule_shapes_are_checked, |api| {
     for include in [
         json!([{"not_a_rule": {}}]),
         json!([{"email": {"email": "a@example.com"}, "everyone": {}}]),
@@ -175,11 +167,9 @@ async fn rule_shapes_are_checked() {
         .await
         .err(400, 19000);
     assert!(api.emu.policies(ACC).is_empty());
-}
+});
 
-#[tokio::test]
-async fn delete_while_attached_is_a_409() {
-    let api = Api::start().await;
+api_test!(delete_while_attached_is_a_409, |api| {
     let p = api.allow_policy("employees").await;
     let a = api
         .self_hosted_attached("a.example.com", json!([id(&p)]))
@@ -211,7 +201,7 @@ async fn delete_while_attached_is_a_409() {
         .await
         .err(409, 19001);
     api.delete_app_b_then_policy(&p).await;
-}
+});
 
 impl Api {
     async fn delete_app_b_then_policy(&self, p: &serde_json::Value) {
