@@ -208,6 +208,36 @@ primitive!(u32, Type::Number, "a whole number from 0 to 4294967295",
     read: |v| v.as_i64().and_then(|i| u32::try_from(i).ok()),
     write: |u| Value::int(i64::from(*u)));
 
+/// The value of a sensitive attribute: its `Debug` never shows it, so a model holding
+/// one can derive `Debug` and still be logged.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Sensitive<T>(pub T);
+
+impl<T> Sensitive<T> {
+    /// The value itself, for the one place that must send or store it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Sensitive<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl<T: TfValue> TfValue for Sensitive<T> {
+    fn from_value(v: &Value) -> Result<Self, BridgeError> {
+        T::from_value(v).map(Sensitive)
+    }
+    fn to_value(&self) -> Value {
+        self.0.to_value()
+    }
+    fn check_type(ty: &Type) -> Result<(), String> {
+        T::check_type(ty)
+    }
+}
+
 /// The raw value: for the rare attribute whose shape a model does not capture.
 impl TfValue for Value {
     fn from_value(v: &Value) -> Result<Self, BridgeError> {

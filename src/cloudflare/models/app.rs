@@ -62,27 +62,11 @@ pub struct App {
     pub extra: Map<String, Value>,
 }
 
-/// Field by field, with `extra` as keys only: an unknown field may hold a secret.
-impl fmt::Debug for App {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("App")
-            .field("id", &self.id)
-            .field("uid", &self.uid)
-            .field("aud", &self.aud)
-            .field("name", &self.name)
-            .field("app_type", &self.app_type)
-            .field("domain", &self.domain)
-            .field("session_duration", &self.session_duration)
-            .field("allowed_idps", &self.allowed_idps)
-            .field("auto_redirect_to_identity", &self.auto_redirect_to_identity)
-            .field("policies", &self.policies)
-            .field("saas_app", &self.saas_app)
-            .field("created_at", &self.created_at)
-            .field("updated_at", &self.updated_at)
-            .field("extra", &RedactedMap(&self.extra))
-            .finish()
-    }
-}
+// Field by field, with `extra` as keys only: an unknown field may hold a secret.
+debug_redacted!(App {
+    id, uid, aud, name, app_type, domain, session_duration, allowed_idps,
+    auto_redirect_to_identity, policies, saas_app, created_at, updated_at,
+} redacted { extra });
 
 /// Top-level keys of an application that are never sent back.
 const APP_READ_ONLY: &[&str] = &["id", "uid", "aud", "created_at", "updated_at"];
@@ -210,17 +194,8 @@ impl AttachedPolicy {
     }
 }
 
-/// The expanded fields (`rest`) as keys only, like [`App`]'s `extra`.
-impl fmt::Debug for AttachedPolicy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AttachedPolicy")
-            .field("id", &self.id)
-            .field("precedence", &self.precedence)
-            .field("reusable", &self.reusable)
-            .field("rest", &RedactedMap(&self.rest))
-            .finish()
-    }
-}
+// The expanded fields (`rest`) as keys only, like [`App`]'s `extra`.
+debug_redacted!(AttachedPolicy { id, precedence, reusable } redacted { rest });
 
 impl<'de> Deserialize<'de> for AttachedPolicy {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -353,26 +328,11 @@ pub struct SaasApp {
     pub extra: Map<String, Value>,
 }
 
-/// `client_secret` redacted (by [`SecretString`]) and `extra` as keys only.
-impl fmt::Debug for SaasApp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SaasApp")
-            .field("auth_type", &self.auth_type)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("public_key", &self.public_key)
-            .field("redirect_uris", &self.redirect_uris)
-            .field("grant_types", &self.grant_types)
-            .field("scopes", &self.scopes)
-            .field("access_token_lifetime", &self.access_token_lifetime)
-            .field(
-                "allow_pkce_without_client_secret",
-                &self.allow_pkce_without_client_secret,
-            )
-            .field("extra", &RedactedMap(&self.extra))
-            .finish()
-    }
-}
+// `client_secret` redacted (by [`SecretString`]) and `extra` as keys only.
+debug_redacted!(SaasApp {
+    auth_type, client_id, client_secret, public_key, redirect_uris, grant_types, scopes,
+    access_token_lifetime, allow_pkce_without_client_secret,
+} redacted { extra });
 
 /// Server-side filters of `GET /access/apps`. Empty fields are not sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -727,23 +687,11 @@ impl fmt::Debug for AppBody {
     }
 }
 
-/// Field by field, with `extra` as keys only.
-impl fmt::Debug for SaasAppBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SaasAppBody")
-            .field("auth_type", &self.auth_type)
-            .field("redirect_uris", &self.redirect_uris)
-            .field("grant_types", &self.grant_types)
-            .field("scopes", &self.scopes)
-            .field("access_token_lifetime", &self.access_token_lifetime)
-            .field(
-                "allow_pkce_without_client_secret",
-                &self.allow_pkce_without_client_secret,
-            )
-            .field("extra", &RedactedMap(&self.extra))
-            .finish()
-    }
-}
+// Field by field, with `extra` as keys only.
+debug_redacted!(SaasAppBody {
+    auth_type, redirect_uris, grant_types, scopes, access_token_lifetime,
+    allow_pkce_without_client_secret,
+} redacted { extra });
 
 #[cfg(test)]
 mod tests {

@@ -45,7 +45,7 @@ use crate::cloudflare::{AccountId, ApiError, App, AppId, AppType, PolicyId, Poli
 use crate::common::account::validate_account_id;
 use crate::common::duration::keep_equivalent_duration;
 use crate::errors;
-use crate::tfplugin::bridge::{Set, TfValue};
+use crate::tfplugin::bridge::{Sensitive, Set, TfValue};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{
     Attribute, AttributePath, Context, Create, Diagnostics, Failure, Field, Nesting, Outcome, Plan,
@@ -385,9 +385,9 @@ crate::tf_object! {
 }
 
 crate::tf_object! {
-    /// The resource's state, configuration and plan, mirroring the schema. `Debug` is
-    /// written by hand so that `client_secret` never prints.
-    #[derive(Clone, Default, PartialEq)]
+    /// The resource's state, configuration and plan, mirroring the schema.
+    /// `client_secret` is [`Sensitive`], so `Debug` never prints it.
+    #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Model {
         pub id: Field<String> = attr::ID,
         pub uid: Field<String> = attr::UID,
@@ -403,38 +403,10 @@ crate::tf_object! {
         pub oauth_configuration: Field<OAuthModel> = attr::OAUTH_CONFIGURATION,
         pub account_id: Field<String> = attr::ACCOUNT_ID,
         pub client_id: Field<String> = attr::CLIENT_ID,
-        pub client_secret: Field<String> = attr::CLIENT_SECRET,
+        pub client_secret: Field<Sensitive<String>> = attr::CLIENT_SECRET,
         pub inbound_token_header: Field<String> = attr::INBOUND_TOKEN_HEADER,
         pub downstream_token_header: Field<String> = attr::DOWNSTREAM_TOKEN_HEADER,
         pub downstream_token_prefix: Field<String> = attr::DOWNSTREAM_TOKEN_PREFIX,
-    }
-}
-
-impl std::fmt::Debug for Model {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Model")
-            .field("id", &self.id)
-            .field("uid", &self.uid)
-            .field("aud", &self.aud)
-            .field("name", &self.name)
-            .field("app_type", &self.app_type)
-            .field("domain", &self.domain)
-            .field("session_duration", &self.session_duration)
-            .field("allowed_idps", &self.allowed_idps)
-            .field("auto_redirect_to_identity", &self.auto_redirect_to_identity)
-            .field("policy_ids", &self.policy_ids)
-            .field("saas", &self.saas)
-            .field("oauth_configuration", &self.oauth_configuration)
-            .field("account_id", &self.account_id)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("inbound_token_header", &self.inbound_token_header)
-            .field("downstream_token_header", &self.downstream_token_header)
-            .field("downstream_token_prefix", &self.downstream_token_prefix)
-            .finish()
     }
 }
 

@@ -296,7 +296,7 @@ pub fn state_from_app(
         None
     };
     let client_secret = if saas_type {
-        secret.or_else(|| basis.client_secret.known().cloned())
+        secret.or_else(|| basis.client_secret.known().map(|s| s.expose().clone()))
     } else {
         None
     };
@@ -325,7 +325,7 @@ pub fn state_from_app(
         oauth_configuration,
         account_id: Field::Known(account_id.to_string()),
         client_id: client_id.into(),
-        client_secret: client_secret.into(),
+        client_secret: client_secret.map(Sensitive).into(),
         inbound_token_header: headers.map(|h| h.0.to_string()).into(),
         downstream_token_header: headers.map(|h| h.1.to_string()).into(),
         downstream_token_prefix: headers.map(|h| h.2.to_string()).into(),

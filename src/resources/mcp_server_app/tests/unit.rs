@@ -458,7 +458,10 @@ fn saas_state_hides_server_details_and_keeps_the_secret() {
         "a SaaS app's generated domain is not state"
     );
     assert_eq!(s.client_id.as_str(), Some("cid"));
-    assert_eq!(s.client_secret.as_str(), Some("s3cret"));
+    assert_eq!(
+        s.client_secret.known().map(|s| s.expose().as_str()),
+        Some("s3cret")
+    );
     let saas = s.saas.clone().into_known().unwrap();
     assert_eq!(
         saas.scopes,
@@ -765,7 +768,7 @@ fn ours_in_list_order_stay_where_they_are_around_foreign_entries() {
 fn model_debug_never_prints_the_client_secret() {
     let model = Model {
         name: Field::Known("visible".into()),
-        client_secret: Field::Known("cs-very-secret-value".into()),
+        client_secret: Field::Known(Sensitive("cs-very-secret-value".into())),
         ..Default::default()
     };
     for text in [format!("{model:?}"), format!("{model:#?}")] {
