@@ -104,22 +104,6 @@ async fn plan_with(p: &Process, prior: &Value, cfg: &Value, private: Vec<u8>) ->
     Planned { req, diags }
 }
 
-/// Checks Terraform's apply contract: every known planned value is kept.
-fn assert_consistent(planned: &Value, state: &Value, path: &str) {
-    match (planned, state) {
-        (Value::Unknown, s) => assert!(s.is_wholly_known(), "{path}: unknown after apply"),
-        (Value::Object(p), Value::Object(s)) => {
-            for (k, v) in p {
-                assert_consistent(v, s.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"));
-            }
-        }
-        (p, s) => assert!(
-            p.semantically_equal(s),
-            "{path}: planned {p:?}, applied {s:?}"
-        ),
-    }
-}
-
 /// `terraform apply` of `cfg` over `prior` (create or update), then a refresh and a
 /// second plan that must be empty. Returns the state.
 async fn apply(emu: &Emulator, wf: &Workflow, prior: &Value, cfg: &Value) -> Value {
@@ -831,7 +815,7 @@ async fn write_answers_with_null_oauth_members_keep_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
     assert_eq!(
         state.get(attr::OAUTH_CONFIGURATION),
         Some(&full_oauth_config("15m"))
@@ -864,7 +848,7 @@ async fn write_answers_with_null_oauth_members_keep_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
     assert_eq!(
         state.get(attr::OAUTH_CONFIGURATION),
         Some(&full_oauth_config("5m"))
@@ -887,7 +871,7 @@ async fn a_write_answer_with_a_null_oauth_object_keeps_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
 }
 
 #[tokio::test]
@@ -934,7 +918,7 @@ async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
     assert_eq!(
         get_strings(&state, attr::POLICY_IDS),
         Some(vec![ALLOW_1.to_string()]),

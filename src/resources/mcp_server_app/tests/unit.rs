@@ -14,6 +14,17 @@ fn saas_config(pairs: Vec<(&str, Value)>) -> Value {
     saas_settings(&["openid", "email"], pairs)
 }
 
+/// A SaaS app `mcp` with one identity provider and the picker skipped.
+fn saas_login_config() -> Value {
+    config(vec![
+        (attr::NAME, Value::string("mcp")),
+        (attr::TYPE, Value::string(SAAS)),
+        (attr::ALLOWED_IDPS, Value::string_set([IDP])),
+        (attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(true)),
+        (attr::SAAS, saas_config(vec![])),
+    ])
+}
+
 fn app(json: serde_json::Value) -> App {
     serde_json::from_value(json).unwrap()
 }
@@ -431,13 +442,7 @@ fn state_normalises_server_rewrites() {
 
 #[test]
 fn saas_state_hides_server_details_and_keeps_the_secret() {
-    let cfg = config(vec![
-        (attr::NAME, Value::string("mcp")),
-        (attr::TYPE, Value::string(SAAS)),
-        (attr::ALLOWED_IDPS, Value::string_set([IDP])),
-        (attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(true)),
-        (attr::SAAS, saas_config(vec![])),
-    ]);
+    let cfg = saas_login_config();
     let created = created_state(&cfg, &saas_app(), Some("s3cret"));
     let s = model(&created);
     assert_eq!(
@@ -485,13 +490,7 @@ fn import_equals_create_except_the_secret() {
     let imported = imported_state(&self_hosted_app(), excluded);
     assert_eq!(imported, created);
 
-    let saas_cfg = config(vec![
-        (attr::NAME, Value::string("mcp")),
-        (attr::TYPE, Value::string(SAAS)),
-        (attr::ALLOWED_IDPS, Value::string_set([IDP])),
-        (attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(true)),
-        (attr::SAAS, saas_config(vec![])),
-    ]);
+    let saas_cfg = saas_login_config();
     let mut created = created_state(&saas_cfg, &saas_app(), Some("s3cret"));
     let imported = imported_state(&saas_app(), HashSet::new());
     created.set(attr::CLIENT_SECRET, Value::Null);
