@@ -2,7 +2,31 @@
 //! take.
 
 use crate::cloudflare::AccountId;
-use crate::tfplugin::{AttributePath, Diagnostics, Value};
+use crate::tfplugin::{Attribute, AttributePath, Diagnostics, PlanModifier, Validator, Value};
+
+/// Name of the attribute in every schema that has it.
+pub const ATTRIBUTE: &str = "account_id";
+
+/// The optional `account_id` attribute, validated, that defaults to the provider's
+/// (what the data source takes).
+pub fn account_id_attribute(description: &str) -> Attribute {
+    Attribute::string(ATTRIBUTE)
+        .optional_computed()
+        .description(description)
+        .validator(Validator::Custom(validate_account_id))
+}
+
+/// Description of a resource's `account_id` (the docs quote it verbatim).
+pub const RESOURCE_DESCRIPTION: &str = "Cloudflare account ID (32 hexadecimal characters). Defaults to the provider's `account_id`. Changing it forces replacement.";
+
+/// A resource's `account_id` attribute: as [`account_id_attribute`], kept from state
+/// while the configuration leaves it unknown, and changing it forces replacement
+/// (an object cannot move between accounts).
+pub fn replacing_account_id_attribute() -> Attribute {
+    account_id_attribute(RESOURCE_DESCRIPTION)
+        .plan_modifier(PlanModifier::UseStateForUnknown)
+        .plan_modifier(PlanModifier::RequiresReplace)
+}
 
 /// True for a Cloudflare account identifier (see [`AccountId::parse`]).
 pub fn is_account_id(s: &str) -> bool {

@@ -6,7 +6,7 @@ mod read;
 
 pub use read::{AccessApplicationDataSource, Lookup, state_for, validate_config};
 
-use crate::common::account::validate_account_id;
+use crate::common::account::account_id_attribute;
 use crate::tfplugin::{Attribute, Field, Schema, Validator};
 
 /// Terraform type name.
@@ -17,7 +17,7 @@ pub mod attr {
     pub const ID: &str = "id";
     pub const NAME: &str = "name";
     pub const DOMAIN: &str = "domain";
-    pub const ACCOUNT_ID: &str = "account_id";
+    pub const ACCOUNT_ID: &str = crate::common::account::ATTRIBUTE;
     pub const UID: &str = "uid";
     pub const TYPE: &str = "type";
     pub const AUD: &str = "aud";
@@ -55,10 +55,7 @@ pub fn schema() -> Schema {
                 .optional_computed()
                 .description(d::DOMAIN)
                 .validator(Validator::NotBlank),
-            Attribute::string(attr::ACCOUNT_ID)
-                .optional_computed()
-                .description(d::ACCOUNT_ID)
-                .validator(Validator::Custom(validate_account_id)),
+            account_id_attribute(d::ACCOUNT_ID),
             Attribute::string(attr::UID).computed().description(d::UID),
             Attribute::string(attr::TYPE)
                 .computed()

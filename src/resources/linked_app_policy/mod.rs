@@ -26,7 +26,7 @@ mod tests;
 use std::sync::Arc;
 
 use crate::api::{Api, ProviderData};
-use crate::common::account::validate_account_id;
+use crate::common::account::replacing_account_id_attribute;
 use crate::tfplugin::bridge::Set;
 use crate::tfplugin::{Attribute, Diagnostics, Field, PlanModifier, Schema, Validator, Value};
 
@@ -51,7 +51,7 @@ mod attr {
     pub const PRECEDENCE: &str = "precedence";
     pub const DECISION: &str = "decision";
     pub const SESSION_DURATION: &str = "session_duration";
-    pub const ACCOUNT_ID: &str = "account_id";
+    pub const ACCOUNT_ID: &str = crate::common::account::ATTRIBUTE;
     pub const APP_COUNT: &str = "app_count";
 }
 
@@ -66,7 +66,7 @@ pub mod descriptions {
     pub const PRECEDENCE: &str = "Position of this policy in each target application's policy list (1 = evaluated first); it must be free on every target. Set: the policy sits at this position on every target; a move made outside Terraform shows as drift and the apply moves it back, leaving every other policy where it is. Omitted: the policy is placed after the existing policies of each target when it is attached, and later moves are not drift. Read back as the position the policy holds on every target when they all agree, null when they differ.";
     pub const DECISION: &str = "Policy action. Only `\"non_identity\"` (Service Auth) is accepted: Linked App Token rules work only with it. Defaults to `\"non_identity\"`.";
     pub const SESSION_DURATION: &str = "How long a session authorised by this policy lasts, as a duration such as `\"30m\"` or `\"24h\"` (between `0s` and `730h`). Omitted: nothing is sent and no default is invented, so the application's session duration applies.";
-    pub const ACCOUNT_ID: &str = "Cloudflare account ID (32 hexadecimal characters). Defaults to the provider's `account_id`. Changing it forces replacement.";
+    pub use crate::common::account::RESOURCE_DESCRIPTION as ACCOUNT_ID;
     pub const APP_COUNT: &str = "Number of Access applications using this policy, as reported by the API (attachments made outside Terraform included).";
 }
 
@@ -109,12 +109,7 @@ pub fn schema() -> Schema {
                     min_secs: 0,
                     max_secs: MAX_SESSION_SECS,
                 }),
-            Attribute::string(attr::ACCOUNT_ID)
-                .optional_computed()
-                .description(d::ACCOUNT_ID)
-                .plan_modifier(PlanModifier::UseStateForUnknown)
-                .plan_modifier(PlanModifier::RequiresReplace)
-                .validator(Validator::Custom(validate_account_id)),
+            replacing_account_id_attribute(),
             Attribute::number(attr::APP_COUNT)
                 .computed()
                 .description(d::APP_COUNT),

@@ -42,7 +42,7 @@ use super::recorded::{self, Findings, Stage};
 use crate::api::{Api, ProviderData};
 use crate::cloudflare::models::app::{AppBody, SaasAppBody};
 use crate::cloudflare::{AccountId, ApiError, App, AppId, AppType, PolicyId, PolicyLink};
-use crate::common::account::validate_account_id;
+use crate::common::account::replacing_account_id_attribute;
 use crate::common::duration::keep_equivalent_duration;
 use crate::errors;
 use crate::tfplugin::bridge::{Sensitive, Set, TfValue};
@@ -95,7 +95,7 @@ pub mod attr {
     pub const SCOPES: &str = "scopes";
     pub const ACCESS_TOKEN_LIFETIME: &str = "access_token_lifetime";
     pub const ALLOW_PKCE_WITHOUT_CLIENT_SECRET: &str = "allow_pkce_without_client_secret";
-    pub const ACCOUNT_ID: &str = "account_id";
+    pub const ACCOUNT_ID: &str = crate::common::account::ATTRIBUTE;
     pub const CLIENT_ID: &str = "client_id";
     pub const CLIENT_SECRET: &str = "client_secret";
     pub const INBOUND_TOKEN_HEADER: &str = "inbound_token_header";
@@ -130,7 +130,7 @@ pub mod descriptions {
     pub const SCOPES: &str = "OIDC scopes the MCP client may request, at least one of `openid`, `groups`, `email`, `profile`. Cloudflare adds `offline_access` by itself when `refresh_tokens` is granted; it is not shown here.";
     pub const ACCESS_TOKEN_LIFETIME: &str = "Lifetime of the access tokens Access issues, in minutes and/or hours such as `\"5m\"`, `\"1h\"` or `\"1h30m\"` (between `1m` and `24h`). Omitted: the API's default (`\"5m\"`) applies and is kept in state without a diff.";
     pub const ALLOW_PKCE_WITHOUT_CLIENT_SECRET: &str = "Let clients that use PKCE redeem an authorization code without the client secret (public clients, such as desktop MCP clients). Defaults to `false`.";
-    pub const ACCOUNT_ID: &str = "Cloudflare account ID (32 hexadecimal characters). Defaults to the provider's `account_id`. Changing it forces replacement.";
+    pub use crate::common::account::RESOURCE_DESCRIPTION as ACCOUNT_ID;
     pub const CLIENT_ID: &str = "OIDC client ID of a `saas` application; null for `self_hosted`.";
     pub const CLIENT_SECRET: &str = "OIDC client secret of a `saas` application. Cloudflare returns it only when the application is created, so it is kept in state from then on and never blanked by a refresh. Null for `self_hosted` applications and after `terraform import` (the API cannot return it).";
     pub const INBOUND_TOKEN_HEADER: &str = "Request header in which the MCP server receives the user's credential: `Cf-Access-Jwt-Assertion` (self-hosted) or `Authorization` (SaaS/OIDC).";
@@ -252,12 +252,7 @@ pub fn schema() -> Schema {
             .optional_computed()
             .description(d::SAAS),
             oauth_configuration_attribute(),
-            Attribute::string(attr::ACCOUNT_ID)
-                .optional_computed()
-                .description(d::ACCOUNT_ID)
-                .validator(Validator::Custom(validate_account_id))
-                .plan_modifier(stable.clone())
-                .plan_modifier(PlanModifier::RequiresReplace),
+            replacing_account_id_attribute(),
             Attribute::string(attr::CLIENT_ID)
                 .computed()
                 .description(d::CLIENT_ID)

@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// A change made outside Terraform to the policy `id`, seen by `World`.
+type Mutation = Box<dyn Fn(&World, &str)>;
+
+/// The out-of-band edit `edit` of the policy's fields (the policy must exist).
+fn edit_policy(edit: fn(&mut serde_json::Value)) -> Mutation {
+    Box::new(move |w, id| assert!(w.emu.mutate_policy(ACC, id, edit)))
+}
+
 #[tokio::test]
 async fn every_drift_shows_in_plan_and_apply_repairs_it() {
     let w = World::new().await;
@@ -14,51 +22,31 @@ async fn every_drift_shows_in_plan_and_apply_repairs_it() {
     let (mut state, id) = w.create(&cfg).await;
     let expected_include = json!([{"linked_app_token": {"app_uid": MCP}}]);
 
-    type Mutation = Box<dyn Fn(&World, &str)>;
     let drifts: Vec<(&str, Mutation)> = vec![
         (
             "decision changed",
-            Box::new(|w, id| {
-                assert!(
-                    w.emu
-                        .mutate_policy(ACC, id, |p| p["decision"] = json!("allow"))
-                );
-            }),
+            edit_policy(|p| p["decision"] = json!("allow")),
         ),
         (
             "linked app changed",
-            Box::new(|w, id| {
-                assert!(w.emu.mutate_policy(ACC, id, |p| {
-                    p["include"] = json!([{"linked_app_token": {"app_uid": MCP_SAAS}}]);
-                }));
-            }),
+            edit_policy(|p| p["include"] = json!([{"linked_app_token": {"app_uid": MCP_SAAS}}])),
         ),
         (
             "rule added",
-            Box::new(|w, id| {
-                assert!(w.emu.mutate_policy(ACC, id, |p| {
-                    p["include"]
-                        .as_array_mut()
-                        .unwrap()
-                        .push(json!({"everyone": {}}));
-                }));
+            edit_policy(|p| {
+                p["include"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"everyone": {}}))
             }),
         ),
         (
             "exclude rule added",
-            Box::new(|w, id| {
-                assert!(w.emu.mutate_policy(ACC, id, |p| p["exclude"] =
-                    json!([{"ip": {"ip": "10.0.0.0/8"}}])));
-            }),
+            edit_policy(|p| p["exclude"] = json!([{"ip": {"ip": "10.0.0.0/8"}}])),
         ),
         (
             "session_duration changed",
-            Box::new(|w, id| {
-                assert!(
-                    w.emu
-                        .mutate_policy(ACC, id, |p| p["session_duration"] = json!("12h"))
-                );
-            }),
+            edit_policy(|p| p["session_duration"] = json!("12h")),
         ),
         (
             "detached from a target",

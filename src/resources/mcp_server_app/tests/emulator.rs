@@ -2,7 +2,7 @@
 //! mode. Every "terraform command" gets a freshly configured provider, as a new plugin
 //! process would (the client's read snapshot lives for one process).
 use super::super::*;
-use super::support::{config as cfg, get_str, get_strings, plan_request};
+use super::support::{config as cfg, get_str, get_strings, plan_request, saas_settings};
 use crate::resources::test_harness::{self as harness, TOKEN, Workflow, ctx};
 use crate::tfplugin::Provider;
 use crate::tfplugin::plan::fill_nulls;
@@ -77,6 +77,13 @@ impl Planned {
     }
 }
 
+/// Terraform's refresh of `state` (with its `private` state) in process `p`.
+async fn refresh(p: &Process, state: &Value, private: &[u8]) -> crate::tfplugin::ReadResult {
+    p.resource
+        .read(&ctx(), state, private, crate::tfplugin::ReadMode::Refresh)
+        .await
+}
+
 async fn validate(p: &Process, cfg: &Value) -> Diagnostics {
     let mut d = run_validators(&schema(), cfg);
     p.resource.validate(&ctx(), cfg, &mut d).await;
@@ -95,22 +102,6 @@ async fn plan_with(p: &Process, prior: &Value, cfg: &Value, private: Vec<u8>) ->
     let mut diags = Diagnostics::new();
     p.resource.modify_plan(&ctx(), &mut req, &mut diags).await;
     Planned { req, diags }
-}
-
-/// Checks Terraform's apply contract: every known planned value is kept.
-fn assert_consistent(planned: &Value, state: &Value, path: &str) {
-    match (planned, state) {
-        (Value::Unknown, s) => assert!(s.is_wholly_known(), "{path}: unknown after apply"),
-        (Value::Object(p), Value::Object(s)) => {
-            for (k, v) in p {
-                assert_consistent(v, s.get(k).unwrap_or(&Value::Null), &format!("{path}.{k}"));
-            }
-        }
-        (p, s) => assert!(
-            p.semantically_equal(s),
-            "{path}: planned {p:?}, applied {s:?}"
-        ),
-    }
 }
 
 /// `terraform apply` of `cfg` over `prior` (create or update), then a refresh and a
@@ -149,27 +140,9 @@ async fn import(wf: &Workflow, id: &str) -> Result<Value, Diagnostics> {
     wf.import(id).await
 }
 
+/// `saas` settings asking for `openid`, `email` and `profile`, with `pairs` set.
 fn saas(pairs: Vec<(&str, Value)>) -> Value {
-    let mut v = Value::object([
-        (
-            attr::REDIRECT_URIS,
-            Value::string_list(["https://mcp.example.com/oauth/callback"]),
-        ),
-        (
-            attr::GRANT_TYPES,
-            Value::string_set(["authorization_code_with_pkce", "refresh_tokens"]),
-        ),
-        (
-            attr::SCOPES,
-            Value::string_set(["openid", "email", "profile"]),
-        ),
-        (attr::ACCESS_TOKEN_LIFETIME, Value::Null),
-        (attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET, Value::Null),
-    ]);
-    for (k, x) in pairs {
-        v.set(k, x);
-    }
-    v
+    saas_settings(&["openid", "email", "profile"], pairs)
 }
 
 fn id_of(state: &Value) -> String {
@@ -327,13 +300,7 @@ async fn self_hosted_lifecycle() {
     // Out-of-band delete: read drops it, apply re-creates it.
     emu.delete_app_out_of_band(DEFAULT_ACCOUNT_ID, &id);
     let p = process(&emu).await;
-    assert!(
-        p.resource
-            .read(&ctx(), &state6, &[], crate::tfplugin::ReadMode::Refresh)
-            .await
-            .new_state
-            .is_none()
-    );
+    assert!(refresh(&p, &state6, &[]).await.new_state.is_none());
     let recreated = apply(&emu, &wf, &Value::Null, &config).await;
     assert_ne!(id_of(&recreated), id);
 
@@ -614,15 +581,7 @@ async fn a_policy_deleted_outside_terraform_warns_at_plan_and_stops_the_apply() 
     assert!(emu.delete_policy_out_of_band(DEFAULT_ACCOUNT_ID, ALLOW_2));
 
     let p = process(&emu).await;
-    let read = p
-        .resource
-        .read(
-            &ctx(),
-            &state,
-            &created.private,
-            crate::tfplugin::ReadMode::Refresh,
-        )
-        .await;
+    let read = refresh(&p, &state, &created.private).await;
     let refreshed = fill_nulls(&schema(), &read.new_state.unwrap());
     assert_eq!(
         get_strings(&refreshed, attr::POLICY_IDS),
@@ -856,21 +815,13 @@ async fn write_answers_with_null_oauth_members_keep_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
     assert_eq!(
         state.get(attr::OAUTH_CONFIGURATION),
         Some(&full_oauth_config("15m"))
     );
     // A refresh reporting nothing either keeps the state, so the plan is empty.
-    let read = p
-        .resource
-        .read(
-            &ctx(),
-            &state,
-            &r.private,
-            crate::tfplugin::ReadMode::Refresh,
-        )
-        .await;
+    let read = refresh(&p, &state, &r.private).await;
     assert!(!read.diagnostics.has_errors(), "{:?}", read.diagnostics);
     let refreshed = fill_nulls(&schema(), &read.new_state.unwrap());
     assert_eq!(
@@ -897,7 +848,7 @@ async fn write_answers_with_null_oauth_members_keep_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
     assert_eq!(
         state.get(attr::OAUTH_CONFIGURATION),
         Some(&full_oauth_config("5m"))
@@ -920,7 +871,7 @@ async fn a_write_answer_with_a_null_oauth_object_keeps_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
 }
 
 #[tokio::test]
@@ -967,7 +918,7 @@ async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {
         .await;
     assert!(!r.diagnostics.has_errors(), "{:?}", r.diagnostics);
     let state = fill_nulls(&schema(), &r.new_state.unwrap());
-    assert_consistent(&planned.req.planned, &state, "");
+    harness::assert_consistent(&planned.req.planned, &state);
     assert_eq!(
         get_strings(&state, attr::POLICY_IDS),
         Some(vec![ALLOW_1.to_string()]),
@@ -980,15 +931,7 @@ async fn an_update_answer_without_oauth_or_policies_keeps_the_plan() {
         Some(&Value::Bool(true))
     );
     // A later refresh reads what the API returns: no Managed OAuth, which shows.
-    let refreshed = p
-        .resource
-        .read(
-            &ctx(),
-            &state,
-            &r.private,
-            crate::tfplugin::ReadMode::Refresh,
-        )
-        .await;
+    let refreshed = refresh(&p, &state, &r.private).await;
     let refreshed = fill_nulls(&schema(), &refreshed.new_state.unwrap());
     assert_eq!(
         refreshed

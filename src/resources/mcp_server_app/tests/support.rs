@@ -9,6 +9,28 @@ pub(super) fn config(pairs: Vec<(&str, Value)>) -> Value {
     fill_nulls(&schema(), &Value::object(pairs))
 }
 
+/// A valid `saas` block (one redirect URI, PKCE with refresh tokens, `scopes`), with
+/// `pairs` set over it.
+pub(super) fn saas_settings(scopes: &[&str], pairs: Vec<(&str, Value)>) -> Value {
+    let mut v = Value::object([
+        (
+            attr::REDIRECT_URIS,
+            Value::string_list(["https://mcp.example.com/oauth/callback"]),
+        ),
+        (
+            attr::GRANT_TYPES,
+            Value::string_set(["authorization_code_with_pkce", "refresh_tokens"]),
+        ),
+        (attr::SCOPES, Value::string_set(scopes.iter().copied())),
+        (attr::ACCESS_TOKEN_LIFETIME, Value::Null),
+        (attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET, Value::Null),
+    ]);
+    for (k, x) in pairs {
+        v.set(k, x);
+    }
+    v
+}
+
 /// What ValidateResourceConfig reports offline: the generic validators, then this
 /// resource's cross-attribute checks.
 pub(super) fn all_diags(cfg: &Value) -> Diagnostics {

@@ -1,5 +1,5 @@
 use super::super::*;
-use super::support::{all_diags, config, model, paths, plan};
+use super::support::{all_diags, config, model, paths, plan, saas_settings};
 
 const POLICY_A: &str = "a38ab4d4-336d-4f49-9e97-eff8550c13fa";
 const POLICY_B: &str = "5d0c2e1e-1a0a-4a34-9d53-8d7a4a0b7f11";
@@ -9,24 +9,20 @@ const IDP: &str = "11111111-2222-4333-8444-555555555555";
 const ACCOUNT: &str = "023e105f4ecef8ad9ca31a8372d0c353";
 const APP_ID: &str = "6cdc3892-f9f1-4813-a5ce-38c2753e1208";
 
+/// `saas` settings asking for `openid` and `email`, with `pairs` set.
 fn saas_config(pairs: Vec<(&str, Value)>) -> Value {
-    let mut v = Value::object([
-        (
-            attr::REDIRECT_URIS,
-            Value::string_list(["https://mcp.example.com/oauth/callback"]),
-        ),
-        (
-            attr::GRANT_TYPES,
-            Value::string_set(["authorization_code_with_pkce", "refresh_tokens"]),
-        ),
-        (attr::SCOPES, Value::string_set(["openid", "email"])),
-        (attr::ACCESS_TOKEN_LIFETIME, Value::Null),
-        (attr::ALLOW_PKCE_WITHOUT_CLIENT_SECRET, Value::Null),
-    ]);
-    for (k, x) in pairs {
-        v.set(k, x);
-    }
-    v
+    saas_settings(&["openid", "email"], pairs)
+}
+
+/// A SaaS app `mcp` with one identity provider and the picker skipped.
+fn saas_login_config() -> Value {
+    config(vec![
+        (attr::NAME, Value::string("mcp")),
+        (attr::TYPE, Value::string(SAAS)),
+        (attr::ALLOWED_IDPS, Value::string_set([IDP])),
+        (attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(true)),
+        (attr::SAAS, saas_config(vec![])),
+    ])
 }
 
 fn app(json: serde_json::Value) -> App {
@@ -329,6 +325,19 @@ fn created_state(cfg: &Value, app: &App, secret: Option<&str>) -> Value {
         .to_value()
 }
 
+/// State after importing `app`, skipping the `excluded` policies, as import computes it.
+fn imported_state(app: &App, excluded: HashSet<String>) -> Value {
+    state_from_app(
+        app,
+        &Model::default(),
+        ACCOUNT,
+        None,
+        &PolicyScope::Imported { excluded },
+    )
+    .unwrap()
+    .to_value()
+}
+
 #[test]
 fn update_plan_has_no_unknowns_and_type_change_replaces() {
     let prior = created_state(&self_hosted_config(), &self_hosted_app(), None);
@@ -390,17 +399,7 @@ fn after_import_the_saas_secret_stays_null_without_unknowns() {
         (attr::TYPE, Value::string(SAAS)),
         (attr::SAAS, saas_config(vec![])),
     ]);
-    let imported = state_from_app(
-        &saas_app(),
-        &Model::default(),
-        ACCOUNT,
-        None,
-        &PolicyScope::Imported {
-            excluded: HashSet::new(),
-        },
-    )
-    .unwrap()
-    .to_value();
+    let imported = imported_state(&saas_app(), HashSet::new());
     let mut renamed = saas_cfg;
     renamed.set(attr::NAME, Value::string("other"));
     let req = plan(&imported, &renamed);
@@ -443,13 +442,7 @@ fn state_normalises_server_rewrites() {
 
 #[test]
 fn saas_state_hides_server_details_and_keeps_the_secret() {
-    let cfg = config(vec![
-        (attr::NAME, Value::string("mcp")),
-        (attr::TYPE, Value::string(SAAS)),
-        (attr::ALLOWED_IDPS, Value::string_set([IDP])),
-        (attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(true)),
-        (attr::SAAS, saas_config(vec![])),
-    ]);
+    let cfg = saas_login_config();
     let created = created_state(&cfg, &saas_app(), Some("s3cret"));
     let s = model(&created);
     assert_eq!(
@@ -494,36 +487,12 @@ fn import_equals_create_except_the_secret() {
     let cfg = self_hosted_config();
     let created = created_state(&cfg, &self_hosted_app(), None);
     let excluded: HashSet<String> = [POLICY_LAT.to_string()].into();
-    let imported = state_from_app(
-        &self_hosted_app(),
-        &Model::default(),
-        ACCOUNT,
-        None,
-        &PolicyScope::Imported { excluded },
-    )
-    .unwrap()
-    .to_value();
+    let imported = imported_state(&self_hosted_app(), excluded);
     assert_eq!(imported, created);
 
-    let saas_cfg = config(vec![
-        (attr::NAME, Value::string("mcp")),
-        (attr::TYPE, Value::string(SAAS)),
-        (attr::ALLOWED_IDPS, Value::string_set([IDP])),
-        (attr::AUTO_REDIRECT_TO_IDENTITY, Value::Bool(true)),
-        (attr::SAAS, saas_config(vec![])),
-    ]);
+    let saas_cfg = saas_login_config();
     let mut created = created_state(&saas_cfg, &saas_app(), Some("s3cret"));
-    let imported = state_from_app(
-        &saas_app(),
-        &Model::default(),
-        ACCOUNT,
-        None,
-        &PolicyScope::Imported {
-            excluded: HashSet::new(),
-        },
-    )
-    .unwrap()
-    .to_value();
+    let imported = imported_state(&saas_app(), HashSet::new());
     created.set(attr::CLIENT_SECRET, Value::Null);
     // Sets compare as sets: the import keeps the API's order.
     assert!(
