@@ -357,7 +357,13 @@ impl Workflow {
             return Err(read.diagnostics);
         }
         let state = fill_nulls(&self.schema, &read.new_state.expect("state after import"));
-        self.keep_private(&state, read.private);
+        // As the server does: a read returning no private state keeps the import's.
+        let private = if read.private.is_empty() {
+            imported.private
+        } else {
+            read.private
+        };
+        self.keep_private(&state, private);
         Ok(state)
     }
 

@@ -83,11 +83,6 @@ impl<T> Field<T> {
             set => set,
         }
     }
-
-    /// The known value or `default` (null and unknown alike).
-    pub fn known_or(self, default: T) -> T {
-        self.into_known().unwrap_or(default)
-    }
 }
 
 impl<T: Default> Field<T> {
@@ -137,6 +132,6 @@ mod tests {
         assert_eq!(known.clone().or(Field::Known(1)), Field::Known(7));
         assert_eq!(Field::from(None::<u32>), Field::Null);
         assert_eq!(Field::from(Some(3)), Field::Known(3));
-        assert_eq!(unknown.known_or(5), 5);
+        assert_eq!(unknown.known_or_default(), 0);
     }
 }

@@ -122,7 +122,6 @@ pub struct Plan<M> {
     pub requires_replace: Vec<AttributePath>,
     /// Private state carried into the plan.
     pub private: Vec<u8>,
-    raw_config: Value,
     raw_planned: Value,
 }
 
@@ -132,13 +131,8 @@ impl<M> Plan<M> {
         self.prior.is_none()
     }
 
-    /// The configuration as Terraform sent it, for the known elements of a collection
-    /// that also holds unknown ones (which a model reads as unknown).
-    pub fn raw_config(&self) -> &Value {
-        &self.raw_config
-    }
-
-    /// The plan as the framework made it, before this handler (see [`Plan::raw_config`]).
+    /// The plan as the framework made it, before this handler: for the known elements
+    /// of a collection that also holds unknown ones (which a model reads as unknown).
     pub fn raw_planned(&self) -> &Value {
         &self.raw_planned
     }
@@ -327,7 +321,6 @@ impl<R: TypedResource> Resource for Typed<R> {
             planned,
             requires_replace: std::mem::take(&mut req.requires_replace),
             private: std::mem::take(&mut req.private),
-            raw_config: req.config.clone(),
             raw_planned: req.planned.clone(),
         };
         self.0.modify_plan(ctx, &mut plan, diags).await;
