@@ -183,7 +183,8 @@ pub(super) fn oauth_for_state(
                 allow_any_on_loopback: or_basis(a.allow_any_on_loopback, &b.allow_any_on_loopback),
             })
         }
-        None => basis.dynamic_client_registration.known().cloned().into(),
+        // Not reported: the plan's value, without what it left for apply to decide.
+        None => known_only(&basis.dynamic_client_registration),
     };
     let grant = match api.grant {
         Some(a) => {
@@ -199,7 +200,7 @@ pub(super) fn oauth_for_state(
                 session_duration: duration(a.session_duration, &b.session_duration),
             })
         }
-        None => basis.grant.known().cloned().into(),
+        None => known_only(&basis.grant),
     };
     Field::Known(OAuthModel {
         // Cloudflare documents `true` for an object without `enabled`.

@@ -595,3 +595,65 @@ fn bodies_send_only_what_is_set_and_keep_the_rest_as_read() {
         current.to_update_body()["oauth_configuration"]
     );
 }
+
+/// A write answer that leaves out `dynamic_client_registration` or `grant` while the
+/// plan left some of their members to apply (the configuration set only `enabled`):
+/// the state keeps what the plan knew and holds no unknown, so Terraform never sees
+/// an unknown value after apply.
+#[test]
+fn a_write_answer_without_nested_objects_leaves_no_unknown_in_state() {
+    let mut planned = full_plan();
+    if let Some(oauth) = planned.oauth_configuration.known_mut() {
+        oauth.dynamic_client_registration = Field::Known(DcrModel {
+            enabled: Field::Known(true),
+            allowed_uris: Field::Unknown,
+            allow_any_on_localhost: Field::Unknown,
+            allow_any_on_loopback: Field::Unknown,
+        });
+        oauth.grant = Field::Known(GrantModel {
+            access_token_lifetime: Field::Unknown,
+            session_duration: Field::Known("336h".into()),
+        });
+    }
+    // The configuration sets only these members; the rest were planned unknown.
+    let config = Value::object([
+        (attr::ENABLED, Value::Bool(false)),
+        (
+            attr::DYNAMIC_CLIENT_REGISTRATION,
+            Value::object([
+                (attr::ENABLED, Value::Bool(true)),
+                (attr::ALLOWED_URIS, Value::Null),
+                (attr::ALLOW_ANY_ON_LOCALHOST, Value::Null),
+                (attr::ALLOW_ANY_ON_LOOPBACK, Value::Null),
+            ]),
+        ),
+        (
+            attr::GRANT,
+            Value::object([
+                (attr::ACCESS_TOKEN_LIFETIME, Value::Null),
+                (attr::SESSION_DURATION, Value::string("336h")),
+            ]),
+        ),
+    ]);
+    for answer in [
+        json!({"enabled": false}),
+        json!({"enabled": false, "grant": null}),
+    ] {
+        let st = after_write(&app_with(Some(answer.clone())), &planned, config.clone());
+        assert!(st.to_value().is_wholly_known(), "{answer}: {st:?}");
+        let o = st.oauth_configuration.into_known().expect("kept");
+        let dcr = o
+            .dynamic_client_registration
+            .into_known()
+            .expect("dcr kept");
+        assert_eq!(dcr.enabled, Field::Known(true), "{answer}");
+        assert!(dcr.allowed_uris.is_null(), "{answer}");
+        let grant = o.grant.into_known().expect("grant kept");
+        assert_eq!(
+            grant.session_duration,
+            Field::Known("336h".into()),
+            "{answer}"
+        );
+        assert!(grant.access_token_lifetime.is_null(), "{answer}");
+    }
+}
