@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, EmulatorConfig, RateLimit, Seed};
 use tokio_util::sync::CancellationToken;
 
+use crate::cloudflare::AccountId;
 use crate::provider::CfAccessProvider;
 use crate::tfplugin::plan::{fill_nulls, plan_resource_change};
 use crate::tfplugin::validate::validate_config;
@@ -69,6 +70,20 @@ pub(crate) async fn provider_at(base_url: &str) -> CfAccessProvider {
         .await;
     assert!(!diags.has_errors(), "{diags:?}");
     provider
+}
+
+/// A direct API client on `emu` and its account: for arranging objects "outside
+/// Terraform" (the dashboard, another team) in a test.
+pub(crate) fn client(emu: &Emulator) -> (crate::cloudflare::Client, AccountId) {
+    let client = crate::cloudflare::Client::new(
+        crate::cloudflare::ClientConfig::new(
+            emu.base_url(),
+            crate::cloudflare::SecretString::new(TOKEN),
+        ),
+        CancellationToken::new(),
+    )
+    .expect("client");
+    (client, AccountId::new_unchecked(DEFAULT_ACCOUNT_ID))
 }
 
 /// Terraform's ProposedNewObject (1.0.3): the configuration, with computed attributes

@@ -213,7 +213,7 @@ pub(super) async fn current_app_count(api: &Api, policy_id: &PolicyId, fallback:
         .await
     {
         Ok(policy) => {
-            if let Some(n) = policy.app_count.and_then(|n| i64::try_from(n).ok()) {
+            if let Some(n) = super::state::app_count(&policy) {
                 return n;
             }
         }

@@ -11,7 +11,7 @@ use super::policy::import_refusal;
 use super::{LinkedAppPolicyResource, Model, NON_IDENTITY, TYPE_NAME, schema, state, validate};
 use crate::api::Api;
 use crate::cloudflare::{App, PolicyId};
-use crate::errors;
+use crate::errors::{self, ApiResultExt};
 use crate::resources::import_id;
 use crate::tfplugin::{
     Context, Create, Diagnostics, Failure, Field, Outcome, Plan, ReadMode, Saved, Schema,
@@ -270,13 +270,11 @@ impl LinkedAppPolicyResource {
                 .client
                 .get_policy_uncached(account, id)
                 .await
-                .map_err(|e| {
-                    errors::api_error(&format!("read policy {id} before updating it"), &e)
-                })?;
+                .failed_to(|| format!("read policy {id} before updating it"))?;
             api.client
                 .update_policy(account, id, &plan.policy_body(Some(&current)))
                 .await
-                .map_err(|e| errors::api_error(&format!("update policy {id}"), &e))?;
+                .failed_to(|| format!("update policy {id}"))?;
             tracing::info!(tf_resource_type = TYPE_NAME, policy_id = %id, "policy updated");
         }
         let mut state = Model {

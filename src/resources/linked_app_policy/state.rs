@@ -139,6 +139,6 @@ pub(super) fn imported(policy: &Policy, positions: Positions, account: &AccountI
 }
 
 /// The API's count of applications using `policy`, when it reports one.
-fn app_count(policy: &Policy) -> Option<i64> {
+pub(super) fn app_count(policy: &Policy) -> Option<i64> {
     policy.app_count.and_then(|n| i64::try_from(n).ok())
 }

@@ -420,9 +420,7 @@ impl TypedResource for McpServerAppResource {
             app = client
                 .update_app_with(account, &app_id, rebuild)
                 .await
-                .map_err(|e| {
-                    errors::api_error(&format!("update Access application {app_id}"), &e)
-                })?;
+                .failed_to(|| format!("update Access application {app_id}"))?;
             tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, "updated Access application");
             // The PUT carried no `policies`, so the attachments are as read; an answer
             // that leaves them out says nothing about them: read again rather than
@@ -498,7 +496,7 @@ impl TypedResource for McpServerAppResource {
             .client
             .delete_app(&api.account_id, &app_id)
             .await
-            .map_err(|e| errors::api_error(&format!("delete Access application {app_id}"), &e))?;
+            .failed_to(|| format!("delete Access application {app_id}"))?;
         tracing::info!(tf_resource_type = TYPE_NAME, app_id = %app_id, ?outcome, "deleted Access application");
         Ok(Diagnostics::new())
     }

@@ -44,7 +44,7 @@ use crate::cloudflare::models::app::{AppBody, SaasAppBody};
 use crate::cloudflare::{AccountId, ApiError, App, AppId, AppType, PolicyId, PolicyLink};
 use crate::common::account::replacing_account_id_attribute;
 use crate::common::duration::keep_equivalent_duration;
-use crate::errors;
+use crate::errors::{self, ApiResultExt};
 use crate::tfplugin::bridge::{Sensitive, Set, TfValue};
 use crate::tfplugin::validate::parse_go_duration;
 use crate::tfplugin::{

@@ -3,13 +3,12 @@
 //! process would (the client's read snapshot lives for one process).
 use super::super::*;
 use super::support::{config as cfg, get_str, get_strings, plan_request, saas_settings};
-use crate::resources::test_harness::{self as harness, TOKEN, Workflow, ctx};
+use crate::resources::test_harness::{self as harness, Workflow, ctx};
 use crate::tfplugin::Provider;
 use crate::tfplugin::plan::fill_nulls;
 use crate::tfplugin::validate::validate_config as run_validators;
 use crate::tfplugin::{PlanRequest, Resource};
 use cfaccess_emulator::{DEFAULT_ACCOUNT_ID, Emulator, Seed, demo_ids};
-use tokio_util::sync::CancellationToken;
 
 const ALLOW_1: &str = "1a1a1a1a-0000-4000-8000-000000000001";
 const ALLOW_2: &str = "2b2b2b2b-0000-4000-8000-000000000002";
@@ -948,14 +947,7 @@ async fn import_lists_a_mixed_service_auth_policy_and_skips_only_pure_linked_one
     // Service Auth with a linked_app_token rule *and* a service-token rule: not a
     // Linked App Token policy (cfaccess_linked_app_policy refuses to import it),
     // so the application's import lists it like any other policy.
-    let client = crate::cloudflare::Client::new(
-        crate::cloudflare::ClientConfig::new(
-            emu.base_url(),
-            crate::cloudflare::SecretString::new(TOKEN),
-        ),
-        CancellationToken::new(),
-    )
-    .unwrap();
+    let (client, account) = harness::client(&emu);
     let mixed_body = crate::cloudflare::PolicyBody {
         name: "service tokens and the wiki".into(),
         decision: crate::cloudflare::Decision::NonIdentity,
@@ -965,10 +957,7 @@ async fn import_lists_a_mixed_service_auth_policy_and_skips_only_pure_linked_one
         ],
         ..Default::default()
     };
-    let mixed = client
-        .create_policy(&AccountId::new_unchecked(DEFAULT_ACCOUNT_ID), &mixed_body)
-        .await
-        .unwrap();
+    let mixed = client.create_policy(&account, &mixed_body).await.unwrap();
     assert!(!mixed.is_linked_app_token() && mixed.has_linked_app_token_rule());
     emu.set_attachments_out_of_band(
         DEFAULT_ACCOUNT_ID,
@@ -1030,24 +1019,17 @@ async fn import_refuses_other_types_and_skips_linked_app_policies() {
 
     // Other types: a clear error naming the type.
     let p = process(&emu).await;
-    let client = crate::cloudflare::Client::new(
-        crate::cloudflare::ClientConfig::new(
-            emu.base_url(),
-            crate::cloudflare::SecretString::new(TOKEN),
-        ),
-        CancellationToken::new(),
-    )
-    .unwrap();
+    let (client, account) = harness::client(&emu);
     let ssh = client
         .create_app(
-            &AccountId::new_unchecked(DEFAULT_ACCOUNT_ID),
+            &account,
             &json!({"type": "ssh", "name": "bastion", "domain": "ssh.example.com"}),
         )
         .await
         .unwrap();
     let saml = client
         .create_app(
-            &AccountId::new_unchecked(DEFAULT_ACCOUNT_ID),
+            &account,
             &json!({"type": "saas", "name": "crm", "saas_app": {"auth_type": "saml"}}),
         )
         .await
