@@ -171,7 +171,9 @@ pub(super) fn move_domain(body: &mut Map<String, Json>, old: &str, new: &str) {
                 .and_then(Json::as_str)
                 .is_none_or(|t| t == "public");
             if public
-                && d.get("uri").and_then(Json::as_str).map(domain_key) == Some(domain_key(old))
+                && d.get("uri")
+                    .and_then(Json::as_str)
+                    .is_some_and(|u| same_domain(u, old))
                 && let Some(obj) = d.as_object_mut()
             {
                 obj.insert("uri".into(), json!(new));
@@ -180,7 +182,7 @@ pub(super) fn move_domain(body: &mut Map<String, Json>, old: &str, new: &str) {
     }
     if let Some(Json::Array(domains)) = body.get_mut("self_hosted_domains") {
         for d in domains.iter_mut() {
-            if d.as_str().map(domain_key) == Some(domain_key(old)) {
+            if d.as_str().is_some_and(|u| same_domain(u, old)) {
                 *d = json!(new);
             }
         }
@@ -197,7 +199,7 @@ pub fn update_body(app: &App, planned: &Model) -> Json {
     if app.app_type == AppType::SelfHosted {
         if let Some(domain) = planned.domain.known() {
             if let Some(old) = app.domain.as_deref()
-                && domain_key(old) != domain_key(domain)
+                && !same_domain(old, domain)
             {
                 move_domain(&mut body.extra, old, domain);
             }

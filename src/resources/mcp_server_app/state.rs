@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) use crate::cloudflare::domain_key;
+pub(super) use crate::cloudflare::same_domain;
 
 /// A set as the API returns it: empty = null (unset), same members as the basis = the
 /// basis (its order), otherwise the API's members.
@@ -236,7 +236,7 @@ pub fn state_from_app(
         None
     } else {
         match (&app.domain, basis.domain.known()) {
-            (Some(a), Some(b)) if domain_key(a) == domain_key(b) => Some(b.clone()),
+            (Some(a), Some(b)) if same_domain(a, b) => Some(b.clone()),
             (a, _) => a.clone(),
         }
     };
